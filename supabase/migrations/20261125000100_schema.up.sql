@@ -13,7 +13,6 @@ comment on schema flux is
 -- API roles need USAGE only to run the few helpers granted to them below (the clock, validators
 -- used by CHECK constraints and column defaults); they get no table in this schema.
 grant usage on schema flux to authenticated, service_role;
-alter default privileges in schema flux revoke execute on functions from public;
 
 -- One clock for SQL. The offset is the development time warp (0 in production); the Go service
 -- reads the same row, so both sides agree on "now".
@@ -74,6 +73,9 @@ as $$
     and (not p ? 'escalation_policy' or p ->> 'escalation_policy' in ('full', 'gentle', 'silent'))
 $$;
 
+-- Functions are executable by PUBLIC unless revoked (per-schema default privileges cannot take that
+-- away), so every migration that adds functions here revokes them and grants back what is needed.
+revoke execute on all functions in schema flux from public;
 grant execute on function flux.now(), flux.is_valid_timezone(text), flux.is_hhmm(jsonb),
   flux.json_int_in(jsonb, text, numeric, numeric), flux.profile_ok(jsonb),
   flux.notification_preferences_ok(jsonb)

@@ -156,3 +156,6 @@ $$;
 create trigger patterns_user_edit before update on public.patterns
   for each row when (current_user = 'authenticated')
   execute function flux.patterns_user_edit();
+
+-- Trigger functions run as triggers only; nobody calls them (see the schema migration).
+revoke execute on all functions in schema flux from public;

@@ -117,7 +117,6 @@ as $$
   where t.user_id = p_user_id and t.status in ('pending', 'done', 'missed')
   group by 1, 2;
 $$;
-revoke execute on function flux.rebuild_task_day_stats(uuid) from public;
 
 create function flux.users_timezone_changed() returns trigger
 language plpgsql security definer set search_path = ''
@@ -131,3 +130,6 @@ $$;
 create trigger users_timezone_changed after update of timezone on public.users
   for each row when (old.timezone is distinct from new.timezone)
   execute function flux.users_timezone_changed();
+
+-- Trigger functions run as triggers only; nobody calls them (see the schema migration).
+revoke execute on all functions in schema flux from public;

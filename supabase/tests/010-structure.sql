@@ -1,0 +1,153 @@
+-- Structure and security invariants, checked over every table the catalog lists, so a table added
+-- later is held to the same rules without editing this file.
+begin;
+set local search_path = extensions, public, tests;
+select plan(20);
+
+-- Every public table holds user data and has RLS on, with an owner column the policies use.
+select is(
+  (select array_agg(c.relname::text order by c.relname) from pg_class c
+   where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and not c.relrowsecurity),
+  null,
+  'RLS is enabled on every table in public');
+
+select is(
+  (select array_agg(t.table_name::text order by t.table_name) from information_schema.tables t
+   where t.table_schema = 'public' and t.table_type = 'BASE TABLE'
+     and not exists (select 1 from tests.user_tables() u where u.schema_name = 'public' and u.table_name = t.table_name)),
+  null,
+  'every table in public has an owner column (user_id, or id for users)');
+
+select cmp_ok(
+  (select count(*)::int from tests.user_tables() where schema_name = 'public'), '>=', 9,
+  'the owner-column discovery finds the user tables');
+
+-- Policies: only for authenticated, and every one compares the owner with (select auth.uid()).
+select is(
+  (select array_agg(policyname::text order by policyname) from pg_policies
+   where schemaname = 'public' and roles <> '{authenticated}'),
+  null,
+  'every policy applies TO authenticated only');
+
+select is(
+  (select array_agg(policyname::text order by policyname) from pg_policies
+   where schemaname = 'public'
+     and coalesce(qual, '') || coalesce(with_check, '') !~ 'SELECT auth\.uid\(\) AS uid'),
+  null,
+  'every policy is written with (select auth.uid())');
+
+select is(
+  (select array_agg(distinct tablename::text) from pg_policies p
+   where schemaname = 'public' and cmd = 'ALL'),
+  null,
+  'policies are per command, never FOR ALL');
+
+-- A policy for every command the role is granted, and no grant without a policy to scope it.
+select is(
+  (select array_agg(format('%s %s', t.relname, g.cmd) order by t.relname, g.cmd)
+   from pg_class t
+   cross join (values ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE')) g(cmd)
+   where t.relnamespace = 'public'::regnamespace and t.relkind = 'r'
+     and (case g.cmd when 'DELETE' then has_table_privilege('authenticated', t.oid, g.cmd)
+                     else has_any_column_privilege('authenticated', t.oid, g.cmd) end)
+         <> exists (select 1 from pg_policies p
+                    where p.schemaname = 'public' and p.tablename = t.relname and p.cmd = g.cmd)),
+  null,
+  'authenticated has a policy exactly for each command it is granted');
+
+-- anon gets nothing: no table, column, sequence or function privilege in public or flux.
+select is(
+  (select array_agg(format('%s.%s %s', table_schema, table_name, privilege_type))
+   from information_schema.role_table_grants
+   where grantee = 'anon' and table_schema in ('public', 'flux')),
+  null,
+  'anon has no table privileges');
+
+select is(
+  (select array_agg(format('%s.%s.%s', table_schema, table_name, column_name))
+   from information_schema.column_privileges
+   where grantee = 'anon' and table_schema in ('public', 'flux')),
+  null,
+  'anon has no column privileges');
+
+select is(
+  (select array_agg(p.oid::regprocedure::text) from pg_proc p
+   where p.pronamespace in ('public'::regnamespace, 'flux'::regnamespace)
+     and has_function_privilege('anon', p.oid, 'execute')),
+  null,
+  'anon can execute no function in public or flux');
+
+select ok(not has_schema_privilege('anon', 'flux', 'usage'), 'anon has no usage on the private schema');
+
+-- The private schema: nothing readable or writable by authenticated except the clock.
+select is(
+  (select array_agg(format('%s %s', table_name, privilege_type) order by table_name, privilege_type)
+   from information_schema.role_table_grants
+   where grantee = 'authenticated' and table_schema = 'flux'),
+  array['clock SELECT'],
+  'authenticated reads only the clock in the private schema');
+
+select ok(
+  (select bool_and(has_function_privilege('authenticated', p.oid, 'execute') = false)
+   from pg_proc p where p.pronamespace = 'flux'::regnamespace and p.prorettype = 'trigger'::regtype),
+  'trigger functions are not executable by authenticated');
+
+-- SECURITY DEFINER only with an empty search_path.
+select is(
+  (select array_agg(p.oid::regprocedure::text) from pg_proc p
+   where p.pronamespace in ('public'::regnamespace, 'flux'::regnamespace) and p.prosecdef
+     and not coalesce(p.proconfig @> array['search_path=""'], false)),
+  null,
+  'every SECURITY DEFINER function sets search_path = ''''');
+
+-- Foreign keys to auth.users cascade, so erasing the auth user erases everything of theirs.
+select is(
+  (select array_agg(conrelid::regclass::text order by conrelid::regclass::text) from pg_constraint
+   where contype = 'f' and confrelid = 'auth.users'::regclass and confdeltype <> 'c'),
+  null,
+  'every foreign key to auth.users is ON DELETE CASCADE');
+
+select is(
+  (select array_agg(format('%s.%s', u.schema_name, u.table_name))
+   from tests.user_tables() u
+   where not exists (
+     select 1 from pg_constraint c
+     where c.contype = 'f' and c.confrelid = 'auth.users'::regclass
+       and c.conrelid = format('%I.%I', u.schema_name, u.table_name)::regclass)),
+  null,
+  'every user table references auth.users');
+
+-- The indexes SPEC.md lists (by columns, whatever their names).
+select is(
+  (select array_agg(want order by want) from (values
+     ('public.tasks (user_id, scheduled_at)'), ('public.tasks (user_id, status)'), ('public.tasks (goal_id)'),
+     ('public.tasks (escalation_due_at)'), ('public.goals (user_id, status)'), ('public.goals (parent_goal_id, pipeline_order)'),
+     ('public.messages (conversation_id, created_at)'), ('public.patterns (user_id, pattern_type)'),
+     ('public.dispatch_log (created_at)')) w(want)
+   where not exists (
+     select 1 from pg_index i
+     join pg_class r on r.oid = i.indrelid
+     where format('%s.%s (%s)', r.relnamespace::regnamespace, r.relname,
+                  (select string_agg(a.attname, ', ' order by k.n) from unnest(i.indkey) with ordinality k(attnum, n)
+                   join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum)) = w.want)),
+  null,
+  'the indexes SPEC.md lists exist');
+
+select is(
+  (select pg_get_expr(indpred, indrelid) from pg_index where indexrelid = 'public.dispatch_log_pending_idx'::regclass),
+  '(status = ''pending''::text)',
+  'the outbox index covers pending rows only');
+
+-- Publications: the listener's change feed, and what clients watch through Realtime.
+select set_eq(
+  $$ select tablename::text from pg_publication_tables where pubname = 'flux_listener' $$,
+  array['messages', 'tasks', 'dispatch_log'],
+  'flux_listener publishes messages, tasks and dispatch_log');
+
+select set_has(
+  $$ select tablename::text from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' $$,
+  $$ values ('messages'), ('tasks'), ('goals') $$,
+  'supabase_realtime carries messages, tasks and goals');
+
+select * from finish();
+rollback;
