@@ -80,6 +80,10 @@ func Up(ctx context.Context, databaseURL string, opts Options) (uint, error) {
 	defer m.Close()
 	m.Log = logAdapter{ctx: ctx, log: log}
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		var dirty migrate.ErrDirty
+		if errors.As(err, &dirty) {
+			return 0, fmt.Errorf("migrate: migration %d failed in an earlier run and is marked dirty in flux.schema_migrations; each migration runs in one transaction, so nothing of it stayed: fix its cause, then set that row to the previous version with dirty = false (delete it if it was the first migration) and run again: %w", dirty.Version, err)
+		}
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	version, dirty, err := m.Version()
@@ -87,7 +91,7 @@ func Up(ctx context.Context, databaseURL string, opts Options) (uint, error) {
 		return 0, fmt.Errorf("migrate: read version: %w", err)
 	}
 	if dirty {
-		return version, fmt.Errorf("migrate: version %d is marked dirty: a migration failed half way; fix it and clear the flag in flux.schema_migrations", version)
+		return version, fmt.Errorf("migrate: version %d is marked dirty in flux.schema_migrations", version)
 	}
 	log.InfoContext(ctx, "migrations applied", "database", cfg.Database, "version", version)
 	return version, nil

@@ -267,7 +267,8 @@ create table public.dispatch_log (
   dispatched_at timestamptz,
   constraint dispatch_log_task_fkey foreign key (task_id, user_id)
     references public.tasks (id, user_id) on delete cascade,
-  constraint dispatch_log_dispatched_check check (status <> 'dispatched' or dispatched_at is not null)
+  constraint dispatch_log_dispatched_check check (status <> 'dispatched' or dispatched_at is not null),
+  constraint dispatch_log_failed_check check (status <> 'failed' or error is not null)
 );
 
 -- Web Push subscriptions (a user may have several browsers). Written by the service, which owns the
@@ -291,6 +292,9 @@ create index tasks_goal_idx on public.tasks (goal_id) where goal_id is not null;
 create index tasks_escalation_due_idx on public.tasks (escalation_due_at) where escalation_due_at is not null;
 create index goals_user_status_idx on public.goals (user_id, status);
 -- goals_parent_order_key (parent_goal_id, pipeline_order) serves lookups by parent.
+-- Only one micro-goal of an umbrella is active at a time; the rest wait in the pipeline.
+create unique index goals_one_active_micro_goal on public.goals (parent_goal_id)
+  where status = 'active' and parent_goal_id is not null;
 create index conversations_user_idx on public.conversations (user_id, last_message_at desc);
 create index messages_conversation_created_idx on public.messages (conversation_id, created_at);
 create index messages_user_idx on public.messages (user_id);

@@ -88,7 +88,9 @@ begin
   end if;
 
   if new.status = 'active' and (tg_op = 'INSERT' or old.status <> 'active') then
-    new.activated_at := flux.now();
+    -- Kept when given on insert (only the service can: the column is not granted), so history
+    -- can be imported.
+    new.activated_at := case when tg_op = 'INSERT' then coalesce(new.activated_at, flux.now()) else flux.now() end;
     if new.parent_goal_id is null then
       perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('flux.goals:' || new.user_id::text, 0));
       select count(*) into active_count

@@ -1,7 +1,7 @@
 -- Bad values fail with the constraint's own error, whoever writes them.
 begin;
 set local search_path = extensions, public, tests;
-select plan(26);
+select plan(27);
 select tests.create_user('alice'), tests.create_user('bob');
 insert into goals (id, user_id, title) values ('00000000-0000-4000-8000-00000000a001', tests.uid('alice'), 'Run a 5K');
 insert into goals (id, user_id, title) values ('00000000-0000-4000-8000-00000000a0b0', tests.uid('bob'), 'Bob''s goal');
@@ -62,6 +62,8 @@ select throws_ok($$ insert into patterns (user_id, pattern_type, description, co
   'new row for relation "patterns" violates check constraint "patterns_pattern_type_check"', 'an unknown pattern type is refused');
 select throws_ok($$ insert into dispatch_log (user_id, task_id, channel) values (tests.uid('alice'), (select id from tasks where user_id = tests.uid('alice') limit 1), 'sms') $$, '23514',
   'new row for relation "dispatch_log" violates check constraint "dispatch_log_channel_check"', 'an unknown channel is refused');
+select throws_ok($$ insert into dispatch_log (user_id, task_id, channel, status) values (tests.uid('alice'), (select id from tasks where user_id = tests.uid('alice') limit 1), 'push', 'failed') $$, '23514',
+  'new row for relation "dispatch_log" violates check constraint "dispatch_log_failed_check"', 'a failed dispatch records its error');
 select throws_ok($$ insert into messages (conversation_id, user_id, content) values ('00000000-0000-4000-8000-00000000c0b0', tests.uid('alice'), 'x') $$, '23503',
   'insert or update on table "messages" violates foreign key constraint "messages_conversation_fkey"', 'a message cannot land in another user''s conversation');
 

@@ -1,7 +1,7 @@
 -- public.users appears with the auth user; lifecycle stamps and the active-goal cap hold.
 begin;
 set local search_path = extensions, public, tests;
-select plan(19);
+select plan(20);
 
 -- Provisioning
 select tests.create_user('dana', 'Asia/Kolkata');
@@ -49,6 +49,8 @@ select lives_ok($$ insert into goals (user_id, title, parent_goal_id, pipeline_o
 select throws_ok($$ insert into goals (user_id, title, parent_goal_id, pipeline_order, status) values
   (tests.uid('dana'), 'Run 42K', (select id from g where title = 'Run a marathon'), 2, 'pipeline') $$, '23505', null,
   'two micro-goals cannot share a pipeline position');
+select throws_ok($$ update goals set status = 'active' where title = 'Run 21K' $$, '23505',
+  'duplicate key value violates unique constraint "goals_one_active_micro_goal"', 'only one micro-goal of an umbrella is active at a time');
 select throws_ok($$ insert into goals (user_id, title, status) values (tests.uid('dana'), 'Orphan', 'pipeline') $$, '23514',
   'new row for relation "goals" violates check constraint "goals_pipeline_has_parent"', 'a pipeline goal needs an umbrella');
 select isnt((select activated_at from goals where id = (select id from g where title = 'Run a marathon')), null, 'an active goal is stamped activated_at');

@@ -1,0 +1,29 @@
+# Flux. `make dev` runs the local stack, `make test` runs everything; both set up what is missing.
+SHELL := /bin/bash
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: setup build dev test test-sql test-go vet fmt
+
+setup:
+	@scripts/setup
+
+build:
+	$(GO) build -o bin/flux ./listener
+
+dev: setup build
+	bin/flux dev
+
+# The pgTAP suite runs inside go test (./supabase starts a database and calls pg_prove).
+test: setup vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-sql: setup
+	$(GO) test -count=1 -v -run TestPgTAP ./supabase/
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/sql/bootstrap"
+	"github.com/flux-companion/flux/sql/localpg"
+	"github.com/flux-companion/flux/sql/migrate"
+	"github.com/flux-companion/flux/supabase"
+)
+
+// devDatabase is the database the local stack uses: "postgres", as on Supabase, which is also
+// where pg_cron runs its jobs (cron.database_name).
+const devDatabase = "postgres"
+
+func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", defaultDevDir(), "directory of the local cluster (kept between runs)")
+	port := fs.Int("port", 54329, "port on 127.0.0.1 (0 picks a free one)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+
+	url := os.Getenv("DATABASE_URL")
+	if url != "" {
+		if err := requireLoopback(url); err != nil {
+			fmt.Fprintf(stderr, "flux dev: %v\n", err)
+			return 2
+		}
+	} else {
+		log.InfoContext(ctx, "starting local PostgreSQL", "data_dir", *dataDir, "port", *port)
+		cluster, err := localpg.Start(ctx, localpg.Options{
+			DataDir:      filepath.Join(*dataDir, "data"),
+			Port:         *port,
+			Durable:      true,
+			CronDatabase: devDatabase,
+		})
+		if err != nil {
+			log.ErrorContext(ctx, "local PostgreSQL did not start", "error", err)
+			return 1
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				log.ErrorContext(ctx, "stop local PostgreSQL", "error", err)
+			}
+			log.InfoContext(ctx, "local PostgreSQL stopped")
+		}()
+		url = cluster.ConnString(devDatabase)
+	}
+
+	// The local bootstrap only where Supabase is not already there (DATABASE_URL may point at
+	// the Supabase CLI's stack).
+	local, err := needsBootstrap(ctx, url)
+	if err != nil {
+		log.ErrorContext(ctx, "inspect database", "error", err)
+		return 1
+	}
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: local, Logger: log}); err != nil {
+		log.ErrorContext(ctx, "migrate failed", "error", err)
+		return 1
+	}
+	if err := migrate.Seed(ctx, url, supabase.Seed); err != nil {
+		log.ErrorContext(ctx, "seed failed", "error", err)
+		return 1
+	}
+
+	fmt.Fprintf(stdout, `
+Flux local stack is ready.
+
+  database   %s
+  psql       psql '%s'
+  demo users alex@demo.flux.local and sam@demo.flux.local (password flux-demo)
+
+Act as a signed-in user, exactly as PostgREST does:
+  begin;
+  select set_config('role', 'authenticated', true),
+         set_config('request.jwt.claims', '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}', true);
+  select title, status, scheduled_at from tasks order by scheduled_at limit 5;
+  rollback;
+
+Press Ctrl-C to stop.
+`, url, url)
+
+	<-ctx.Done()
+	return 0
+}
+
+// requireLoopback refuses a DATABASE_URL that is not on this machine: flux dev loads demo users,
+// which have no place in a real project.
+func requireLoopback(url string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if strings.HasPrefix(cfg.Host, "/") {
+		return nil // Unix socket
+	}
+	if ip := net.ParseIP(cfg.Host); cfg.Host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("DATABASE_URL points at %s, not this machine; flux dev loads demo data and only runs against a local database (use flux migrate for a real project)", cfg.Host)
+}
+
+func needsBootstrap(ctx context.Context, url string) (bool, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	supa, err := bootstrap.IsSupabase(ctx, conn)
+	return !supa, err
+}
+
+// defaultDevDir is under /var/tmp: persistent across reboots on Debian, and reachable by the
+// postgres OS user the server runs as when flux runs as root (a home directory often is not).
+func defaultDevDir() string {
+	name := "user"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return "/var/tmp/flux-dev-" + name
+}

@@ -1,0 +1,71 @@
+// Command flux is Flux's one binary. This milestone has:
+//
+//	flux migrate [--local] [--seed] [--database-url URL]   apply supabase/migrations
+//	flux dev [--data-dir DIR] [--port N]                   run the local stack
+//
+// `listen` (the change feed, agents, dispatch and webhooks), `demo` and `chat` arrive with the
+// milestones that build them.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `flux: Flux's backend service and tools.
+
+Usage:
+  flux migrate [--local] [--seed] [--database-url URL]
+      Apply the migrations to DATABASE_URL. --local first installs the local bootstrap
+      (roles, auth schema) on a plain PostgreSQL; it is refused on a Supabase project.
+      --seed loads supabase/seed.sql (the two demo users) afterwards.
+  flux dev [--data-dir DIR] [--port N]
+      Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
+      it, print how to connect, and run until interrupted. With DATABASE_URL set, use
+      that database instead of starting one.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: tests call it with their own arguments and writers.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	log := newLogger(stderr)
+	switch args[0] {
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stdout, stderr, log)
+	case "dev":
+		return cmdDev(ctx, args[1:], stdout, stderr, log)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "flux: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// newLogger writes JSON lines; run_id correlates every line of one invocation.
+func newLogger(w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("FLUX_LOG_LEVEL") == "debug" {
+		level = slog.LevelDebug
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})).With("run_id", hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestMigrateLocalWithSeedTwice(t *testing.T) {
+	t.Parallel()
+	url := pgtest.EmptyDB(t)
+	for i := 0; i < 2; i++ {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"migrate", "--local", "--seed", "--database-url", url}, &stdout, &stderr); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", i+1, code, stderr.String())
+		}
+		if !strings.HasPrefix(stdout.String(), "migrated to version ") {
+			t.Fatalf("stdout = %q", stdout.String())
+		}
+		// JSON logs carry the invocation's correlation id.
+		if !strings.Contains(stderr.String(), `"run_id":"`) || !strings.Contains(stderr.String(), `"msg":"seed loaded"`) {
+			t.Fatalf("logs lack run_id or the seed line:\n%s", stderr.String())
+		}
+	}
+	var users int
+	if err := query(t, url, `select count(*) from public.users where email like '%@demo.flux.local'`, &users); err != nil || users != 2 {
+		t.Fatalf("demo users = %d (%v), want 2", users, err)
+	}
+}
+
+func TestMigrateErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	supa := pgtest.EmptyDB(t)
+	conn, err := pgx.Connect(ctx, supa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `create schema auth; create table auth.schema_migrations (version text)`); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no database", []string{"migrate", "--database-url", ""}, 2, "no database"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"no command", nil, 2, "Usage:"},
+		{"bad flag", []string{"migrate", "--nope"}, 2, "flag provided but not defined"},
+		{"local on Supabase", []string{"migrate", "--local", "--database-url", supa}, 1, "is a Supabase project"},
+		{"unreachable", []string{"migrate", "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2"}, 1, "connect to 127.0.0.1:1/none"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, code, stderr.String(), tc.code, tc.stderr)
+		}
+	}
+}
+
+// TestDev runs `flux dev` as `make dev` does: it must start a cluster, migrate and seed it, say
+// how to connect, and stop the cluster when interrupted.
+func TestDev(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	dir, err := os.MkdirTemp("", "flux-devtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(dir, 0o755) // the server may run as the postgres OS user
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0"}, outW, &stderr)
+		outW.Close()
+	}()
+
+	var url string
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(2 * time.Minute)
+	for url == "" {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("flux dev ended before it was ready (exit %d):\n%s", <-done, stderr.String())
+			}
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "database" {
+				url = f[1]
+			}
+		case <-timeout:
+			t.Fatalf("flux dev not ready after 2 minutes:\n%s", stderr.String())
+		}
+	}
+	go func() {
+		for range lines { // keep draining so the command never blocks on its output
+		}
+	}()
+
+	var users, jobs int
+	if err := query(t, url, `select count(*) from public.users where email like '%@demo.flux.local'`, &users); err != nil || users != 2 {
+		t.Fatalf("demo users = %d (%v), want 2", users, err)
+	}
+	// The dev database is the one pg_cron runs in, so later migrations' jobs run locally.
+	if err := query(t, url, `select count(*) from pg_settings where name = 'cron.database_name' and setting = current_database()`, &jobs); err != nil || jobs != 1 {
+		t.Fatalf("dev database is not pg_cron's database (%v)", err)
+	}
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("flux dev exit %d after interrupt:\n%s", code, stderr.String())
+	}
+	if c, err := pgx.Connect(context.Background(), url); err == nil {
+		c.Close(context.Background())
+		t.Fatal("the local cluster still runs after flux dev stopped")
+	}
+}
+
+func TestDevRefusesARemoteDatabase(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://postgres@db.abcdefghij.supabase.co:5432/postgres")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"dev"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "only runs against a local database") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func query(t *testing.T, url, sql string, dest any) error {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, sql).Scan(dest)
+}

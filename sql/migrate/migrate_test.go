@@ -1,0 +1,178 @@
+package migrate_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/sql/bootstrap"
+	"github.com/flux-companion/flux/sql/migrate"
+	"github.com/flux-companion/flux/sql/pgtest"
+	"github.com/flux-companion/flux/supabase"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestUpLocalReachesLatestAndIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyDB(t)
+	want := latestVersion(t)
+	for i := 0; i < 2; i++ {
+		got, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet})
+		if err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		if got != want {
+			t.Fatalf("run %d: version %d, want %d", i+1, got, want)
+		}
+	}
+	conn := connect(t, url)
+	var tables int
+	if err := conn.QueryRow(ctx, `select count(*) from pg_tables where schemaname = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 9 {
+		t.Errorf("public has %d tables, want the 9 of SPEC.md", tables)
+	}
+	var history string
+	if err := conn.QueryRow(ctx, `select to_regclass('flux.schema_migrations')::text`).Scan(&history); err != nil || history == "" {
+		t.Errorf("migration history not in flux.schema_migrations: %q %v", history, err)
+	}
+	var public bool
+	_ = conn.QueryRow(ctx, `select to_regclass('public.schema_migrations') is not null`).Scan(&public)
+	if public {
+		t.Error("a schema_migrations table appeared in the exposed public schema")
+	}
+}
+
+func TestUpLocalRefusesASupabaseProject(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyDB(t)
+	conn := connect(t, url)
+	// What GoTrue leaves in every Supabase project.
+	if _, err := conn.Exec(ctx, `create schema auth; create table auth.schema_migrations (version text primary key)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet})
+	if !errors.Is(err, bootstrap.ErrSupabase) {
+		t.Fatalf("err = %v, want ErrSupabase", err)
+	}
+	var touched bool
+	_ = conn.QueryRow(ctx, `select to_regclass('auth.users') is not null or to_regnamespace('flux') is not null`).Scan(&touched)
+	if touched {
+		t.Error("the refused run still changed the database")
+	}
+}
+
+func TestUpWithoutLocalNeedsASupabaseDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyDB(t)
+	_, err := migrate.Up(ctx, url, migrate.Options{Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), "--local") {
+		t.Fatalf("err = %v, want advice to use --local", err)
+	}
+	var touched bool
+	_ = connect(t, url).QueryRow(ctx, `select to_regnamespace('flux') is not null`).Scan(&touched)
+	if touched {
+		t.Error("the refused run still changed the database")
+	}
+}
+
+// A database that already has what Supabase provides (here: the bootstrap applied by hand, as
+// a Supabase project has it) migrates without --local.
+func TestUpWithoutLocalOnASupabaseLikeDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyDB(t)
+	if err := bootstrap.Apply(ctx, connect(t, url)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrate.Up(ctx, url, migrate.Options{Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpReportsAFailedMigrationAsDirty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.EmptyDB(t)
+	conn := connect(t, url)
+	// Sabotage: a table the first migration wants to create already exists.
+	if err := bootstrap.Apply(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `create table public.goals (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := migrate.Up(ctx, url, migrate.Options{Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), `relation "goals" already exists`) {
+		t.Fatalf("err = %v, want the failing statement's error", err)
+	}
+	// The failed migration ran as one transaction: none of it stayed.
+	var users bool
+	_ = conn.QueryRow(ctx, `select to_regclass('public.users') is not null`).Scan(&users)
+	if users {
+		t.Error("a failed migration left part of its work behind")
+	}
+	// The next run says what happened instead of guessing.
+	_, err = migrate.Up(ctx, url, migrate.Options{Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), "marked dirty") {
+		t.Fatalf("second run: err = %v, want the dirty-migration explanation", err)
+	}
+}
+
+func TestSeedIsRepeatable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	for i := 0; i < 2; i++ {
+		if err := migrate.Seed(ctx, url, supabase.Seed); err != nil {
+			t.Fatalf("seed run %d: %v", i+1, err)
+		}
+	}
+	var users int
+	if err := connect(t, url).QueryRow(ctx, `select count(*) from public.users where email like '%@demo.flux.local'`).Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if users != 2 {
+		t.Fatalf("%d demo users after seeding twice, want 2", users)
+	}
+}
+
+func latestVersion(t *testing.T) uint {
+	t.Helper()
+	entries, err := supabase.Migrations.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var latest uint64
+	for _, e := range entries {
+		v, err := strconv.ParseUint(strings.SplitN(e.Name(), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		latest = max(latest, v)
+	}
+	return uint(latest)
+}
+
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
