@@ -84,8 +84,8 @@ select is(
   (select array_agg(format('%s %s', table_name, privilege_type) order by table_name, privilege_type)
    from information_schema.role_table_grants
    where grantee = 'authenticated' and table_schema = 'flux'),
-  array['clock SELECT'],
-  'authenticated reads only the clock in the private schema');
+  array['clock SELECT', 'timezone_names SELECT'],
+  'authenticated reads only the clock and the zone names in the private schema');
 
 select ok(
   (select bool_and(has_function_privilege('authenticated', p.oid, 'execute') = false)
