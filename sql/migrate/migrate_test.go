@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flux-companion/flux/sql/bootstrap"
+	"github.com/flux-companion/flux/sql/localpg"
 	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/supabase"
@@ -100,6 +101,52 @@ func TestUpWithoutLocalOnASupabaseLikeDatabase(t *testing.T) {
 	}
 	if _, err := migrate.Up(ctx, url, migrate.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
+	}
+	// Not a local database: the development time warp stays off.
+	_, err := connect(t, url).Exec(ctx, `select flux.set_time_warp(interval '1 hour')`)
+	if err == nil || !strings.Contains(err.Error(), "time warp is disabled") {
+		t.Fatalf("time warp on a non-local database: err = %v, want it refused", err)
+	}
+}
+
+// In the database pg_cron runs in (cron.database_name: "postgres" on Supabase and in flux dev),
+// the migrations schedule the safety-net sweep and the purge, and their commands run.
+func TestCronJobsInTheCronDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cluster, err := localpg.Start(ctx, localpg.Options{CronDatabase: "flux_cron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.Stop() })
+	if _, err := connect(t, cluster.ConnString("postgres")).Exec(ctx, "create database flux_cron"); err != nil {
+		t.Fatal(err)
+	}
+	url := cluster.ConnString("flux_cron")
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, url)
+	rows, err := conn.Query(ctx, `select jobname, schedule, command from cron.job order by jobname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type job struct{ name, schedule, command string }
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job, error) {
+		var j job
+		return j, r.Scan(&j.name, &j.schedule, &j.command)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 || jobs[0].name != "flux-escalation-sweep" || jobs[0].schedule != "* * * * *" ||
+		jobs[1].name != "flux-outbox-purge" {
+		t.Fatalf("cron jobs = %+v, want the minute sweep and the daily purge", jobs)
+	}
+	for _, j := range jobs {
+		if _, err := conn.Exec(ctx, j.command); err != nil {
+			t.Errorf("job %s: its command fails: %v", j.name, err)
+		}
 	}
 }
 

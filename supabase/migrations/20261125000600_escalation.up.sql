@@ -1,0 +1,419 @@
+-- Escalation: the reminder ladder of SPEC.md as a state machine owned by SQL.
+--
+-- T is a task's due time. Each stage has a fixed rung: push at T - lead, WhatsApp at T + window,
+-- call at T + 2 windows, auto-miss at T + 3 windows. A task's policy (snapshot of the user's
+-- preference when the task is created) picks the stages: full = all four, gentle = push,
+-- WhatsApp, auto-miss, silent = push, auto-miss. tasks.escalation_stage/escalation_due_at hold
+-- the next rung; triggers set them from the due time and clear them when the task leaves pending.
+--
+-- flux.claim_escalations() takes everything due in one transaction per batch (FOR UPDATE SKIP
+-- LOCKED): it advances each task one rung, stamps the channel's sent-at, writes the outbox row
+-- (dispatch_log) and auto-misses at the last rung, so no stage can fire twice. A stage whose
+-- channel is unavailable when it falls due is skipped without shifting the later rungs.
+-- Workers then take outbox rows with flux.claim_outbox() (a lease, so a crashed worker's rows
+-- come back) and record the outcome with flux.finish_dispatch(). Responses from any channel go
+-- through flux.record_response(), which stops the ladder in the same transaction.
+
+-- The time warp is for local development only: `flux migrate --local` allows it.
+alter table flux.clock add column warp_allowed boolean not null default false;
+
+create function flux.set_time_warp(p_warp interval) returns timestamptz
+language plpgsql
+as $$
+begin
+  if not (select warp_allowed from flux.clock) then
+    raise exception 'time warp is disabled: it exists only on local development databases'
+      using errcode = 'insufficient_privilege';
+  end if;
+  update flux.clock set warp = p_warp;
+  -- The service reads the same offset; tell it to reload.
+  perform pg_notify('flux_clock', p_warp::text);
+  return flux.now();
+end
+$$;
+
+-- Outbox: a lease for the worker that took a row, the earliest next attempt, and 'skipped' for
+-- rows collapsed after downtime (their task was answered, or a later rung superseded them).
+alter table public.dispatch_log
+  add column next_attempt_at timestamptz not null default flux.now(),
+  add column lease_until timestamptz,
+  add column lease_owner text constraint dispatch_log_lease_owner_length check (char_length(lease_owner) <= 100),
+  drop constraint dispatch_log_status_check,
+  add constraint dispatch_log_status_check check (status in ('pending', 'dispatched', 'failed', 'skipped'));
+drop index public.dispatch_log_pending_idx;
+create index dispatch_log_pending_idx on public.dispatch_log (next_attempt_at) where status = 'pending';
+
+-- An explicit acknowledgement (a tap on the push, say) stops the ladder without a verdict.
+alter table public.notification_log
+  drop constraint notification_log_response_check,
+  add constraint notification_log_response_check
+    check (response in ('done', 'reschedule', 'missed', 'no_response', 'acknowledged'));
+create index notification_log_task_channel_idx on public.notification_log (task_id, channel, sent_at desc);
+
+-- Replayed webhooks: the provider's id of every processed inbound event (MessageSid, or CallSid
+-- plus digits), kept a week.
+create table flux.webhook_receipts (
+  provider_sid text primary key check (char_length(provider_sid) between 1 and 100),
+  task_id uuid,
+  response text not null,
+  received_at timestamptz not null default flux.now()
+);
+create index webhook_receipts_received_idx on flux.webhook_receipts (received_at);
+revoke all on flux.webhook_receipts from public, anon, authenticated;
+
+-- The policy is snapshotted by the trigger below (the service may still set one explicitly).
+alter table public.tasks alter column escalation_policy drop default;
+
+create function flux.policy_stages(p_policy text) returns text[]
+language sql immutable
+as $$
+  select case p_policy
+    when 'full' then array['push', 'whatsapp', 'call', 'auto_miss']
+    when 'gentle' then array['push', 'whatsapp', 'auto_miss']
+    when 'silent' then array['push', 'auto_miss']
+  end
+$$;
+
+create function flux.next_stage(p_policy text, p_stage text) returns text
+language sql immutable
+as $$ select (flux.policy_stages(p_policy))[array_position(flux.policy_stages(p_policy), p_stage) + 1] $$;
+
+create function flux.lead_time(p_prefs jsonb) returns interval
+language sql immutable
+as $$ select make_interval(mins => coalesce((p_prefs ->> 'reminder_lead_minutes')::int, 10)) $$;
+
+create function flux.escalation_window(p_prefs jsonb) returns interval
+language sql immutable
+as $$ select make_interval(mins => coalesce((p_prefs ->> 'escalation_window_minutes')::int, 2)) $$;
+
+-- The rung of a stage for a task due at p_due.
+create function flux.stage_due(p_stage text, p_due timestamptz, p_prefs jsonb) returns timestamptz
+language sql immutable
+as $$
+  select case p_stage
+    when 'push' then p_due - flux.lead_time(p_prefs)
+    when 'whatsapp' then p_due + flux.escalation_window(p_prefs)
+    when 'call' then p_due + 2 * flux.escalation_window(p_prefs)
+    when 'auto_miss' then p_due + 3 * flux.escalation_window(p_prefs)
+  end
+$$;
+
+-- Ladder state follows the task: snapshot the policy on insert, start at the push rung when a
+-- time task becomes pending or moves, clear everything when it leaves pending. A moved task gets
+-- a fresh ladder, so its sent-at stamps are cleared too. Location tasks start their ladder when
+-- their trigger fires (not here).
+create function flux.tasks_escalation() returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  prefs jsonb;
+begin
+  select u.notification_preferences into prefs from public.users u where u.id = new.user_id;
+  if tg_op = 'INSERT' and new.escalation_policy is null then
+    new.escalation_policy := coalesce(prefs ->> 'escalation_policy', 'full');
+  end if;
+
+  if new.status <> 'pending' then
+    new.escalation_stage := null;
+    new.escalation_due_at := null;
+  elsif new.trigger_type = 'time' and new.scheduled_at is not null
+        and (tg_op = 'INSERT'
+             or old.status <> 'pending'
+             or old.scheduled_at is distinct from new.scheduled_at) then
+    new.escalation_stage := 'push';
+    new.escalation_due_at := flux.stage_due('push', new.scheduled_at, prefs);
+    if tg_op = 'UPDATE' then
+      new.reminder_sent_at := null;
+      new.whatsapp_sent_at := null;
+      new.call_sent_at := null;
+    end if;
+  end if;
+  return new;
+end
+$$;
+
+create trigger tasks_escalation before insert or update of status, scheduled_at on public.tasks
+  for each row execute function flux.tasks_escalation();
+
+-- New lead or window: the open rungs of the user's pending tasks move with it.
+create function flux.users_preferences_changed() returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  update public.tasks t
+  set escalation_due_at = flux.stage_due(t.escalation_stage, t.scheduled_at, new.notification_preferences)
+  where t.user_id = new.id and t.status = 'pending' and t.escalation_stage is not null and t.scheduled_at is not null;
+  return null;
+end
+$$;
+
+create trigger users_preferences_changed after update of notification_preferences on public.users
+  for each row when (old.notification_preferences is distinct from new.notification_preferences)
+  execute function flux.users_preferences_changed();
+
+-- Claim one batch of due rungs. Returns the number of rungs taken; callers repeat while a full
+-- batch comes back. Tasks locked by a concurrent claimer are skipped, not waited for.
+create function flux.claim_escalations(p_limit integer default 1000) returns integer
+language plpgsql
+as $$
+declare
+  v_now timestamptz := flux.now();
+  v_advanced integer;
+  v_missed uuid[];
+begin
+  with due as (
+    select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at
+    from public.tasks t
+    where t.escalation_due_at <= v_now and t.status = 'pending'
+    order by t.escalation_due_at
+    limit p_limit
+    for update skip locked
+  ),
+  step as (
+    select d.*, u.notification_preferences as prefs,
+           flux.next_stage(d.policy, d.stage) as next_stage,
+           case d.stage
+             when 'push' then exists (select 1 from public.push_subscriptions p where p.user_id = d.user_id)
+             when 'whatsapp' then u.phone_verified and u.whatsapp_opt_in_at is not null
+             when 'call' then u.phone_verified
+             else true
+           end as available
+    from due d
+    join public.users u on u.id = d.user_id
+  ),
+  outbox as (
+    insert into public.dispatch_log (user_id, task_id, channel, status, dispatched_at, next_attempt_at)
+    select s.user_id, s.id, s.stage,
+           case when s.stage = 'auto_miss' then 'dispatched' else 'pending' end,
+           case when s.stage = 'auto_miss' then v_now end,
+           v_now
+    from step s
+    where s.available
+  ),
+  advanced as (
+    update public.tasks t
+    set escalation_stage = s.next_stage,
+        escalation_due_at = flux.stage_due(s.next_stage, s.scheduled_at, s.prefs),
+        reminder_sent_at = case when s.stage = 'push' and s.available then v_now else t.reminder_sent_at end,
+        whatsapp_sent_at = case when s.stage = 'whatsapp' and s.available then v_now else t.whatsapp_sent_at end,
+        call_sent_at = case when s.stage = 'call' and s.available then v_now else t.call_sent_at end
+    from step s
+    where t.id = s.id and s.stage <> 'auto_miss'
+    returning 1
+  )
+  select (select count(*) from advanced),
+         (select array_agg(s.id) from step s where s.stage = 'auto_miss')
+  into v_advanced, v_missed;
+
+  if v_missed is not null then
+    -- An auto-miss moves analytics counters that other claimers' tasks share (same user and
+    -- day, same goal). Lock them in one global order first, or two claimers can deadlock.
+    perform 1 from flux.task_day_stats s
+    where (s.user_id, s.day) in (
+      select t.user_id, flux.task_local_day(t, u.timezone)
+      from public.tasks t join public.users u on u.id = t.user_id
+      where t.id = any (v_missed))
+    order by s.user_id, s.day
+    for update;
+    perform 1 from flux.goal_task_stats g
+    where g.goal_id in (select t.goal_id from public.tasks t where t.id = any (v_missed))
+    order by g.goal_id
+    for update;
+    update public.tasks set status = 'missed' where id = any (v_missed);
+  end if;
+  return v_advanced + coalesce(cardinality(v_missed), 0);
+end
+$$;
+
+-- Everything due, batch after batch: what pg_cron runs every minute as the safety net.
+create function flux.sweep_escalations() returns integer
+language plpgsql
+as $$
+declare
+  v_total integer := 0;
+  v_batch integer;
+begin
+  loop
+    v_batch := flux.claim_escalations(1000);
+    v_total := v_total + v_batch;
+    exit when v_batch < 1000;
+  end loop;
+  return v_total;
+end
+$$;
+
+-- Take outbox rows for sending. Rows of tasks that are no longer pending, and rungs superseded by
+-- a later rung of the same task, are collapsed to 'skipped' instead: after downtime nothing is
+-- sent for an answered task, and a backlog sends at most the latest rung. The lease brings a row
+-- back if its worker dies before recording the outcome.
+create function flux.claim_outbox(p_limit integer, p_lease interval, p_owner text)
+returns table (id bigint, user_id uuid, task_id uuid, channel text, attempts integer)
+language plpgsql
+as $$
+declare
+  v_now timestamptz := flux.now();
+begin
+  return query
+  with cand as (
+    select d.id, d.task_id, d.channel, t.status as task_status,
+           exists (select 1 from public.dispatch_log later
+                   where later.task_id = d.task_id and later.id > d.id
+                     and later.status in ('pending', 'dispatched')) as superseded
+    from public.dispatch_log d
+    join public.tasks t on t.id = d.task_id
+    where d.status = 'pending' and d.next_attempt_at <= v_now
+      and (d.lease_until is null or d.lease_until < v_now)
+    order by d.next_attempt_at, d.id
+    limit p_limit
+    for update of d skip locked
+  ),
+  skipped as (
+    update public.dispatch_log d
+    set status = 'skipped', lease_until = null,
+        error = case when c.task_status <> 'pending' then 'task is ' || c.task_status || ' before send'
+                     else 'superseded by a later rung' end
+    from cand c
+    where d.id = c.id and (c.task_status <> 'pending' or c.superseded)
+  )
+  update public.dispatch_log d
+  set attempts = d.attempts + 1, lease_until = v_now + p_lease, lease_owner = p_owner
+  from cand c
+  where d.id = c.id and c.task_status = 'pending' and not c.superseded
+  returning d.id, d.user_id, d.task_id, d.channel, d.attempts;
+end
+$$;
+
+-- Record what happened to a send. outcome: 'sent' (notification_log gets the provider's id),
+-- 'retry' (back to pending at p_retry_at), 'failed' (permanent, with its error). Only the lease
+-- holder's outcome counts, so a worker whose lease expired cannot overwrite its successor's.
+create function flux.finish_dispatch(p_id bigint, p_owner text, p_outcome text,
+                                     p_external_id text default null, p_error text default null,
+                                     p_retry_at timestamptz default null)
+returns boolean
+language plpgsql
+as $$
+declare
+  v_row public.dispatch_log;
+begin
+  if p_outcome not in ('sent', 'retry', 'failed') then
+    raise exception 'finish_dispatch: unknown outcome %', p_outcome using errcode = 'invalid_parameter_value';
+  end if;
+  update public.dispatch_log d
+  set status = case p_outcome when 'sent' then 'dispatched' when 'retry' then 'pending' else 'failed' end,
+      dispatched_at = case when p_outcome = 'sent' then flux.now() end,
+      next_attempt_at = coalesce(p_retry_at, d.next_attempt_at),
+      error = case when p_outcome = 'failed' then left(coalesce(p_error, 'failed without a reason'), 2000)
+                   else left(p_error, 2000) end,
+      lease_until = null
+  where d.id = p_id and d.status = 'pending' and d.lease_owner = p_owner
+  returning * into v_row;
+  if not found then
+    return false;
+  end if;
+  if p_outcome = 'sent' then
+    insert into public.notification_log (user_id, task_id, channel, external_id, sent_at)
+    values (v_row.user_id, v_row.task_id, v_row.channel, p_external_id, flux.now())
+    on conflict (external_id) do nothing;
+  end if;
+  return true;
+end
+$$;
+
+-- The one way a response reaches a task, whatever its channel: WhatsApp and voice webhooks, the
+-- push notification's action buttons, RPCs. In one transaction it records the answer on the
+-- latest notification, settles the task (done / missed) or stops its ladder (reschedule,
+-- acknowledge), so no rung fires after it. p_provider_sid makes a replayed webhook a no-op.
+-- Returns 'recorded', 'duplicate' (that provider event was already processed) or 'not_pending'
+-- (the task was already settled; nothing changes).
+create function flux.record_response(p_task_id uuid, p_response text,
+                                     p_channel text default null, p_provider_sid text default null)
+returns text
+language plpgsql
+as $$
+declare
+  v_status text;
+  v_notification uuid;
+begin
+  if p_response not in ('done', 'missed', 'reschedule', 'acknowledge') then
+    raise exception 'record_response: unknown response %', p_response using errcode = 'invalid_parameter_value';
+  end if;
+  if p_provider_sid is not null then
+    insert into flux.webhook_receipts (provider_sid, task_id, response)
+    values (p_provider_sid, p_task_id, p_response)
+    on conflict do nothing;
+    if not found then
+      return 'duplicate';
+    end if;
+  end if;
+
+  select t.status into v_status from public.tasks t where t.id = p_task_id for update;
+  if not found then
+    raise exception 'record_response: no task %', p_task_id using errcode = 'no_data_found';
+  end if;
+  if v_status <> 'pending' then
+    return 'not_pending';
+  end if;
+
+  select n.id into v_notification
+  from public.notification_log n
+  where n.task_id = p_task_id and n.response is null and (p_channel is null or n.channel = p_channel)
+  order by n.sent_at desc
+  limit 1;
+  if v_notification is not null then
+    update public.notification_log
+    set response = case p_response when 'acknowledge' then 'acknowledged' else p_response end,
+        responded_at = flux.now()
+    where id = v_notification;
+  end if;
+
+  -- done/missed leave pending (the trigger clears the ladder); the others stop it in place.
+  update public.tasks t
+  set status = case p_response when 'done' then 'done' when 'missed' then 'missed' else t.status end,
+      escalation_stage = null,
+      escalation_due_at = null
+  where t.id = p_task_id;
+  return 'recorded';
+end
+$$;
+
+-- The push notification's buttons (done / reschedule / missed) and an explicit acknowledgement,
+-- for the signed-in user: the same path as the webhooks, behind an ownership check.
+create function public.respond_to_reminder(p_task_id uuid, p_response text) returns text
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if v_uid is null then
+    raise exception 'not signed in' using errcode = 'insufficient_privilege';
+  end if;
+  if not exists (select 1 from public.tasks where id = p_task_id and user_id = v_uid) then
+    raise exception 'no task % for this user', p_task_id using errcode = 'no_data_found';
+  end if;
+  return flux.record_response(p_task_id, p_response, 'push', null);
+end
+$$;
+revoke execute on function public.respond_to_reminder(uuid, text) from public, anon;
+grant execute on function public.respond_to_reminder(uuid, text) to authenticated, service_role;
+
+-- Nothing here is for API callers except the wrapper above.
+revoke execute on all functions in schema flux from public;
+
+-- pg_cron: the safety-net sweep every minute, and the outbox purge. pg_cron lives in exactly one
+-- database (cron.database_name: "postgres" on Supabase and in `flux dev`); elsewhere (the test
+-- databases) the jobs are not scheduled and the service's own timers do the work.
+do $$
+begin
+  if current_database() = current_setting('cron.database_name', true) then
+    create extension if not exists pg_cron;
+    perform cron.schedule('flux-escalation-sweep', '* * * * *', 'select flux.sweep_escalations()');
+    perform cron.schedule('flux-outbox-purge', '17 3 * * *', $job$
+      delete from public.dispatch_log where status <> 'pending' and created_at < flux.now() - interval '30 days';
+      delete from flux.webhook_receipts where received_at < flux.now() - interval '7 days';
+    $job$);
+  else
+    raise notice 'pg_cron runs in database %, not %: escalation jobs not scheduled here',
+      coalesce(current_setting('cron.database_name', true), '(none)'), current_database();
+  end if;
+end
+$$;
