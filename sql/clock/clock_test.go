@@ -1,0 +1,87 @@
+package clock_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// The Go clock and flux.now() agree, and a warp set in SQL reaches a following clock.
+func TestFollowsTheDatabaseWarp(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := pgtest.DB(t)
+	listenConn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listenConn.Close(context.Background())
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+
+	c := clock.New()
+	changed := c.Changed()
+	done := make(chan error, 1)
+	go func() { done <- c.Follow(ctx, listenConn) }()
+
+	const warp = 3*time.Hour + 25*time.Minute
+	if _, err := conn.Exec(ctx, `select flux.set_time_warp(make_interval(secs => $1))`, warp.Seconds()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the clock never saw the warp")
+	}
+	if got := c.Offset(); got != warp {
+		t.Fatalf("offset %v, want %v", got, warp)
+	}
+	var dbNow time.Time
+	if err := conn.QueryRow(ctx, `select clock_timestamp() + (select warp from flux.clock)`).Scan(&dbNow); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Now().Sub(dbNow); d < -time.Second || d > time.Second {
+		t.Fatalf("Go clock and SQL clock differ by %v", d)
+	}
+
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Follow returned %v after cancel", err)
+	}
+}
+
+func TestSetSignalsOnlyRealChanges(t *testing.T) {
+	t.Parallel()
+	c := clock.New()
+	first := c.Changed()
+	c.Set(0)
+	select {
+	case <-first:
+		t.Fatal("setting the same offset signalled a change")
+	default:
+	}
+	c.Set(time.Minute)
+	select {
+	case <-first:
+	default:
+		t.Fatal("a new offset was not signalled")
+	}
+	if c.Changed() == first {
+		t.Fatal("Changed did not re-arm")
+	}
+	if d := c.Now().Sub(time.Now()); d < 59*time.Second || d > 61*time.Second {
+		t.Fatalf("Now is %v ahead, want a minute", d)
+	}
+}

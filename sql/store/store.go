@@ -1,0 +1,203 @@
+// Package store holds the service's queries: the SQL lives in queries/*.sql (embedded), each
+// behind a typed method. Listener and agent code talk to the database only through here.
+package store
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+//go:embed queries/*.sql
+var files embed.FS
+
+func query(name string) string {
+	b, err := files.ReadFile("queries/" + name + ".sql")
+	if err != nil {
+		panic(fmt.Sprintf("store: missing query %s: %v", name, err))
+	}
+	return string(b)
+}
+
+var (
+	qClaimEscalations       = query("claim_escalations")
+	qClaimOutbox            = query("claim_outbox")
+	qFinishDispatch         = query("finish_dispatch")
+	qRecordResponse         = query("record_response")
+	qDeletePushSubscription = query("delete_push_subscription")
+	qUpcomingDeadlines      = query("upcoming_deadlines")
+	qOutboxDepth            = query("outbox_depth")
+)
+
+// DBTX is a pgx connection, pool or transaction.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Store runs the queries on a DBTX.
+type Store struct{ db DBTX }
+
+// New returns a Store on db.
+func New(db DBTX) *Store { return &Store{db: db} }
+
+// ClaimEscalations takes up to limit due rungs and returns how many it took.
+func (s *Store) ClaimEscalations(ctx context.Context, limit int) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, qClaimEscalations, limit).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: claim escalations: %w", err)
+	}
+	return n, nil
+}
+
+// PushSubscription is one browser of a user.
+type PushSubscription struct {
+	Endpoint string `json:"endpoint"`
+	P256dh   string `json:"p256dh"`
+	Auth     string `json:"auth"`
+}
+
+// OutboxItem is a leased outbox row with what its sender needs.
+type OutboxItem struct {
+	ID          int64
+	UserID      string
+	TaskID      string
+	Channel     string // push, whatsapp, call
+	Attempts    int
+	TaskTitle   string
+	ScheduledAt *time.Time
+	Timezone    string
+	Phone       *string
+	Push        []PushSubscription // push rows only
+}
+
+// ClaimOutbox leases up to limit outbox rows to owner for lease.
+func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration, owner string) ([]OutboxItem, error) {
+	rows, err := s.db.Query(ctx, qClaimOutbox, limit, lease, owner)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxItem, error) {
+		var it OutboxItem
+		var push []byte
+		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts,
+			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push)
+		if err == nil && push != nil {
+			err = json.Unmarshal(push, &it.Push)
+		}
+		return it, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	return items, nil
+}
+
+// Outcome of a send, as flux.finish_dispatch records it.
+type Outcome string
+
+const (
+	Sent   Outcome = "sent"
+	Retry  Outcome = "retry"
+	Failed Outcome = "failed"
+)
+
+// FinishDispatch records the outcome of outbox row id for its lease owner. It reports false when
+// the lease was lost (another worker owns the row now) and nothing was recorded.
+func (s *Store) FinishDispatch(ctx context.Context, id int64, owner string, outcome Outcome,
+	externalID, errText string, retryAt time.Time) (bool, error) {
+	var ok bool
+	err := s.db.QueryRow(ctx, qFinishDispatch, id, owner, string(outcome),
+		nullIfEmpty(externalID), nullIfEmpty(errText), nullIfZero(retryAt)).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("store: finish dispatch %d (%s): %w", id, outcome, err)
+	}
+	return ok, nil
+}
+
+// Response results of RecordResponse.
+const (
+	Recorded   = "recorded"
+	Duplicate  = "duplicate"
+	NotPending = "not_pending"
+)
+
+// RecordResponse answers a task's reminder: done, missed, reschedule or acknowledge.
+// providerSID (the inbound event's id) makes a replay a no-op.
+func (s *Store) RecordResponse(ctx context.Context, taskID, response, channel, providerSID string) (string, error) {
+	var result string
+	err := s.db.QueryRow(ctx, qRecordResponse, taskID, response, nullIfEmpty(channel), nullIfEmpty(providerSID)).Scan(&result)
+	if err != nil {
+		return "", fmt.Errorf("store: record %s for task %s: %w", response, taskID, err)
+	}
+	return result, nil
+}
+
+// DeletePushSubscription removes a subscription its push service declared gone.
+func (s *Store) DeletePushSubscription(ctx context.Context, endpoint string) error {
+	if _, err := s.db.Exec(ctx, qDeletePushSubscription, endpoint); err != nil {
+		return fmt.Errorf("store: delete push subscription %s: %w", redactEndpoint(endpoint), err)
+	}
+	return nil
+}
+
+// Deadline is when a task's next rung falls due.
+type Deadline struct {
+	TaskID string
+	At     time.Time
+}
+
+// UpcomingDeadlines lists rungs due up to until, earliest first, at most limit.
+func (s *Store) UpcomingDeadlines(ctx context.Context, until time.Time, limit int) ([]Deadline, error) {
+	rows, err := s.db.Query(ctx, qUpcomingDeadlines, until, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: upcoming deadlines: %w", err)
+	}
+	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Deadline, error) {
+		var d Deadline
+		return d, r.Scan(&d.TaskID, &d.At)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: upcoming deadlines: %w", err)
+	}
+	return ds, nil
+}
+
+// OutboxDepth is the number of pending outbox rows and the age of the oldest, for metrics.
+func (s *Store) OutboxDepth(ctx context.Context) (int, time.Duration, error) {
+	var n int
+	var lag float64
+	if err := s.db.QueryRow(ctx, qOutboxDepth).Scan(&n, &lag); err != nil {
+		return 0, 0, fmt.Errorf("store: outbox depth: %w", err)
+	}
+	return n, time.Duration(lag * float64(time.Second)), nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullIfZero(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// redactEndpoint keeps a push endpoint's origin for logs: the path identifies a browser.
+func redactEndpoint(endpoint string) string {
+	if i := strings.Index(endpoint[min(len(endpoint), len("https://")):], "/"); i >= 0 {
+		return endpoint[:len("https://")+i] + "/…"
+	}
+	return endpoint
+}

@@ -1,0 +1,153 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/sql/pgtest"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// setup gives a user with every channel and one task due at T, an hour ahead.
+func setup(t *testing.T) (*pgxpool.Pool, *store.Store, string, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	var due time.Time
+	var taskID string
+	err := pool.QueryRow(ctx, `
+		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'kim@test.flux.local') returning id)
+		insert into public.tasks (user_id, title, scheduled_at)
+		select id, 'Call mom', date_trunc('minute', now()) + interval '1 hour' from u
+		returning id::text, scheduled_at`).Scan(&taskID, &due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`update public.users set phone_number = '+4915100000009' where email = 'kim@test.flux.local'`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now() where email = 'kim@test.flux.local'`,
+		`insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+		 select id, 'https://push.example.invalid/kim', repeat('B', 87), repeat('a', 22) from public.users where email = 'kim@test.flux.local'`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pool, store.New(pool), taskID, due
+}
+
+func warpTo(t *testing.T, pool *pgxpool.Pool, at time.Time) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAReminderThroughTheStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, s, taskID, due := setup(t)
+
+	ds, err := s.UpcomingDeadlines(ctx, due, 10)
+	if err != nil || len(ds) != 1 || ds[0].TaskID != taskID || !ds[0].At.Equal(due.Add(-10*time.Minute)) {
+		t.Fatalf("deadlines = %+v (%v), want the push rung at T - 10m", ds, err)
+	}
+
+	warpTo(t, pool, due.Add(-10*time.Minute))
+	if n, err := s.ClaimEscalations(ctx, 100); err != nil || n != 1 {
+		t.Fatalf("claimed %d (%v), want 1", n, err)
+	}
+	if depth, _, err := s.OutboxDepth(ctx); err != nil || depth != 1 {
+		t.Fatalf("outbox depth %d (%v), want 1", depth, err)
+	}
+	items, err := s.ClaimOutbox(ctx, 10, 30*time.Second, "w1")
+	if err != nil || len(items) != 1 {
+		t.Fatalf("outbox = %+v (%v)", items, err)
+	}
+	it := items[0]
+	if it.Channel != "push" || it.TaskID != taskID || it.TaskTitle != "Call mom" || it.Attempts != 1 ||
+		len(it.Push) != 1 || it.Push[0].Endpoint != "https://push.example.invalid/kim" || it.Timezone != "UTC" ||
+		it.ScheduledAt == nil || !it.ScheduledAt.Equal(due) {
+		t.Fatalf("outbox item = %+v", it)
+	}
+	if ok, err := s.FinishDispatch(ctx, it.ID, "someone-else", store.Sent, "", "", time.Time{}); err != nil || ok {
+		t.Fatalf("a non-owner recorded an outcome (%v, %v)", ok, err)
+	}
+	if ok, err := s.FinishDispatch(ctx, it.ID, "w1", store.Sent, "", "", time.Time{}); err != nil || !ok {
+		t.Fatalf("finish: %v %v", ok, err)
+	}
+
+	warpTo(t, pool, due.Add(2*time.Minute))
+	if _, err := s.ClaimEscalations(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	items, err = s.ClaimOutbox(ctx, 10, 30*time.Second, "w1")
+	if err != nil || len(items) != 1 || items[0].Channel != "whatsapp" || items[0].Phone == nil || *items[0].Phone != "+4915100000009" || items[0].Push != nil {
+		t.Fatalf("whatsapp item = %+v (%v)", items, err)
+	}
+	if ok, err := s.FinishDispatch(ctx, items[0].ID, "w1", store.Sent, "SM00000000000000000000000000000001", "", time.Time{}); err != nil || !ok {
+		t.Fatalf("finish: %v %v", ok, err)
+	}
+
+	if r, err := s.RecordResponse(ctx, taskID, "done", "whatsapp", "SMinbound00000000000000000000001"); err != nil || r != store.Recorded {
+		t.Fatalf("response: %q %v", r, err)
+	}
+	if r, err := s.RecordResponse(ctx, taskID, "done", "whatsapp", "SMinbound00000000000000000000001"); err != nil || r != store.Duplicate {
+		t.Fatalf("replay: %q %v, want duplicate", r, err)
+	}
+	if _, err := s.RecordResponse(ctx, "00000000-0000-4000-8000-000000000000", "done", "", ""); err == nil {
+		t.Fatal("a response for an unknown task was accepted")
+	}
+	var status, response string
+	if err := pool.QueryRow(ctx, `select t.status, n.response from public.tasks t join public.notification_log n on n.task_id = t.id and n.channel = 'whatsapp' where t.id = $1`, taskID).Scan(&status, &response); err != nil || status != "done" || response != "done" {
+		t.Fatalf("task %q notification %q (%v)", status, response, err)
+	}
+
+	if err := s.DeletePushSubscription(ctx, "https://push.example.invalid/kim"); err != nil {
+		t.Fatal(err)
+	}
+	var subs int
+	_ = pool.QueryRow(ctx, `select count(*) from public.push_subscriptions`).Scan(&subs)
+	if subs != 0 {
+		t.Fatalf("%d subscriptions left after delete", subs)
+	}
+}
+
+func TestRetryAndFailureOutcomes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, s, _, due := setup(t)
+	warpTo(t, pool, due.Add(-10*time.Minute))
+	if _, err := s.ClaimEscalations(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	items, err := s.ClaimOutbox(ctx, 10, time.Minute, "w")
+	if err != nil || len(items) != 1 {
+		t.Fatal(items, err)
+	}
+	retryAt := due.Add(-10*time.Minute + 5*time.Second)
+	if ok, err := s.FinishDispatch(ctx, items[0].ID, "w", store.Retry, "", "push service: 503", retryAt); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if again, _ := s.ClaimOutbox(ctx, 10, time.Minute, "w"); len(again) != 0 {
+		t.Fatal("a retry was handed out before its time")
+	}
+	warpTo(t, pool, retryAt)
+	again, err := s.ClaimOutbox(ctx, 10, time.Minute, "w")
+	if err != nil || len(again) != 1 || again[0].Attempts != 2 {
+		t.Fatalf("retry = %+v (%v)", again, err)
+	}
+	if ok, err := s.FinishDispatch(ctx, again[0].ID, "w", store.Failed, "", "push service: 400 bad payload", time.Time{}); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	var status, errText string
+	if err := pool.QueryRow(ctx, `select status, error from public.dispatch_log where id = $1`, again[0].ID).Scan(&status, &errText); err != nil ||
+		status != "failed" || errText != "push service: 400 bad payload" {
+		t.Fatalf("row %q %q (%v)", status, errText, err)
+	}
+}
