@@ -71,6 +71,7 @@ type OutboxItem struct {
 	TaskID      string
 	Channel     string // push, whatsapp, call
 	Attempts    int
+	DueAt       *time.Time // when the rung fell due
 	TaskTitle   string
 	ScheduledAt *time.Time
 	Timezone    string
@@ -87,7 +88,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration,
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxItem, error) {
 		var it OutboxItem
 		var push []byte
-		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts,
+		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts, &it.DueAt,
 			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push)
 		if err == nil && push != nil {
 			err = json.Unmarshal(push, &it.Push)

@@ -72,7 +72,7 @@ func TestAReminderThroughTheStore(t *testing.T) {
 	it := items[0]
 	if it.Channel != "push" || it.TaskID != taskID || it.TaskTitle != "Call mom" || it.Attempts != 1 ||
 		len(it.Push) != 1 || it.Push[0].Endpoint != "https://push.example.invalid/kim" || it.Timezone != "UTC" ||
-		it.ScheduledAt == nil || !it.ScheduledAt.Equal(due) {
+		it.ScheduledAt == nil || !it.ScheduledAt.Equal(due) || it.DueAt == nil || !it.DueAt.Equal(due.Add(-10*time.Minute)) {
 		t.Fatalf("outbox item = %+v", it)
 	}
 	if ok, err := s.FinishDispatch(ctx, it.ID, "someone-else", store.Sent, "", "", time.Time{}); err != nil || ok {

@@ -35,6 +35,8 @@ $$;
 -- Outbox: a lease for the worker that took a row, the earliest next attempt, and 'skipped' for
 -- rows collapsed after downtime (their task was answered, or a later rung superseded them).
 alter table public.dispatch_log
+  -- When the rung fell due: the lag to dispatched_at is how late the reminder went out.
+  add column due_at timestamptz,
   add column next_attempt_at timestamptz not null default flux.now(),
   add column lease_until timestamptz,
   add column lease_owner text constraint dispatch_log_lease_owner_length check (char_length(lease_owner) <= 100),
@@ -162,7 +164,8 @@ declare
   v_missed uuid[];
 begin
   with due as (
-    select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at
+    select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at,
+           t.escalation_due_at as due_at
     from public.tasks t
     where t.escalation_due_at <= v_now and t.status = 'pending'
     order by t.escalation_due_at
@@ -182,11 +185,11 @@ begin
     join public.users u on u.id = d.user_id
   ),
   outbox as (
-    insert into public.dispatch_log (user_id, task_id, channel, status, dispatched_at, next_attempt_at)
+    insert into public.dispatch_log (user_id, task_id, channel, status, dispatched_at, next_attempt_at, due_at)
     select s.user_id, s.id, s.stage,
            case when s.stage = 'auto_miss' then 'dispatched' else 'pending' end,
            case when s.stage = 'auto_miss' then v_now end,
-           v_now
+           v_now, s.due_at
     from step s
     where s.available
   ),

@@ -1,0 +1,230 @@
+// Package dispatch sends the outbox: it leases pending dispatch_log rows, hands each to the
+// sender of its channel with bounded concurrency, and records the outcome.
+//
+// Delivery is at least once. A row is leased, not deleted, while it is being sent: if the process
+// dies mid-send the lease runs out and another worker sends it again (attempts counts the tries,
+// so every duplicate send is visible as an attempt that never recorded an outcome). Retryable
+// failures (timeouts, 429, 5xx) go back to pending with exponential backoff, or the provider's
+// Retry-After, up to MaxAttempts; anything else is recorded as failed with its error.
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// Result is what a Sender reports for one outbox row.
+type Result struct {
+	ExternalID string        // the provider's id (MessageSid, CallSid); empty for push
+	Err        error         // nil: delivered
+	Retryable  bool          // Err is worth another attempt
+	RetryAfter time.Duration // the provider's hint, 0 when none
+}
+
+// Sender delivers outbox rows of one channel.
+type Sender interface {
+	Send(ctx context.Context, it store.OutboxItem) Result
+}
+
+// Observer hears about every finished attempt (metrics). Nil is allowed.
+type Observer interface {
+	Attempt(channel string, outcome store.Outcome, lag time.Duration)
+}
+
+// Config tunes a Dispatcher. Zero values take the defaults.
+type Config struct {
+	Owner       string        // lease owner, unique per process (hostname/pid)
+	Workers     int           // concurrent sends; default 16
+	Lease       time.Duration // must outlast the slowest send; default 1m
+	MaxAttempts int           // default 5
+	BaseBackoff time.Duration // first retry delay, doubled per attempt; default 2s
+	MaxBackoff  time.Duration // default 5m
+	Sweep       time.Duration // look for unsignalled work (retries, expired leases); default 30s
+	SendTimeout time.Duration // per attempt; default 30s
+}
+
+func (c *Config) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = 16
+	}
+	if c.Lease <= 0 {
+		c.Lease = time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.BaseBackoff <= 0 {
+		c.BaseBackoff = 2 * time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Minute
+	}
+	if c.Sweep <= 0 {
+		c.Sweep = 30 * time.Second
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = 30 * time.Second
+	}
+}
+
+// Dispatcher sends the outbox.
+type Dispatcher struct {
+	store    *store.Store
+	senders  map[string]Sender
+	cfg      Config
+	clock    *clock.Clock
+	log      *slog.Logger
+	observer Observer
+	wake     chan struct{}
+}
+
+// New returns a dispatcher. senders maps a channel (push, whatsapp, call) to its sender; a row
+// for a channel without one fails with an error saying so (the provider is not configured).
+func New(s *store.Store, senders map[string]Sender, cfg Config, c *clock.Clock, log *slog.Logger, obs Observer) *Dispatcher {
+	cfg.defaults()
+	return &Dispatcher{store: s, senders: senders, cfg: cfg, clock: c, log: log, observer: obs, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the dispatcher new outbox rows exist (after a claim, or a change-feed insert).
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends until ctx ends, then waits for sends in flight to record their outcome.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	slots := make(chan struct{}, d.cfg.Workers)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	failures := 0
+	for {
+		// Lease only what free workers can start now: a leased row waiting for a worker would
+		// spend its lease idle.
+		free := d.cfg.Workers - len(slots)
+		var items []store.OutboxItem
+		var err error
+		if free > 0 {
+			items, err = d.store.ClaimOutbox(ctx, free, d.cfg.Lease, d.cfg.Owner)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failures++
+			wait := backoff(d.cfg.BaseBackoff/4, d.cfg.Sweep, failures)
+			d.log.ErrorContext(ctx, "claim outbox failed", "error", err, "retry_in", wait)
+			if !sleep(ctx, wait) {
+				return ctx.Err()
+			}
+			continue
+		}
+		failures = 0
+		for _, it := range items {
+			slots <- struct{}{}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-slots; inflight.Done(); d.Wake() }()
+				d.send(ctx, it)
+			}()
+		}
+		if free > 0 && len(items) == free {
+			continue // probably more waiting
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.wake:
+		case <-time.After(d.cfg.Sweep):
+		}
+	}
+}
+
+func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) {
+	log := d.log.With("dispatch_id", it.ID, "task_id", it.TaskID, "channel", it.Channel, "attempt", it.Attempts)
+	var res Result
+	if sender, ok := d.senders[it.Channel]; ok {
+		sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+		res = sender.Send(sendCtx, it)
+		cancel()
+	} else {
+		res = Result{Err: fmt.Errorf("no %s provider configured", it.Channel)}
+	}
+
+	now := d.clock.Now()
+	outcome, retryAt, errText := store.Sent, time.Time{}, ""
+	switch {
+	case res.Err == nil:
+	case res.Retryable && it.Attempts < d.cfg.MaxAttempts && ctx.Err() == nil:
+		outcome = store.Retry
+		wait := max(backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, it.Attempts), res.RetryAfter)
+		retryAt, errText = now.Add(wait), res.Err.Error()
+	case res.Retryable && ctx.Err() != nil:
+		// Shutting down mid-send: give the row back at once for whoever runs next.
+		outcome, retryAt, errText = store.Retry, now, res.Err.Error()
+	default:
+		outcome, errText = store.Failed, res.Err.Error()
+		if res.Retryable {
+			errText = fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, errText)
+		}
+	}
+
+	// Record even when shutting down: the send happened (or not) either way.
+	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ok, err := d.store.FinishDispatch(recCtx, it.ID, d.cfg.Owner, outcome, res.ExternalID, errText, retryAt)
+	switch {
+	case err != nil:
+		// The lease will expire and the row will be sent again: log loudly, it is a duplicate.
+		log.ErrorContext(ctx, "could not record dispatch outcome; it will be retried after the lease", "outcome", outcome, "error", err)
+		return
+	case !ok:
+		log.WarnContext(ctx, "lease lost before the outcome was recorded; another worker owns the row", "outcome", outcome)
+		return
+	}
+	var lag time.Duration
+	if it.DueAt != nil {
+		lag = now.Sub(*it.DueAt)
+	}
+	if d.observer != nil {
+		d.observer.Attempt(it.Channel, outcome, lag)
+	}
+	switch outcome {
+	case store.Sent:
+		log.InfoContext(ctx, "dispatched", "external_id", res.ExternalID, "lag_ms", lag.Milliseconds())
+	case store.Retry:
+		log.WarnContext(ctx, "dispatch failed, will retry", "error", errText, "retry_at", retryAt)
+		time.AfterFunc(retryAt.Sub(d.clock.Now()), d.Wake) // be there when it is due
+	case store.Failed:
+		log.ErrorContext(ctx, "dispatch failed permanently", "error", errText)
+	}
+}
+
+// backoff is base doubled per attempt (1-based), capped, with up to 20% jitter so a burst of
+// failures does not come back as a burst.
+func backoff(base, maxWait time.Duration, attempt int) time.Duration {
+	wait := base << min(attempt-1, 20)
+	if wait <= 0 || wait > maxWait {
+		wait = maxWait
+	}
+	return wait + time.Duration(rand.Int64N(int64(wait)/5+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,186 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/sql/pgtest"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// scripted is a Sender whose results the test decides, per call.
+type scripted struct {
+	mu      sync.Mutex
+	results []Result // consumed in order; the last one repeats
+	calls   int
+	active  atomic.Int32
+	peak    atomic.Int32
+	hold    time.Duration
+}
+
+func (s *scripted) Send(ctx context.Context, it store.OutboxItem) Result {
+	n := s.active.Add(1)
+	defer s.active.Add(-1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(s.hold)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.results[min(s.calls, len(s.results)-1)]
+	s.calls++
+	return r
+}
+
+type fixture struct {
+	pool  *pgxpool.Pool
+	store *store.Store
+	clock *clock.Clock
+}
+
+// setup makes n tasks whose push rung is due, claimed into the outbox, for a user with a push
+// subscription and a verified phone.
+func setup(t *testing.T, n int) fixture {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	for _, sql := range []string{
+		`insert into auth.users (id, email) values (gen_random_uuid(), 'lee@test.flux.local')`,
+		`update public.users set phone_number = '+4915100000010'`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
+		`insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+		 select id, 'https://push.example.invalid/lee', repeat('B', 87), repeat('a', 22) from public.users`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `insert into public.tasks (user_id, title, scheduled_at)
+		select (select id from public.users), 'task ' || i, now() + interval '1 hour' from generate_series(1, $1::int) i`, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `select flux.set_time_warp(interval '50 minutes')`); err != nil {
+		t.Fatal(err)
+	}
+	c := clock.New()
+	if err := c.Load(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(pool)
+	if got, err := s.ClaimEscalations(ctx, 10000); err != nil || got != n {
+		t.Fatalf("claimed %d (%v), want %d", got, err, n)
+	}
+	return fixture{pool, s, c}
+}
+
+func (f fixture) run(t *testing.T, senders map[string]Sender, cfg Config) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Owner = "test"
+	d := New(f.store, senders, cfg, f.clock, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var pending int
+		if err := f.pool.QueryRow(context.Background(), `select count(*) from public.dispatch_log where status = 'pending'`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outbox rows still pending after 30s", pending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func (f fixture) rows(t *testing.T) (status string, attempts int, errText string) {
+	t.Helper()
+	var e *string
+	if err := f.pool.QueryRow(context.Background(), `select status, attempts, error from public.dispatch_log`).Scan(&status, &attempts, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e != nil {
+		errText = *e
+	}
+	return
+}
+
+func TestRetryableFailureIsRetriedThenSent(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	push := &scripted{results: []Result{{Err: errors.New("push service: 503"), Retryable: true}, {}}}
+	f.run(t, map[string]Sender{"push": push}, Config{BaseBackoff: 10 * time.Millisecond})
+	if status, attempts, _ := f.rows(t); status != "dispatched" || attempts != 2 {
+		t.Fatalf("row %s after %d attempts, want dispatched after 2", status, attempts)
+	}
+	var logged int
+	_ = f.pool.QueryRow(context.Background(), `select count(*) from public.notification_log where channel = 'push'`).Scan(&logged)
+	if logged != 1 {
+		t.Fatalf("%d push notifications logged, want 1", logged)
+	}
+}
+
+func TestPermanentFailureIsRecordedWithItsError(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	push := &scripted{results: []Result{{Err: errors.New("push service: 400 payload too large")}}}
+	f.run(t, map[string]Sender{"push": push}, Config{})
+	if status, attempts, errText := f.rows(t); status != "failed" || attempts != 1 || errText != "push service: 400 payload too large" {
+		t.Fatalf("row %s/%d/%q", status, attempts, errText)
+	}
+}
+
+func TestRetriesGiveUpAtMaxAttempts(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	push := &scripted{results: []Result{{Err: errors.New("twilio: 503"), Retryable: true}}}
+	f.run(t, map[string]Sender{"push": push}, Config{MaxAttempts: 3, BaseBackoff: 5 * time.Millisecond})
+	if status, attempts, errText := f.rows(t); status != "failed" || attempts != 3 || errText != "gave up after 3 attempts: twilio: 503" {
+		t.Fatalf("row %s/%d/%q", status, attempts, errText)
+	}
+}
+
+func TestAChannelWithoutProviderFailsClearly(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	f.run(t, map[string]Sender{}, Config{})
+	if status, _, errText := f.rows(t); status != "failed" || errText != "no push provider configured" {
+		t.Fatalf("row %s/%q", status, errText)
+	}
+}
+
+func TestConcurrencyIsBounded(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 40)
+	push := &scripted{results: []Result{{}}, hold: 20 * time.Millisecond}
+	f.run(t, map[string]Sender{"push": push}, Config{Workers: 4})
+	if peak := push.peak.Load(); peak > 4 || peak < 2 {
+		t.Fatalf("peak concurrency %d, want between 2 and the 4 workers", peak)
+	}
+	var sent int
+	_ = f.pool.QueryRow(context.Background(), `select count(*) from public.dispatch_log where status = 'dispatched'`).Scan(&sent)
+	if sent != 40 || push.calls != 40 {
+		t.Fatalf("%d dispatched, %d sends; want 40 and 40 (each exactly once)", sent, push.calls)
+	}
+}
