@@ -46,7 +46,7 @@ func TestMovedAndClearedDeadlinesDoNotFire(t *testing.T) {
 	s.Set("moved", c.Now().Add(100*time.Millisecond))
 	s.Set("cleared", c.Now().Add(100*time.Millisecond))
 	s.Set("moved", c.Now().Add(time.Hour-time.Second)) // rescheduled far ahead
-	s.Set("cleared", time.Time{})                       // answered
+	s.Set("cleared", time.Time{})                      // answered
 	select {
 	case <-fired:
 		t.Fatal("fired for a deadline that moved or cleared")
