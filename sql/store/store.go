@@ -77,6 +77,8 @@ type OutboxItem struct {
 	Timezone    string
 	Phone       *string
 	Push        []PushSubscription // push rows only
+	// OfferReschedule: a WhatsApp reminder may offer "2 reschedule" (a free slot remains today).
+	OfferReschedule bool
 }
 
 // ClaimOutbox leases up to limit outbox rows to owner for lease.
@@ -89,7 +91,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration,
 		var it OutboxItem
 		var push []byte
 		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts, &it.DueAt,
-			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push)
+			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push, &it.OfferReschedule)
 		if err == nil && push != nil {
 			err = json.Unmarshal(push, &it.Push)
 		}

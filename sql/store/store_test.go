@@ -13,7 +13,8 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// setup gives a user with every channel and one task due at T, an hour ahead.
+// setup gives a user with every channel and one task due at T, 10:00 UTC tomorrow (a fixed time
+// of day, so whether a slot remains today does not depend on when the test runs).
 func setup(t *testing.T) (*pgxpool.Pool, *store.Store, string, time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -23,7 +24,7 @@ func setup(t *testing.T) (*pgxpool.Pool, *store.Store, string, time.Time) {
 	err := pool.QueryRow(ctx, `
 		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'kim@test.flux.local') returning id)
 		insert into public.tasks (user_id, title, scheduled_at)
-		select id, 'Call mom', date_trunc('minute', now()) + interval '1 hour' from u
+		select id, 'Call mom', date_trunc('day', now()) + interval '1 day 10 hours' from u
 		returning id::text, scheduled_at`).Scan(&taskID, &due)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,8 @@ func TestAReminderThroughTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	items, err = s.ClaimOutbox(ctx, 10, 30*time.Second, "w1")
-	if err != nil || len(items) != 1 || items[0].Channel != "whatsapp" || items[0].Phone == nil || *items[0].Phone != "+4915100000009" || items[0].Push != nil {
+	if err != nil || len(items) != 1 || items[0].Channel != "whatsapp" || items[0].Phone == nil || *items[0].Phone != "+4915100000009" || items[0].Push != nil ||
+		!items[0].OfferReschedule {
 		t.Fatalf("whatsapp item = %+v (%v)", items, err)
 	}
 	if ok, err := s.FinishDispatch(ctx, items[0].ID, "w1", store.Sent, "SM00000000000000000000000000000001", "", time.Time{}); err != nil || !ok {

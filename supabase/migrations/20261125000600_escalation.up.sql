@@ -399,6 +399,38 @@ $$;
 revoke execute on function public.respond_to_reminder(uuid, text) from public, anon;
 grant execute on function public.respond_to_reminder(uuid, text) to authenticated, service_role;
 
+-- Whether the user still has a free slot today, so a WhatsApp reminder offers "2 reschedule" only
+-- when rescheduling can succeed. Candidates start every 15 minutes from now to the end of the
+-- user's local day (or their bedtime, if earlier); one is free when no pending task of theirs
+-- overlaps it with the 15-minute buffer the planner keeps. The planner's slot finder makes the
+-- actual proposal; this only decides whether to offer. (The profile CHECK guarantees the bedtime
+-- is HH:MM when present.)
+create function flux.free_slot_today(p_user uuid, p_minutes integer default 30) returns boolean
+language sql stable
+as $$
+  with u as (
+    select timezone as tz, profile #>> '{sleep_window,start}' as bedtime from public.users where id = p_user
+  ),
+  bounds as (
+    select flux.now() as now_utc,
+           least(((flux.now() at time zone u.tz)::date + 1)::timestamp,
+                 coalesce(case when ((flux.now() at time zone u.tz)::date + u.bedtime::time) > (flux.now() at time zone u.tz)
+                               then (flux.now() at time zone u.tz)::date + u.bedtime::time end,
+                          'infinity'::timestamp)) at time zone u.tz as day_end
+    from u
+  )
+  select exists (
+    select 1
+    from bounds b,
+         generate_series(date_bin(interval '15 minutes', b.now_utc, timestamptz '2000-01-01') + interval '15 minutes',
+                         b.day_end - make_interval(mins => p_minutes), interval '15 minutes') as start
+    where not exists (
+      select 1 from public.tasks t
+      where t.user_id = p_user and t.status in ('pending', 'rescheduled') and t.scheduled_at is not null
+        and t.scheduled_at < start + make_interval(mins => p_minutes + 15)
+        and t.scheduled_at + make_interval(mins => t.duration_minutes + 15) > start))
+$$;
+
 -- Nothing here is for API callers except the wrapper above.
 revoke execute on all functions in schema flux from public;
 
