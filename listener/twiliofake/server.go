@@ -1,0 +1,253 @@
+package twiliofake
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Request kinds.
+const (
+	KindMessage           = "message"
+	KindCall              = "call"
+	KindVerification      = "verification"
+	KindVerificationCheck = "verification_check"
+)
+
+// Request is one API request the fake received.
+type Request struct {
+	Kind string     // KindMessage, KindCall, KindVerification or KindVerificationCheck
+	Path string     // request path, e.g. /2010-04-01/Accounts/AC…/Messages.json
+	Form url.Values // form-encoded request body
+	// SID of the resource created or checked (SM…, CA…, VE…); empty for
+	// failed requests.
+	SID string
+	// Status is the HTTP status the fake answered with; 0 when the request
+	// timed out (Timeout failure).
+	Status int
+	Time   time.Time
+}
+
+// Failure is what FailNext makes the fake answer: an HTTP status code
+// (400–599) or Timeout.
+type Failure int
+
+// Timeout makes a request hang until the client gives up or the server is
+// closed, so the client sees a timeout.
+const Timeout Failure = -1
+
+// RetryAfterSeconds is the Retry-After header value sent with injected 429
+// and 503 answers.
+const RetryAfterSeconds = 1
+
+// Server is a running fake Twilio.
+type Server struct {
+	authToken string
+	url       string
+	srv       *http.Server
+	served    chan struct{} // closed when Serve returns
+	closing   chan struct{} // closed by Close; releases Timeout handlers
+	closeOnce sync.Once
+	webhooks  *http.Client
+
+	mu            sync.Mutex
+	requests      []Request
+	failed        []Request
+	failures      []Failure                // injected, consumed front first
+	verifications map[string]*verification // by To
+}
+
+type verification struct {
+	sid, serviceSID, accountSID, channel, code string
+	created                                    time.Time
+}
+
+// Start starts a fake on 127.0.0.1 with a random port that accepts
+// authToken as every account's auth token.
+func Start(authToken string) (*Server, error) {
+	return StartOn("127.0.0.1:0", authToken)
+}
+
+// StartOn is Start on a given address, e.g. "127.0.0.1:8099" for `flux dev`.
+// The address must be a loopback one.
+func StartOn(addr, authToken string) (*Server, error) {
+	// twilio-go refuses non-alphanumeric credentials before sending
+	// (error 21224), so such a token could never authenticate.
+	if authToken == "" || strings.IndexFunc(authToken, notAlphanumeric) >= 0 {
+		return nil, fmt.Errorf("twiliofake: auth token %q must be non-empty and alphanumeric", authToken)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("twiliofake: address %q: %w", addr, err)
+	}
+	if !isLoopback(host) {
+		return nil, fmt.Errorf("twiliofake: address %q is not loopback", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("twiliofake: listen on %q: %w", addr, err)
+	}
+
+	s := &Server{
+		authToken: authToken,
+		url:       "http://" + ln.Addr().String(),
+		served:    make(chan struct{}),
+		closing:   make(chan struct{}),
+		webhooks: &http.Client{
+			Timeout: 15 * time.Second, // Twilio's webhook timeout
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		verifications: map[string]*verification{},
+	}
+	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	return s, nil
+}
+
+// URL is the fake's base URL, e.g. http://127.0.0.1:41234. Use it as both
+// twilioclient.Config.APIBaseURL and VerifyBaseURL.
+func (s *Server) URL() string { return s.url }
+
+// Close stops the server and waits for its handlers, including ones blocked
+// by a Timeout failure, to return. It is safe to call more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// Shutdown waits for active handlers; closing s.closing above makes
+		// the blocked ones return. Close is the fallback if one does not.
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		<-s.served
+		s.webhooks.CloseIdleConnections()
+	})
+}
+
+// FailNext makes the next n API requests fail with f instead of being
+// handled. It panics on a Failure that is neither Timeout nor 400–599.
+func (s *Server) FailNext(n int, f Failure) {
+	if f != Timeout && (f < 400 || f > 599) {
+		panic(fmt.Sprintf("twiliofake: FailNext: invalid failure %d (want Timeout or 400-599)", f))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, f)
+	}
+}
+
+// Requests returns the API requests that succeeded, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cloneRequests(s.requests)
+}
+
+// FailedRequests returns the API requests answered with an error (injected
+// failures, auth and validation errors) or left to time out, oldest first.
+func (s *Server) FailedRequests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cloneRequests(s.failed)
+}
+
+// Messages returns the successfully created messages, oldest first.
+func (s *Server) Messages() []Request { return s.ofKind(KindMessage) }
+
+// Calls returns the successfully created calls, oldest first.
+func (s *Server) Calls() []Request { return s.ofKind(KindCall) }
+
+// LastCode returns the OTP code of the pending verification for to, or ""
+// if there is none.
+func (s *Server) LastCode(to string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.verifications[to]; ok {
+		return v.code
+	}
+	return ""
+}
+
+func (s *Server) ofKind(kind string) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (s *Server) record(r Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Status >= 200 && r.Status < 300 {
+		s.requests = append(s.requests, r)
+	} else {
+		s.failed = append(s.failed, r)
+	}
+}
+
+// nextFailure pops the next injected failure, if any.
+func (s *Server) nextFailure() (Failure, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) == 0 {
+		return 0, false
+	}
+	f := s.failures[0]
+	s.failures = s.failures[1:]
+	return f, true
+}
+
+// cloneRequests deep-copies so callers cannot race with or mutate the log.
+func cloneRequests(rs []Request) []Request {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].Form = cloneValues(out[i].Form)
+	}
+	return out
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
+// newSID returns prefix + 32 lowercase hex digits, the shape of every
+// Twilio SID (SM…, CA…, VE…, AC…).
+func newSID(prefix string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return prefix + hex.EncodeToString(b)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func notAlphanumeric(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+}
