@@ -1,0 +1,182 @@
+// Package channel turns an outbox row into a message on its channel: a Web Push notification to
+// each of the user's browsers, a WhatsApp text, or a voice call that gathers one digit. Each
+// sender implements dispatch.Sender and says whether a failure is worth retrying.
+package channel
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	webpush "github.com/SherClockHolmes/webpush-go"
+	"github.com/twilio/twilio-go"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/webpushclient"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// Actions are the buttons of a push notification; the service worker answers with them through
+// the respond_to_reminder RPC.
+var Actions = []string{"done", "reschedule", "missed"}
+
+// PushPayload is the JSON a browser's service worker receives.
+type PushPayload struct {
+	TaskID  string    `json:"task_id"`
+	Title   string    `json:"title"`
+	Body    string    `json:"body"`
+	DueAt   time.Time `json:"due_at"`
+	Actions []string  `json:"actions"`
+}
+
+// Push sends to every browser of the user; one delivery is enough.
+type Push struct {
+	Client webpushclient.Config
+	Store  *store.Store // removes subscriptions their push service declared gone
+	Log    *slog.Logger
+}
+
+// Send implements dispatch.Sender.
+func (p *Push) Send(ctx context.Context, it store.OutboxItem) dispatch.Result {
+	if len(it.Push) == 0 {
+		return dispatch.Result{Err: errors.New("no push subscription")}
+	}
+	payload, err := json.Marshal(PushPayload{
+		TaskID: it.TaskID, Title: it.TaskTitle, Body: "Due " + localTime(it), DueAt: deref(it.ScheduledAt), Actions: Actions,
+	})
+	if err != nil {
+		return dispatch.Result{Err: fmt.Errorf("push payload: %w", err)}
+	}
+	var delivered int
+	var retry, failed error
+	for _, sub := range it.Push {
+		status, err := p.Client.Send(ctx, webpush.Subscription{Endpoint: sub.Endpoint, Keys: webpush.Keys{P256dh: sub.P256dh, Auth: sub.Auth}}, payload, webpush.UrgencyHigh)
+		switch webpushclient.Classify(status, err) {
+		case webpushclient.Delivered:
+			delivered++
+		case webpushclient.Gone:
+			if derr := p.Store.DeletePushSubscription(ctx, sub.Endpoint); derr != nil {
+				p.Log.ErrorContext(ctx, "remove expired push subscription", "task_id", it.TaskID, "error", derr)
+			}
+			failed = fmt.Errorf("subscription gone (%d), removed", status)
+		case webpushclient.Retry:
+			retry = err
+		default:
+			failed = err
+		}
+	}
+	switch {
+	case delivered > 0:
+		return dispatch.Result{}
+	case retry != nil:
+		return dispatch.Result{Err: retry, Retryable: true}
+	default:
+		return dispatch.Result{Err: fmt.Errorf("no live push subscription: %w", failed)}
+	}
+}
+
+// Twilio holds what the WhatsApp and voice senders share.
+type Twilio struct {
+	Client *twilio.RestClient
+	// From is the sending number, E.164 (the WhatsApp sender in the sandbox, the voice number).
+	From string
+	// PublicBaseURL is where Twilio reaches the listener's webhooks (https://flux.example.com).
+	PublicBaseURL string
+}
+
+// WhatsApp sends the reminder as a WhatsApp text the user answers with 1, 2 or 3.
+type WhatsApp struct{ Twilio }
+
+// Send implements dispatch.Sender.
+func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
+	if it.Phone == nil {
+		return dispatch.Result{Err: errors.New("no phone number")}
+	}
+	params := &openapi.CreateMessageParams{}
+	params.SetTo("whatsapp:" + *it.Phone)
+	params.SetFrom("whatsapp:" + w.From)
+	params.SetBody(WhatsAppBody(it))
+	// twilio-go takes no context: its client timeout bounds the call.
+	msg, err := w.Client.Api.CreateMessage(params)
+	if err != nil {
+		retryable, status := twilioclient.Classify(err)
+		return dispatch.Result{Err: fmt.Errorf("twilio message (%d): %w", status, err), Retryable: retryable}
+	}
+	return dispatch.Result{ExternalID: deref(msg.Sid)}
+}
+
+// WhatsAppBody is the reminder text. "2 reschedule" is offered only when a free slot remains
+// today; the digits keep their meaning either way.
+func WhatsAppBody(it store.OutboxItem) string {
+	reply := "Reply 1 done, 2 reschedule, 3 missed."
+	if !it.OfferReschedule {
+		reply = "Reply 1 done, 3 missed."
+	}
+	return fmt.Sprintf("Flux reminder: %s (due %s). %s", it.TaskTitle, localTime(it), reply)
+}
+
+// Call rings the user and gathers one digit: 1 done, 2 reschedule, 3 missed.
+type Call struct{ Twilio }
+
+// Send implements dispatch.Sender.
+func (c *Call) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
+	if it.Phone == nil {
+		return dispatch.Result{Err: errors.New("no phone number")}
+	}
+	params := &openapi.CreateCallParams{}
+	params.SetTo(*it.Phone)
+	params.SetFrom(c.From)
+	params.SetTwiml(VoiceTwiML(it.TaskTitle, c.GatherURL(it.TaskID)))
+	call, err := c.Client.Api.CreateCall(params)
+	if err != nil {
+		retryable, status := twilioclient.Classify(err)
+		return dispatch.Result{Err: fmt.Errorf("twilio call (%d): %w", status, err), Retryable: retryable}
+	}
+	return dispatch.Result{ExternalID: deref(call.Sid)}
+}
+
+// GatherURL is where Twilio posts the digit: the voice webhook, with the task it is about.
+func (c *Call) GatherURL(taskID string) string {
+	return strings.TrimRight(c.PublicBaseURL, "/") + "/webhooks/twilio/voice?task=" + url.QueryEscape(taskID)
+}
+
+// VoiceTwiML is the call's script: one <Gather numDigits="1"> posting to action.
+func VoiceTwiML(title, action string) string {
+	return `<Response><Gather numDigits="1" timeout="8" method="POST" action="` + xmlEscape(action) + `">` +
+		`<Say>This is Flux. Reminder: ` + xmlEscape(title) + `. Press 1 if it is done, 2 to reschedule, 3 if you missed it.</Say>` +
+		`</Gather><Say>No answer received. Goodbye.</Say></Response>`
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
+	return b.String()
+}
+
+// localTime is the due time in the user's zone, "15:04".
+func localTime(it store.OutboxItem) string {
+	if it.ScheduledAt == nil {
+		return "now"
+	}
+	loc, err := time.LoadLocation(it.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return it.ScheduledAt.In(loc).Format("15:04")
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
