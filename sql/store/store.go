@@ -6,6 +6,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ var (
 	qDeletePushSubscription = query("delete_push_subscription")
 	qUpcomingDeadlines      = query("upcoming_deadlines")
 	qOutboxDepth            = query("outbox_depth")
+	qWhatsAppTask           = query("whatsapp_task")
+	qReceipt                = query("receipt")
 )
 
 // DBTX is a pgx connection, pool or transaction.
@@ -171,6 +174,33 @@ func (s *Store) UpcomingDeadlines(ctx context.Context, until time.Time, limit in
 		return nil, fmt.Errorf("store: upcoming deadlines: %w", err)
 	}
 	return ds, nil
+}
+
+// WhatsAppTask finds the task a WhatsApp reply from phone answers: the latest unanswered
+// WhatsApp reminder to that number whose task is open. found is false when there is none.
+func (s *Store) WhatsAppTask(ctx context.Context, phone string) (taskID string, found bool, err error) {
+	err = s.db.QueryRow(ctx, qWhatsAppTask, phone).Scan(&taskID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: task for a WhatsApp reply: %w", err)
+	}
+	return taskID, true, nil
+}
+
+// Receipt is the response an inbound provider event (providerSID) already recorded, or "" when
+// the event is new: a replay can then be answered exactly like the original.
+func (s *Store) Receipt(ctx context.Context, providerSID string) (string, error) {
+	var response string
+	err := s.db.QueryRow(ctx, qReceipt, providerSID).Scan(&response)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: receipt %s: %w", providerSID, err)
+	}
+	return response, nil
 }
 
 // OutboxDepth is the number of pending outbox rows and the age of the oldest, for metrics.

@@ -51,6 +51,8 @@ alter table public.notification_log
   add constraint notification_log_response_check
     check (response in ('done', 'reschedule', 'missed', 'no_response', 'acknowledged'));
 create index notification_log_task_channel_idx on public.notification_log (task_id, channel, sent_at desc);
+-- WhatsApp replies are matched to their reminder by the sender's number.
+create index users_phone_number_idx on public.users (phone_number) where phone_number is not null;
 
 -- Replayed webhooks: the provider's id of every processed inbound event (MessageSid, or CallSid
 -- plus digits), kept a week.
