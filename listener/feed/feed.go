@@ -1,0 +1,350 @@
+// Package feed follows the database through a permanent logical replication slot (pgoutput over
+// the flux_listener publication) and hands each committed transaction's row changes to a
+// Handler.
+//
+// Tables are the truth and the stream is the fast path:
+//   - on every (re)connection the Handler's CatchUp runs first, after the slot exists, so a lost
+//     or recreated slot loses nothing (whatever the slot cannot replay, the tables still hold);
+//   - a transaction's LSN is confirmed to the server only after Handle returned for it, so after
+//     a crash the unconfirmed tail is delivered again (handlers are idempotent);
+//   - keepalives are answered, and when idle the feed confirms the server's position so an
+//     unrelated write load does not make the slot retain WAL.
+//
+// One replica reads the slot: the leader, elected by a session advisory lock held on its own
+// connection. The slot itself admits a single reader too; the lock keeps the others waiting
+// quietly instead of failing to start replication.
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Change is one row change.
+type Change struct {
+	Table string             // table name (the publication's tables are all in public)
+	Op    string             // insert, update or delete
+	Row   map[string]*string // column -> text value, nil for NULL; a delete carries the key only
+}
+
+// Get is the text value of a column ("" when NULL or absent).
+func (c Change) Get(col string) string {
+	if v := c.Row[col]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+// Handler consumes the feed.
+type Handler interface {
+	// CatchUp runs after every (re)connection, before streaming resumes.
+	CatchUp(ctx context.Context) error
+	// Handle takes the changes of one committed transaction, in commit order. Its LSN is
+	// confirmed only after Handle returns nil; an error ends the stream (it reconnects and the
+	// transaction comes again).
+	Handle(ctx context.Context, changes []Change) error
+}
+
+// Config for a Feed. Zero values take the defaults.
+type Config struct {
+	DatabaseURL    string
+	Slot           string        // default flux_listener
+	Publication    string        // default flux_listener
+	LeaderKey      int64         // advisory lock key; default a fixed Flux key
+	StatusInterval time.Duration // standby status updates; default 10s
+	LeaderPoll     time.Duration // how often a follower retries for leadership; default 5s
+	RetryMax       time.Duration // reconnect backoff cap; default 30s
+	Log            *slog.Logger
+}
+
+// Feed is the change feed.
+type Feed struct {
+	cfg       Config
+	h         Handler
+	leader    atomic.Bool
+	streaming atomic.Bool
+	confirmed atomic.Uint64
+}
+
+// New returns a feed for h.
+func New(cfg Config, h Handler) *Feed {
+	if cfg.Slot == "" {
+		cfg.Slot = "flux_listener"
+	}
+	if cfg.Publication == "" {
+		cfg.Publication = "flux_listener"
+	}
+	if cfg.LeaderKey == 0 {
+		cfg.LeaderKey = 0x666c75786c6472 // "fluxldr"
+	}
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = 10 * time.Second
+	}
+	if cfg.LeaderPoll <= 0 {
+		cfg.LeaderPoll = 5 * time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Feed{cfg: cfg, h: h}
+}
+
+// Leader reports whether this replica holds the feed's leadership.
+func (f *Feed) Leader() bool { return f.leader.Load() }
+
+// Streaming reports whether the replication stream is up.
+func (f *Feed) Streaming() bool { return f.streaming.Load() }
+
+// Confirmed is the last LSN confirmed to the server.
+func (f *Feed) Confirmed() pglogrepl.LSN { return pglogrepl.LSN(f.confirmed.Load()) }
+
+// Run follows the database until ctx ends, reconnecting with backoff after any failure
+// (database restart, network, a handler error).
+func (f *Feed) Run(ctx context.Context) error {
+	failures := 0
+	for {
+		started := time.Now()
+		err := f.session(ctx)
+		f.streaming.Store(false)
+		f.leader.Store(false)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Since(started) > f.cfg.RetryMax {
+			failures = 0 // it ran fine for a while: this is a new incident
+		}
+		failures++
+		wait := min(f.cfg.RetryMax, 250*time.Millisecond<<min(failures, 10))
+		wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
+		f.cfg.Log.WarnContext(ctx, "change feed interrupted; reconnecting", "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// session is one leadership term: take the lock, connect, catch up, stream.
+func (f *Feed) session(ctx context.Context) error {
+	lockConn, err := pgx.Connect(ctx, f.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("feed: connect for leadership: %w", err)
+	}
+	defer lockConn.Close(context.WithoutCancel(ctx))
+	for {
+		var got bool
+		if err := lockConn.QueryRow(ctx, "select pg_try_advisory_lock($1)", f.cfg.LeaderKey).Scan(&got); err != nil {
+			return fmt.Errorf("feed: leadership lock: %w", err)
+		}
+		if got {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(f.cfg.LeaderPoll):
+		}
+	}
+	f.leader.Store(true)
+	f.cfg.Log.InfoContext(ctx, "change feed leadership taken", "slot", f.cfg.Slot)
+
+	// Losing the lock connection means another replica may take over: end the term.
+	sctx, cancel := context.WithCancelCause(ctx)
+	pinger := make(chan struct{})
+	defer func() { cancel(nil); <-pinger }() // the pinger uses lockConn: stop it before Close
+	go func() {
+		defer close(pinger)
+		t := time.NewTicker(f.cfg.StatusInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+				if err := lockConn.Ping(sctx); err != nil && sctx.Err() == nil {
+					cancel(fmt.Errorf("feed: leadership connection lost: %w", err))
+					return
+				}
+			}
+		}
+	}()
+
+	err = f.stream(sctx)
+	if cause := context.Cause(sctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+func (f *Feed) stream(ctx context.Context) error {
+	cfg, err := pgconn.ParseConfig(f.cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("feed: parse database URL: %w", err)
+	}
+	cfg.RuntimeParams["replication"] = "database"
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("feed: replication connection: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+
+	_, err = pglogrepl.CreateReplicationSlot(ctx, conn, f.cfg.Slot, "pgoutput",
+		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication})
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		f.cfg.Log.InfoContext(ctx, "replication slot created", "slot", f.cfg.Slot)
+	case errors.As(err, &pgErr) && pgErr.Code == "42710": // duplicate_object: it survived us
+	default:
+		return fmt.Errorf("feed: create slot %s: %w", f.cfg.Slot, err)
+	}
+
+	// The slot now retains every change from here on; catch up on everything before.
+	if err := f.h.CatchUp(ctx); err != nil {
+		return fmt.Errorf("feed: catch up: %w", err)
+	}
+
+	// Start at 0: the server resumes from the slot's confirmed position.
+	err = pglogrepl.StartReplication(ctx, conn, f.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
+		PluginArgs: []string{"proto_version '1'", fmt.Sprintf("publication_names '%s'", f.cfg.Publication)},
+	})
+	if err != nil {
+		return fmt.Errorf("feed: start replication on %s: %w", f.cfg.Slot, err)
+	}
+	f.streaming.Store(true)
+	f.cfg.Log.InfoContext(ctx, "change feed streaming", "slot", f.cfg.Slot, "publication", f.cfg.Publication)
+
+	var (
+		relations = map[uint32]*pglogrepl.RelationMessage{}
+		txn       []Change
+		inTxn     bool
+		confirmed = f.Confirmed()
+		nextSend  = time.Now().Add(f.cfg.StatusInterval)
+	)
+	// On the way out (shutdown, leadership lost), confirm what was handled, so the next reader
+	// does not get it again. An interrupted read leaves the connection usable for this.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := pglogrepl.SendStandbyStatusUpdate(fctx, conn, pglogrepl.StandbyStatusUpdate{WALWritePosition: confirmed}); err == nil {
+			f.confirmed.Store(uint64(confirmed))
+		}
+	}()
+	sendStatus := func() error {
+		err := pglogrepl.SendStandbyStatusUpdate(ctx, conn, pglogrepl.StandbyStatusUpdate{WALWritePosition: confirmed})
+		if err != nil {
+			return fmt.Errorf("feed: standby status: %w", err)
+		}
+		f.confirmed.Store(uint64(confirmed))
+		nextSend = time.Now().Add(f.cfg.StatusInterval)
+		return nil
+	}
+
+	for {
+		if time.Now().After(nextSend) {
+			if err := sendStatus(); err != nil {
+				return err
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, nextSend)
+		raw, err := conn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				continue // time for a status update
+			}
+			return fmt.Errorf("feed: receive: %w", err)
+		}
+		switch msg := raw.(type) {
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("feed: server: %s (%s)", msg.Message, msg.Code)
+		case *pgproto3.CopyData:
+			switch msg.Data[0] {
+			case pglogrepl.PrimaryKeepaliveMessageByteID:
+				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(msg.Data[1:])
+				if err != nil {
+					return fmt.Errorf("feed: keepalive: %w", err)
+				}
+				// Idle and everything received handled: what lies before the server's position
+				// is not ours (other tables), so confirming it lets the server recycle WAL.
+				if !inTxn && ka.ServerWALEnd > confirmed {
+					confirmed = ka.ServerWALEnd
+				}
+				if ka.ReplyRequested {
+					if err := sendStatus(); err != nil {
+						return err
+					}
+				}
+			case pglogrepl.XLogDataByteID:
+				xld, err := pglogrepl.ParseXLogData(msg.Data[1:])
+				if err != nil {
+					return fmt.Errorf("feed: xlog data: %w", err)
+				}
+				m, err := pglogrepl.Parse(xld.WALData)
+				if err != nil {
+					return fmt.Errorf("feed: decode pgoutput: %w", err)
+				}
+				switch m := m.(type) {
+				case *pglogrepl.RelationMessage:
+					relations[m.RelationID] = m
+				case *pglogrepl.BeginMessage:
+					txn, inTxn = txn[:0], true
+				case *pglogrepl.InsertMessage:
+					txn = append(txn, change(relations, m.RelationID, "insert", m.Tuple))
+				case *pglogrepl.UpdateMessage:
+					txn = append(txn, change(relations, m.RelationID, "update", m.NewTuple))
+				case *pglogrepl.DeleteMessage:
+					txn = append(txn, change(relations, m.RelationID, "delete", m.OldTuple))
+				case *pglogrepl.CommitMessage:
+					if len(txn) > 0 {
+						if err := f.h.Handle(ctx, txn); err != nil {
+							return fmt.Errorf("feed: handle transaction ending at %s: %w", m.TransactionEndLSN, err)
+						}
+					}
+					txn, inTxn = txn[:0], false
+					confirmed = m.TransactionEndLSN
+				}
+			}
+		}
+	}
+}
+
+func change(relations map[uint32]*pglogrepl.RelationMessage, id uint32, op string, tuple *pglogrepl.TupleData) Change {
+	c := Change{Op: op, Row: map[string]*string{}}
+	rel, ok := relations[id]
+	if !ok || tuple == nil {
+		return c // pgoutput always sends the relation first; nothing to decode without it
+	}
+	c.Table = rel.RelationName
+	for i, col := range tuple.Columns {
+		if i >= len(rel.Columns) {
+			break
+		}
+		switch col.DataType {
+		case 't':
+			v := string(col.Data)
+			c.Row[rel.Columns[i].Name] = &v
+		case 'n':
+			c.Row[rel.Columns[i].Name] = nil
+		}
+		// 'u' (unchanged TOAST) is left out: absent, not NULL.
+	}
+	return c
+}

@@ -1,0 +1,227 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var slotSeq atomic.Int64
+
+// recorder is a Handler that keeps what it got; failOnce makes the first Handle of a title fail.
+type recorder struct {
+	mu       sync.Mutex
+	changes  []Change
+	catchUps int
+	failOnce string
+	failed   bool
+}
+
+func (r *recorder) CatchUp(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.catchUps++
+	return nil
+}
+
+func (r *recorder) Handle(_ context.Context, cs []Change) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range cs {
+		if r.failOnce != "" && !r.failed && c.Get("title") == r.failOnce {
+			r.failed = true
+			return errors.New("handler failed")
+		}
+	}
+	r.changes = append(r.changes, cs...)
+	return nil
+}
+
+// titles of the task changes seen, with their op.
+func (r *recorder) titles() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.changes {
+		if c.Table == "tasks" {
+			out = append(out, c.Op+":"+c.Get("title"))
+		}
+	}
+	return out
+}
+
+type env struct {
+	url  string
+	pool *pgxpool.Pool
+	slot string
+	user string
+}
+
+func setup(t *testing.T) env {
+	t.Helper()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	e := env{url: url, pool: pool, slot: fmt.Sprintf("feed_test_%d_%d", time.Now().UnixNano()%1e6, slotSeq.Add(1))}
+	if err := pool.QueryRow(context.Background(),
+		`insert into auth.users (id, email) values (gen_random_uuid(), 'feed@test.flux.local') returning id::text`).Scan(&e.user); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e env) start(t *testing.T, h Handler, cfg Config) (*Feed, context.CancelFunc) {
+	t.Helper()
+	cfg.DatabaseURL, cfg.Slot = e.url, e.slot
+	cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if cfg.StatusInterval == 0 {
+		cfg.StatusInterval = 200 * time.Millisecond
+	}
+	f := New(cfg, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = f.Run(ctx); close(done) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return f, stop
+}
+
+func (e env) task(t *testing.T, title string) {
+	t.Helper()
+	if _, err := e.pool.Exec(context.Background(),
+		`insert into public.tasks (user_id, title, scheduled_at) values ($1, $2, now() + interval '1 hour')`, e.user, title); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := &recorder{}
+	f, _ := e.start(t, r, Config{})
+	waitFor(t, "streaming", f.Streaming)
+	e.task(t, "Stretch")
+	waitFor(t, "the insert", func() bool { return len(r.titles()) == 1 })
+	if got := r.titles(); got[0] != "insert:Stretch" || r.catchUps != 1 {
+		t.Fatalf("changes %v, catch-ups %d", got, r.catchUps)
+	}
+	r.mu.Lock()
+	c := r.changes[0]
+	r.mu.Unlock()
+	if c.Get("escalation_stage") != "push" || c.Get("escalation_due_at") == "" || c.Row["goal_id"] != nil {
+		t.Fatalf("row = %v", c.Row)
+	}
+	// A rolled-back transaction never reaches the feed.
+	tx, err := e.pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(context.Background(), `insert into public.tasks (user_id, title, scheduled_at) values ($1, 'Ghost', now())`, e.user); err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback(context.Background())
+	e.task(t, "After")
+	waitFor(t, "the next insert", func() bool { return len(r.titles()) == 2 })
+	if got := r.titles(); got[1] != "insert:After" {
+		t.Fatalf("changes %v", got)
+	}
+}
+
+// The slot keeps what happened while nobody listened; what was confirmed is not sent again.
+func TestResumesWhereItLeftOff(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r1 := &recorder{}
+	f1, stop1 := e.start(t, r1, Config{})
+	waitFor(t, "streaming", f1.Streaming)
+	e.task(t, "Before")
+	waitFor(t, "the first change", func() bool { return len(r1.titles()) == 1 })
+	waitFor(t, "its confirmation", func() bool { return confirmedFlush(t, e) >= uint64(f1.Confirmed()) && f1.Confirmed() > 0 })
+	stop1()
+
+	e.task(t, "While down 1")
+	e.task(t, "While down 2")
+	r2 := &recorder{}
+	f2, _ := e.start(t, r2, Config{})
+	waitFor(t, "changes made while down", func() bool { return len(r2.titles()) == 2 })
+	if got := strings.Join(r2.titles(), ","); got != "insert:While down 1,insert:While down 2" {
+		t.Fatalf("after restart: %s", got)
+	}
+	_ = f2
+}
+
+// A handler error ends the stream before the LSN is confirmed: the transaction comes again.
+func TestHandlerFailureRedelivers(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := &recorder{failOnce: "Flaky"}
+	f, _ := e.start(t, r, Config{RetryMax: 200 * time.Millisecond})
+	waitFor(t, "streaming", f.Streaming)
+	e.task(t, "Flaky")
+	waitFor(t, "redelivery", func() bool { return len(r.titles()) == 1 })
+	if !r.failed || r.catchUps < 2 {
+		t.Fatalf("failed=%v catchUps=%d: want a failure and a reconnection with catch-up", r.failed, r.catchUps)
+	}
+}
+
+// Two replicas: one streams; when it goes, the other takes over and nothing is lost.
+func TestOneLeaderAndFailover(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ra, rb := &recorder{}, &recorder{}
+	fa, stopA := e.start(t, ra, Config{LeaderPoll: 100 * time.Millisecond})
+	waitFor(t, "a leader", fa.Streaming)
+	fb, _ := e.start(t, rb, Config{LeaderPoll: 100 * time.Millisecond})
+	time.Sleep(300 * time.Millisecond)
+	if fb.Leader() {
+		t.Fatal("two leaders")
+	}
+	e.task(t, "To A")
+	waitFor(t, "A's change", func() bool { return len(ra.titles()) == 1 })
+	stopA() // a graceful stop confirms what A handled
+	e.task(t, "To B")
+	waitFor(t, "failover", func() bool { return fb.Streaming() && len(rb.titles()) >= 1 })
+	if got := strings.Join(rb.titles(), ","); got != "insert:To B" || len(ra.titles()) != 1 {
+		t.Fatalf("A saw %v, B saw %s: want B to get only what A did not confirm", ra.titles(), got)
+	}
+}
+
+func confirmedFlush(t *testing.T, e env) uint64 {
+	t.Helper()
+	var lsn string
+	if err := e.pool.QueryRow(context.Background(), `select coalesce(confirmed_flush_lsn::text, '0/0') from pg_replication_slots where slot_name = $1`, e.slot).Scan(&lsn); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	var hi, lo uint64
+	_, _ = fmt.Sscanf(lsn, "%X/%X", &hi, &lo)
+	return hi<<32 | lo
+}
