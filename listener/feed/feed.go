@@ -45,6 +45,20 @@ func (c Change) Get(col string) string {
 	return ""
 }
 
+// Time parses a timestamptz column (zero when NULL). The replication session runs in UTC, so
+// values come as "2006-01-02 15:04:05.999999+00".
+func (c Change) Time(col string) (time.Time, error) {
+	v := c.Get(col)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse("2006-01-02 15:04:05.999999999-07", v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("feed: %s.%s: %w", c.Table, col, err)
+	}
+	return t, nil
+}
+
 // Handler consumes the feed.
 type Handler interface {
 	// CatchUp runs after every (re)connection, before streaming resumes.
@@ -196,6 +210,7 @@ func (f *Feed) stream(ctx context.Context) error {
 		return fmt.Errorf("feed: parse database URL: %w", err)
 	}
 	cfg.RuntimeParams["replication"] = "database"
+	cfg.RuntimeParams["timezone"] = "UTC" // fixes the text form of timestamptz values
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("feed: replication connection: %w", err)

@@ -134,8 +134,13 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	r.mu.Lock()
 	c := r.changes[0]
 	r.mu.Unlock()
-	if c.Get("escalation_stage") != "push" || c.Get("escalation_due_at") == "" || c.Row["goal_id"] != nil {
-		t.Fatalf("row = %v", c.Row)
+	due, err := c.Time("escalation_due_at")
+	var want time.Time
+	if qerr := e.pool.QueryRow(context.Background(), `select escalation_due_at from public.tasks where title = 'Stretch'`).Scan(&want); qerr != nil {
+		t.Fatal(qerr)
+	}
+	if c.Get("escalation_stage") != "push" || err != nil || !due.Equal(want) || c.Row["goal_id"] != nil {
+		t.Fatalf("row = %v, due %v (%v), want %v", c.Row, due, err, want)
 	}
 	// A rolled-back transaction never reaches the feed.
 	tx, err := e.pool.Begin(context.Background())

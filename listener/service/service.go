@@ -1,0 +1,280 @@
+// Package service assembles `flux listen`: the change feed, the in-memory deadlines and the
+// escalation claim, the outbox dispatcher with its channel senders, the HTTP side (webhooks,
+// probes, metrics), and the clock, each a goroutine of one errgroup.
+//
+// How work reaches the service, fastest first:
+//   - the change feed (leader only): a task's new rung goes into the deadlines, a new outbox
+//     row wakes the dispatcher;
+//   - the deadlines fire the claim at each rung's second; the claim's outbox rows wake the
+//     dispatcher directly;
+//   - the refill sweep reloads the deadlines within the horizon every half horizon (this is how
+//     replicas that do not lead the feed learn of deadlines), and the dispatcher's own sweep
+//     picks up retries and rows whose lease ran out;
+//   - pg_cron's minute sweep in the database, should every replica be down.
+//
+// While nothing is due the service sends no queries but the feed's keepalives and these sweeps.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flux-companion/flux/listener/channel"
+	"github.com/flux-companion/flux/listener/deadline"
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/feed"
+	"github.com/flux-companion/flux/listener/metrics"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/webhook"
+	"github.com/flux-companion/flux/listener/webpushclient"
+	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// Config of the service. Zero values take defaults where one makes sense.
+type Config struct {
+	DatabaseURL   string
+	HTTPAddr      string // default 127.0.0.1:8080
+	Listener      net.Listener
+	PublicBaseURL string // where Twilio reaches the webhooks
+	Slot          string // replication slot; default flux_listener
+
+	Twilio          twilioclient.Config // no AccountSID: WhatsApp and calls are not sent
+	WhatsAppFrom    string
+	VoiceFrom       string
+	Push            webpushclient.Config // no VAPID keys: push is not sent
+	Dispatch        dispatch.Config
+	Horizon         time.Duration // deadlines kept in memory; default 15m
+	ClaimBatch      int           // rungs per claim transaction; default 1000
+	FeedStatus      time.Duration // feed status interval; default 10s
+	DisableFeed     bool          // a replica that never leads the feed
+	DisableHTTP     bool
+	DisableDispatch bool
+
+	Log *slog.Logger
+}
+
+// Run serves until ctx ends or a component fails for good.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Horizon <= 0 {
+		cfg.Horizon = 15 * time.Minute
+	}
+	if cfg.ClaimBatch <= 0 {
+		cfg.ClaimBatch = 1000
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = "127.0.0.1:8080"
+	}
+	log := cfg.Log
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("service: database: %w", err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("service: database: %w", err)
+	}
+
+	clk := clock.New()
+	if err := clk.Load(ctx, pool); err != nil {
+		return err
+	}
+	st := store.New(pool)
+	m := metrics.New(st, log)
+
+	senders := map[string]dispatch.Sender{}
+	if cfg.Push.VAPIDPrivateKey != "" {
+		senders["push"] = &channel.Push{Client: cfg.Push, Store: st, Log: log}
+	}
+	if cfg.Twilio.AccountSID != "" {
+		tc, err := twilioclient.New(cfg.Twilio)
+		if err != nil {
+			return err
+		}
+		senders["whatsapp"] = &channel.WhatsApp{Twilio: channel.Twilio{Client: tc, From: cfg.WhatsAppFrom, PublicBaseURL: cfg.PublicBaseURL}}
+		senders["call"] = &channel.Call{Twilio: channel.Twilio{Client: tc, From: cfg.VoiceFrom, PublicBaseURL: cfg.PublicBaseURL}}
+	}
+	var configured []string
+	for ch := range senders {
+		configured = append(configured, ch)
+	}
+	log.InfoContext(ctx, "starting", "channels", configured, "horizon", cfg.Horizon, "feed", !cfg.DisableFeed)
+
+	d := dispatch.New(st, senders, cfg.Dispatch, clk, log, m)
+	dl := deadline.New(clk, cfg.Horizon)
+	e := &escalation{store: st, deadlines: dl, dispatcher: d, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log}
+	f := feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, e)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreCanceled(followClock(ctx, cfg.DatabaseURL, clk, log)) })
+	g.Go(func() error { return ignoreCanceled(dl.Run(ctx, e.claim)) })
+	g.Go(func() error { return ignoreCanceled(e.refillLoop(ctx)) })
+	if !cfg.DisableDispatch {
+		g.Go(func() error { return ignoreCanceled(d.Run(ctx)) })
+	}
+	if !cfg.DisableFeed {
+		g.Go(func() error { return ignoreCanceled(f.Run(ctx)) })
+	}
+	if !cfg.DisableHTTP {
+		app := webhook.New(webhook.Config{
+			AuthToken: cfg.Twilio.AuthToken, PublicBaseURL: cfg.PublicBaseURL, Store: st, Log: log,
+			Counter: m, Metrics: m.Handler(),
+			Ready: func(ctx context.Context) error {
+				if err := pool.Ping(ctx); err != nil {
+					return fmt.Errorf("database: %w", err)
+				}
+				if !cfg.DisableFeed && f.Leader() && !f.Streaming() {
+					return errors.New("change feed leader is not streaming")
+				}
+				return nil
+			},
+		})
+		ln := cfg.Listener
+		if ln == nil {
+			if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+				return fmt.Errorf("service: listen on %s: %w", cfg.HTTPAddr, err)
+			}
+		}
+		log.InfoContext(ctx, "http listening", "addr", ln.Addr().String())
+		g.Go(func() error { return app.Listener(ln) })
+		g.Go(func() error {
+			<-ctx.Done()
+			return app.ShutdownWithTimeout(10 * time.Second)
+		})
+	}
+	err = g.Wait()
+	log.Info("stopped", "error", err)
+	return err
+}
+
+// escalation connects the feed, the deadlines, the claim and the dispatcher.
+type escalation struct {
+	store      *store.Store
+	deadlines  *deadline.Scheduler
+	dispatcher *dispatch.Dispatcher
+	clock      *clock.Clock
+	batch      int
+	metrics    *metrics.Metrics
+	log        *slog.Logger
+}
+
+// CatchUp implements feed.Handler: reload the deadlines and take whatever is already due.
+func (e *escalation) CatchUp(ctx context.Context) error {
+	if err := e.refill(ctx); err != nil {
+		return err
+	}
+	e.claim(ctx)
+	e.dispatcher.Wake()
+	return nil
+}
+
+// Handle implements feed.Handler.
+func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
+	for _, c := range changes {
+		switch c.Table {
+		case "tasks":
+			due := time.Time{}
+			if c.Op != "delete" {
+				var err error
+				if due, err = c.Time("escalation_due_at"); err != nil {
+					return err
+				}
+			}
+			e.deadlines.Set(c.Get("id"), due)
+		case "dispatch_log":
+			if c.Op == "insert" && c.Get("status") == "pending" {
+				e.dispatcher.Wake()
+			}
+		}
+	}
+	return nil
+}
+
+// claim takes every due rung, batch after batch, and wakes the dispatcher for what it wrote.
+func (e *escalation) claim(ctx context.Context) {
+	for attempt := 1; ctx.Err() == nil; {
+		n, err := e.store.ClaimEscalations(ctx, e.batch)
+		if err != nil {
+			var pgErr *pgconn.PgError
+			// A user transaction settling many tasks can meet a claim in the opposite lock
+			// order; the database picks a victim and the claim simply runs again.
+			if errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") && attempt < 5 {
+				attempt++
+				continue
+			}
+			e.log.ErrorContext(ctx, "escalation claim failed; the sweeps will retry", "error", err)
+			return
+		}
+		e.metrics.Claimed(n)
+		if n > 0 {
+			e.dispatcher.Wake()
+		}
+		if n < e.batch {
+			return
+		}
+	}
+}
+
+func (e *escalation) refill(ctx context.Context) error {
+	until := e.clock.Now().Add(e.deadlines.Horizon())
+	ds, err := e.store.UpcomingDeadlines(ctx, until, 100000)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		e.deadlines.Set(d.TaskID, d.At)
+	}
+	return nil
+}
+
+func (e *escalation) refillLoop(ctx context.Context) error {
+	t := time.NewTicker(e.deadlines.Horizon() / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		case <-e.clock.Changed(): // a warp moved the horizon: load what it now covers
+		}
+		if err := e.refill(ctx); err != nil && ctx.Err() == nil {
+			e.log.ErrorContext(ctx, "deadline refill failed", "error", err)
+		}
+	}
+}
+
+// followClock keeps the clock in step with flux.clock, reconnecting after failures.
+func followClock(ctx context.Context, url string, c *clock.Clock, log *slog.Logger) error {
+	for {
+		conn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			err = c.Follow(ctx, conn)
+			conn.Close(context.WithoutCancel(ctx))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.WarnContext(ctx, "clock follower interrupted; reconnecting", "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,157 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/pushfake"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/twiliofake"
+	"github.com/flux-companion/flux/listener/webpushclient"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const token = "servicetoken0123456789abcdef0123"
+
+var slots atomic.Int64
+
+// The whole ladder through the running service on a warped clock: the service's own timers
+// fire each rung (test databases have no pg_cron and the test never claims, so nothing else
+// could), the real clients reach the fakes, and a WhatsApp reply through
+// the webhook stops the ladder before the call.
+func TestLadderThroughTheService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+
+	pub, priv, _ := webpushclient.GenerateVAPIDKeys()
+	push, err := pushfake.Start(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(push.Close)
+	tw, err := twiliofake.Start(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tw.Close)
+	sub := push.NewSubscription()
+
+	var taskID string
+	var due time.Time
+	if err := pool.QueryRow(ctx, `
+		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'svc@test.flux.local') returning id)
+		insert into public.tasks (user_id, title, scheduled_at)
+		select id, 'Evening run', date_trunc('day', now()) + interval '1 day 10 hours' from u
+		returning id::text, scheduled_at`).Scan(&taskID, &due); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`update public.users set phone_number = '+4915100000055'`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
+		fmt.Sprintf(`insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) select id, '%s', '%s', '%s' from public.users`, sub.Endpoint, sub.P256dh, sub.Auth),
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, service.Config{
+			DatabaseURL: url, Listener: ln, PublicBaseURL: base,
+			Slot:         fmt.Sprintf("svc_test_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
+			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
+			WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
+			Push:         webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
+			Dispatch:     dispatch.Config{Owner: "svc-test"},
+			FeedStatus:   200 * time.Millisecond,
+			Log:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
+
+	warp := func(at time.Time) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+
+	// A second before the push rung: the service's timer, not the test, must fire it.
+	warp(due.Add(-10*time.Minute - time.Second))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(push.Deliveries()); n != 0 {
+		t.Fatalf("push sent %d times before its rung", n)
+	}
+	waitFor("the push at T - lead", func() bool { return len(push.Deliveries()) == 1 })
+
+	warp(due.Add(2*time.Minute - time.Second))
+	waitFor("the WhatsApp at T + window", func() bool { return len(tw.Messages()) == 1 })
+	if body := tw.Messages()[0].Form.Get("Body"); !strings.HasPrefix(body, "Flux reminder: Evening run (due 10:00).") {
+		t.Fatalf("WhatsApp body %q", body)
+	}
+	waitFor("the WhatsApp to be logged", func() bool {
+		var n int
+		_ = pool.QueryRow(ctx, `select count(*) from public.notification_log where channel = 'whatsapp'`).Scan(&n)
+		return n == 1
+	})
+
+	resp, err := tw.SendWebhook(ctx, base+"/webhooks/twilio/whatsapp",
+		twiliofake.WhatsAppReplyParams("whatsapp:+4915100000055", "whatsapp:+15005550006", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("webhook %d", resp.StatusCode)
+	}
+
+	warp(due.Add(10 * time.Minute))
+	time.Sleep(time.Second)
+	var status string
+	if err := pool.QueryRow(ctx, `select status from public.tasks where id = $1`, taskID).Scan(&status); err != nil || status != "done" {
+		t.Fatalf("task %q (%v), want done", status, err)
+	}
+	if n := len(tw.Calls()); n != 0 {
+		t.Fatalf("%d calls after the reply, want none", n)
+	}
+}
