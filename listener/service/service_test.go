@@ -88,10 +88,10 @@ func TestLadderThroughTheService(t *testing.T) {
 			Slot:         fmt.Sprintf("svc_test_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
 			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
 			WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-			Push:         webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
-			Dispatch:     dispatch.Config{Owner: "svc-test"},
-			FeedStatus:   200 * time.Millisecond,
-			Log:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Push:       webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
+			Dispatch:   dispatch.Config{Owner: "svc-test"},
+			FeedStatus: 200 * time.Millisecond,
+			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		})
 	}()
 	t.Cleanup(func() {
