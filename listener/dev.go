@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/pushfake"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/twiliofake"
+	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/bootstrap"
 	"github.com/flux-companion/flux/sql/localpg"
 	"github.com/flux-companion/flux/sql/migrate"
@@ -28,7 +35,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", defaultDevDir(), "directory of the local cluster (kept between runs)")
-	port := fs.Int("port", 54329, "port on 127.0.0.1 (0 picks a free one)")
+	port := fs.Int("port", 54329, "database port on 127.0.0.1 (0 picks a free one)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "the listener's HTTP address")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,24 +84,59 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		return 1
 	}
 
+	fakes, err := startFakes(ctx, url)
+	if err != nil {
+		log.ErrorContext(ctx, "start the provider fakes", "error", err)
+		return 1
+	}
+	defer fakes.close()
+	ln, err := net.Listen("tcp", *httpAddr)
+	if err != nil {
+		log.ErrorContext(ctx, "listen", "addr", *httpAddr, "error", err)
+		return 1
+	}
+	base := "http://" + ln.Addr().String()
+
 	fmt.Fprintf(stdout, `
 Flux local stack is ready.
 
   database   %s
   psql       psql '%s'
+  listener   %s  (webhooks under /webhooks/twilio, /healthz, /readyz, /metrics)
+  twilio     %s  (fake Twilio API; every message and call is logged here as JSON)
+  push       %s  (fake Web Push service; the demo users' browsers are subscribed to it)
   demo users alex@demo.flux.local and sam@demo.flux.local (password flux-demo)
 
 Act as a signed-in user, exactly as PostgREST does:
   begin;
   select set_config('role', 'authenticated', true),
          set_config('request.jwt.claims', '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}', true);
-  select title, status, scheduled_at from tasks order by scheduled_at limit 5;
+  select title, status, scheduled_at from tasks where status = 'pending' order by scheduled_at limit 5;
   rollback;
 
-Press Ctrl-C to stop.
-`, url, url)
+Move time to watch reminders escalate (development only):
+  select flux.set_time_warp(interval '2 hours');
 
-	<-ctx.Done()
+Press Ctrl-C to stop.
+`, url, url, base, fakes.twilio.URL(), fakes.push.URL())
+
+	err = service.Run(ctx, service.Config{
+		DatabaseURL:   url,
+		Listener:      ln,
+		PublicBaseURL: base,
+		Twilio: twilioclient.Config{
+			AccountSID: twiliofake.AccountSID, AuthToken: devTwilioToken,
+			APIBaseURL: fakes.twilio.URL(), VerifyBaseURL: fakes.twilio.URL(),
+		},
+		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
+		Push:     fakes.pushConfig,
+		Dispatch: dispatch.Config{Owner: "flux-dev"},
+		Log:      log,
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.ErrorContext(ctx, "listener failed", "error", err)
+		return 1
+	}
 	return 0
 }
 
@@ -131,4 +174,64 @@ func defaultDevDir() string {
 		name = u.Username
 	}
 	return "/var/tmp/flux-dev-" + name
+}
+
+// devTwilioToken signs the fake Twilio's webhooks in development.
+const devTwilioToken = "devtoken0123456789abcdef01234567"
+
+type devFakes struct {
+	twilio     *twiliofake.Server
+	push       *pushfake.Server
+	pushConfig webpushclient.Config
+}
+
+func (f *devFakes) close() {
+	f.twilio.Close()
+	f.push.Close()
+}
+
+// startFakes starts the fake Twilio and push service and subscribes the demo users' browsers
+// (the seed's endpoints are placeholders) to the fake push service.
+func startFakes(ctx context.Context, url string) (*devFakes, error) {
+	pub, priv, err := webpushclient.GenerateVAPIDKeys()
+	if err != nil {
+		return nil, err
+	}
+	tw, err := twiliofake.Start(devTwilioToken)
+	if err != nil {
+		return nil, err
+	}
+	push, err := pushfake.Start(pub)
+	if err != nil {
+		tw.Close()
+		return nil, err
+	}
+	f := &devFakes{twilio: tw, push: push, pushConfig: webpushclient.Config{
+		VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:dev@flux.local", HTTPClient: push.Client(),
+	}}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `select id from public.push_subscriptions order by id`)
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	for _, id := range ids {
+		sub := push.NewSubscription()
+		if _, err := conn.Exec(ctx, `update public.push_subscriptions set endpoint = $2, p256dh = $3, auth = $4 where id = $1`,
+			id, sub.Endpoint, sub.P256dh, sub.Auth); err != nil {
+			f.close()
+			return nil, err
+		}
+	}
+	return f, nil
 }

@@ -1,10 +1,10 @@
-// Command flux is Flux's one binary. This milestone has:
+// Command flux is Flux's one binary:
 //
 //	flux migrate [--local] [--seed] [--database-url URL]   apply supabase/migrations
 //	flux dev [--data-dir DIR] [--port N]                   run the local stack
+//	flux listen [--roles feed,dispatch,http]               the service (configured by environment)
 //
-// `listen` (the change feed, agents, dispatch and webhooks), `demo` and `chat` arrive with the
-// milestones that build them.
+// `demo` and `chat` arrive with the milestones that build them.
 package main
 
 import (
@@ -26,6 +26,10 @@ Usage:
       Apply the migrations to DATABASE_URL. --local first installs the local bootstrap
       (roles, auth schema) on a plain PostgreSQL; it is refused on a Supabase project.
       --seed loads supabase/seed.sql (the two demo users) afterwards.
+  flux listen [--roles feed,dispatch,http]
+      Run the service: the change feed, escalation timers, dispatch to Twilio and Web Push,
+      and the webhooks. Configured by environment (see .env.example); --roles (or
+      FLUX_ROLES) picks what this replica does, so each part can scale on its own.
   flux dev [--data-dir DIR] [--port N]
       Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
       it, print how to connect, and run until interrupted. With DATABASE_URL set, use
@@ -50,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdMigrate(ctx, args[1:], stdout, stderr, log)
 	case "dev":
 		return cmdDev(ctx, args[1:], stdout, stderr, log)
+	case "listen":
+		return cmdListen(ctx, args[1:], stderr, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -90,11 +91,11 @@ func TestDev(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0"}, outW, &stderr)
+		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0", "--http-addr", "127.0.0.1:0"}, outW, &stderr)
 		outW.Close()
 	}()
 
-	var url string
+	var url, listener string
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(outR)
@@ -104,14 +105,17 @@ func TestDev(t *testing.T) {
 		close(lines)
 	}()
 	timeout := time.After(2 * time.Minute)
-	for url == "" {
+	for url == "" || listener == "" {
 		select {
 		case line, ok := <-lines:
 			if !ok {
 				t.Fatalf("flux dev ended before it was ready (exit %d):\n%s", <-done, stderr.String())
 			}
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "database" {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "database" {
 				url = f[1]
+			}
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "listener" {
+				listener = f[1]
 			}
 		case <-timeout:
 			t.Fatalf("flux dev not ready after 2 minutes:\n%s", stderr.String())
@@ -129,6 +133,20 @@ func TestDev(t *testing.T) {
 	// The dev database is the one pg_cron runs in, so later migrations' jobs run locally.
 	if err := query(t, url, `select count(*) from pg_settings where name = 'cron.database_name' and setting = current_database()`, &jobs); err != nil || jobs != 1 {
 		t.Fatalf("dev database is not pg_cron's database (%v)", err)
+	}
+
+	// The listener runs with the stack and becomes ready (database reachable, feed streaming).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(listener + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener %s not ready after a minute:\n%s", listener, stderr.String())
+		}
 	}
 
 	cancel()
@@ -158,4 +176,43 @@ func query(t *testing.T, url, sql string, dest any) error {
 	}
 	defer conn.Close(ctx)
 	return conn.QueryRow(ctx, sql).Scan(dest)
+}
+
+func TestListenConfig(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db"}
+	env := func(extra map[string]string) func(string) string {
+		return func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return base[k]
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		roles string
+		want  string // error substring; "" = valid
+	}{
+		{"minimal", nil, "feed,dispatch,http", ""},
+		{"no database", map[string]string{"DATABASE_URL": ""}, "http", "DATABASE_URL is not set"},
+		{"unknown role", nil, "feed,agents", `unknown role "agents"`},
+		{"half of Twilio", map[string]string{"TWILIO_ACCOUNT_SID": "AC1"}, "http", "set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"},
+		{"Twilio without public URL", map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_WHATSAPP_FROM": "+1", "TWILIO_VOICE_FROM": "+1"}, "http", "FLUX_PUBLIC_BASE_URL must be"},
+		{"Twilio without senders", map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "FLUX_PUBLIC_BASE_URL": "https://flux.example.com"}, "http", "TWILIO_WHATSAPP_FROM"},
+		{"push without subscriber", map[string]string{"VAPID_PUBLIC_KEY": "p", "VAPID_PRIVATE_KEY": "k"}, "http", "VAPID_SUBSCRIBER"},
+		{"bad lease", map[string]string{"FLUX_DISPATCH_LEASE": "soon"}, "http", `FLUX_DISPATCH_LEASE="soon"`},
+		{"missing CA file", map[string]string{"FLUX_PUSH_CA_FILE": "/nonexistent/ca.pem"}, "http", "FLUX_PUSH_CA_FILE"},
+	} {
+		cfg, err := listenConfig(env(tc.env), tc.roles)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		case tc.name == "minimal" && (cfg.DisableFeed || cfg.DisableDispatch || cfg.DisableHTTP || cfg.Dispatch.Owner == ""):
+			t.Errorf("minimal: %+v", cfg)
+		}
+	}
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/webpushclient"
+)
+
+func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) int {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	roles := fs.String("roles", envOr("FLUX_ROLES", "feed,dispatch,http"), "what this replica does: any of feed, dispatch, http")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := listenConfig(os.Getenv, *roles)
+	if err != nil {
+		fmt.Fprintf(stderr, "flux listen: %v\n", err)
+		return 2
+	}
+	cfg.Log = log
+	if err := service.Run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) {
+		log.ErrorContext(ctx, "listen failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// listenConfig reads the service's configuration from the environment (see .env.example).
+func listenConfig(getenv func(string) string, roles string) (service.Config, error) {
+	cfg := service.Config{
+		DatabaseURL:   getenv("DATABASE_URL"),
+		HTTPAddr:      getenv("FLUX_HTTP_ADDR"),
+		PublicBaseURL: getenv("FLUX_PUBLIC_BASE_URL"),
+		Slot:          getenv("FLUX_SLOT"),
+		Twilio: twilioclient.Config{
+			AccountSID:    getenv("TWILIO_ACCOUNT_SID"),
+			AuthToken:     getenv("TWILIO_AUTH_TOKEN"),
+			APIBaseURL:    getenv("TWILIO_API_BASE_URL"),
+			VerifyBaseURL: getenv("TWILIO_VERIFY_BASE_URL"),
+		},
+		WhatsAppFrom: getenv("TWILIO_WHATSAPP_FROM"),
+		VoiceFrom:    getenv("TWILIO_VOICE_FROM"),
+		Push: webpushclient.Config{
+			VAPIDPublicKey:  getenv("VAPID_PUBLIC_KEY"),
+			VAPIDPrivateKey: getenv("VAPID_PRIVATE_KEY"),
+			Subscriber:      getenv("VAPID_SUBSCRIBER"),
+		},
+		Dispatch: dispatch.Config{Owner: getenv("FLUX_OWNER")},
+	}
+	if cfg.DatabaseURL == "" {
+		return cfg, errors.New("DATABASE_URL is not set")
+	}
+	if cfg.Dispatch.Owner == "" {
+		host, _ := os.Hostname()
+		cfg.Dispatch.Owner = fmt.Sprintf("%s/%d", host, os.Getpid())
+	}
+	var err error
+	if cfg.Dispatch.Workers, err = intEnv(getenv, "FLUX_DISPATCH_WORKERS"); err != nil {
+		return cfg, err
+	}
+	if cfg.Dispatch.Lease, err = durationEnv(getenv, "FLUX_DISPATCH_LEASE"); err != nil {
+		return cfg, err
+	}
+	if cfg.Horizon, err = durationEnv(getenv, "FLUX_DEADLINE_HORIZON"); err != nil {
+		return cfg, err
+	}
+
+	cfg.DisableFeed, cfg.DisableDispatch, cfg.DisableHTTP = true, true, true
+	for _, r := range strings.Split(roles, ",") {
+		switch strings.TrimSpace(r) {
+		case "feed":
+			cfg.DisableFeed = false
+		case "dispatch":
+			cfg.DisableDispatch = false
+		case "http":
+			cfg.DisableHTTP = false
+		default:
+			return cfg, fmt.Errorf("unknown role %q (roles: feed, dispatch, http)", r)
+		}
+	}
+
+	if (cfg.Twilio.AccountSID == "") != (cfg.Twilio.AuthToken == "") {
+		return cfg, errors.New("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
+	}
+	if cfg.Twilio.AccountSID != "" {
+		if cfg.WhatsAppFrom == "" || cfg.VoiceFrom == "" {
+			return cfg, errors.New("Twilio is configured: set TWILIO_WHATSAPP_FROM and TWILIO_VOICE_FROM")
+		}
+		if u, err := url.Parse(cfg.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return cfg, errors.New("Twilio is configured: FLUX_PUBLIC_BASE_URL must be the URL Twilio reaches this service at (https://...)")
+		}
+	}
+	if (cfg.Push.VAPIDPublicKey == "") != (cfg.Push.VAPIDPrivateKey == "") {
+		return cfg, errors.New("set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither")
+	}
+	if cfg.Push.VAPIDPrivateKey != "" && cfg.Push.Subscriber == "" {
+		return cfg, errors.New("push is configured: set VAPID_SUBSCRIBER (mailto:you@example.com or an https URL)")
+	}
+	if ca := getenv("FLUX_PUSH_CA_FILE"); ca != "" {
+		if cfg.Push.HTTPClient, err = webpushclient.CAPool(ca); err != nil {
+			return cfg, fmt.Errorf("FLUX_PUSH_CA_FILE: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func intEnv(getenv func(string) string, key string) (int, error) {
+	v := getenv(key)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a non-negative integer", key, v)
+	}
+	return n, nil
+}
+
+func durationEnv(getenv func(string) string, key string) (time.Duration, error) {
+	v := getenv(key)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 30s or 15m", key, v)
+	}
+	return d, nil
+}
