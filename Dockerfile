@@ -2,6 +2,7 @@
 #
 #   docker build -t flux .
 #   docker run --rm -e DATABASE_URL=postgres://... flux migrate
+#   docker run --rm --env-file .env -p 8080:8080 flux
 #
 # Build stage: the Go toolchain on Debian bookworm (the same Debian release the local stack uses).
 # The official golang images set GOTOOLCHAIN=local, so this tag must provide at least the go line
@@ -28,6 +29,7 @@ USER nonroot:nonroot
 # HTTP: Twilio webhooks and the few user calls that need a secret.
 EXPOSE 8080
 ENTRYPOINT ["/flux"]
-# `flux listen` becomes the default when the service lands; until then the image runs
-# `docker run flux migrate` and prints its usage by default.
-CMD ["help"]
+# Inside a container the service listens on every interface; the rest comes from the
+# environment (see .env.example).
+ENV FLUX_HTTP_ADDR=0.0.0.0:8080
+CMD ["listen"]
