@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +18,15 @@ import (
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// The crash test runs this binary as `flux listen` in a child process it can SIGKILL.
+	if os.Getenv("FLUX_TEST_LISTEN") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		os.Exit(run(ctx, []string{"listen"}, os.Stdout, os.Stderr))
+	}
+	pgtest.Main(m)
+}
 
 func TestMigrateLocalWithSeedTwice(t *testing.T) {
 	t.Parallel()

@@ -59,6 +59,15 @@ func (s *Server) routes() http.Handler {
 // body parsing, injected failures, Basic auth and recording.
 func (s *Server) api(kind string, h endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := time.Duration(s.latency.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			case <-s.closing:
+				return
+			}
+		}
 		rec := Request{Kind: kind, Path: r.URL.Path, Time: time.Now()}
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		if err := r.ParseForm(); err != nil {

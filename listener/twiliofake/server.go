@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +59,8 @@ type Server struct {
 	closeOnce sync.Once
 	webhooks  *http.Client
 
+	latency atomic.Int64 // nanoseconds each API request takes, like a real network round trip
+
 	mu            sync.Mutex
 	requests      []Request
 	failed        []Request
@@ -69,6 +72,10 @@ type verification struct {
 	sid, serviceSID, accountSID, channel, code string
 	created                                    time.Time
 }
+
+// SetLatency makes every API request take d before it is answered (0: answer at once), so a
+// sender has requests in flight the way it does against the real API.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // Start starts a fake on 127.0.0.1 with a random port that accepts
 // authToken as every account's auth token.

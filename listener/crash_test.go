@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/listener/twiliofake"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+// TestKilledMidBurstLosesNothing: 5,000 WhatsApp reminders fall due at once; the listener is
+// killed with SIGKILL in the middle of sending them and started again. Every reminder must go
+// out, each outbox row must end dispatched exactly once, and every reminder sent twice must be
+// one that was in flight (leased, attempt 2) when the process died.
+func TestKilledMidBurstLosesNothing(t *testing.T) {
+	t.Parallel()
+	const tasks, users = 5000, 100
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	const token = "crashtoken0123456789abcdef012345"
+	tw, err := twiliofake.Start(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tw.Close)
+	tw.SetLatency(5 * time.Millisecond) // sends are in flight at any moment, as against the real API
+
+	for _, q := range []string{
+		`insert into auth.users (id, email) select gen_random_uuid(), 'burst' || i || '@test.flux.local' from generate_series(1, ` + fmt.Sprint(users) + `) i`,
+		`update public.users set phone_number = '+49151' || lpad(substr(email, 6, strpos(email, '@') - 6), 7, '0')`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
+		// No push subscription: the push rung is skipped and the burst is WhatsApp only.
+		`insert into public.tasks (user_id, title, scheduled_at)
+		 select u.id, 'burst-' || lpad(i::text, 4, '0'), date_trunc('day', now()) + interval '1 day 10 hours'
+		 from generate_series(1, ` + fmt.Sprint(tasks) + `) i
+		 join lateral (select id from public.users order by email offset (i % ` + fmt.Sprint(users) + `) limit 1) u on true`,
+		// Everything's WhatsApp rung is due: T + window.
+		`select flux.set_time_warp(date_trunc('day', now()) + interval '1 day 10 hours 2 minutes' - now())`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+
+	slot := fmt.Sprintf("crash_test_%d", time.Now().UnixNano()%1e9)
+	start := func() (*exec.Cmd, *lockedBuffer) {
+		cmd := exec.Command(os.Args[0])
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.Env = append(os.Environ(),
+			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",
+			"FLUX_PUBLIC_BASE_URL=http://127.0.0.1:9", "FLUX_DISPATCH_LEASE=3s",
+			"TWILIO_ACCOUNT_SID="+twiliofake.AccountSID, "TWILIO_AUTH_TOKEN="+token, "TWILIO_API_BASE_URL="+tw.URL(),
+			"TWILIO_WHATSAPP_FROM=+14155238886", "TWILIO_VOICE_FROM=+15005550006")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, out
+	}
+
+	first, firstOut := start()
+	for deadline := time.Now().Add(2 * time.Minute); len(tw.Messages()) < tasks/5; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = first.Process.Kill()
+			t.Fatalf("the burst did not start; listener output:\n%s", firstOut.String())
+		}
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	sentAtKill := len(tw.Messages())
+	// Leases outlive the process: these rows were being sent when it died.
+	var inFlight int
+	_ = pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending' and lease_until is not null`).Scan(&inFlight)
+	t.Logf("killed after %d of %d sends, %d leased rows in flight", sentAtKill, tasks, inFlight)
+	if sentAtKill >= tasks || inFlight == 0 {
+		t.Fatal("the kill did not land mid-send: nothing was tested")
+	}
+
+	second, secondOut := start()
+	defer func() {
+		_ = second.Process.Signal(syscall.SIGTERM)
+		if err := second.Wait(); err != nil {
+			t.Errorf("the restarted listener did not stop cleanly: %v\n%s", err, secondOut.String())
+		}
+	}()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		var open int
+		if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending'`).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outbox rows still pending after restart; output:\n%s", open, secondOut.String())
+		}
+	}
+
+	var rows, dispatched, retried int
+	if err := pool.QueryRow(ctx, `
+		select count(*), count(*) filter (where status = 'dispatched'), count(*) filter (where attempts > 1)
+		from public.dispatch_log where channel = 'whatsapp'`).Scan(&rows, &dispatched, &retried); err != nil {
+		t.Fatal(err)
+	}
+	if rows != tasks || dispatched != tasks {
+		t.Fatalf("%d WhatsApp outbox rows, %d dispatched; want %d of each (one per task, none lost)", rows, dispatched, tasks)
+	}
+
+	sends := map[string]int{}
+	for _, m := range tw.Messages() {
+		title := strings.TrimPrefix(strings.SplitN(m.Form.Get("Body"), " (", 2)[0], "Flux reminder: ")
+		sends[title]++
+	}
+	dups := 0
+	for i := 1; i <= tasks; i++ {
+		n := sends[fmt.Sprintf("burst-%04d", i)]
+		if n == 0 {
+			t.Fatalf("burst-%04d was never sent", i)
+		}
+		dups += n - 1
+	}
+	// A duplicate comes only from a row whose first attempt was in flight at the kill: it was
+	// leased again (attempts > 1) after its lease ran out.
+	if dups > retried || dups > inFlight {
+		t.Fatalf("%d duplicate sends, but only %d rows were retried and %d were in flight at the kill", dups, retried, inFlight)
+	}
+	t.Logf("%d sends for %d reminders: %d duplicates, all from the %d rows in flight at the kill", len(tw.Messages()), tasks, dups, inFlight)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
