@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: setup build dev test test-sql test-go vet fmt
+.PHONY: setup build dev test test-sql vet fmt bench
 
 setup:
 	@scripts/setup
@@ -21,6 +21,10 @@ test: setup vet
 
 test-sql: setup
 	$(GO) test -count=1 -v -run TestPgTAP ./supabase/
+
+# Benchmarks print their figures; nothing asserts on time.
+bench: setup build
+	bin/flux bench escalation
 
 vet:
 	$(GO) vet ./...

@@ -30,6 +30,9 @@ Usage:
       Run the service: the change feed, escalation timers, dispatch to Twilio and Web Push,
       and the webhooks. Configured by environment (see .env.example); --roles (or
       FLUX_ROLES) picks what this replica does, so each part can scale on its own.
+  flux bench escalation [--tasks N] [--rate R] [--duration D]
+      Measure the escalation path (claim, outbox, send, record) on a throwaway database with
+      the local fakes; the last line has steps/s and the due-to-dispatch p50/p99.
   flux dev [--data-dir DIR] [--port N]
       Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
       it, print how to connect, and run until interrupted. With DATABASE_URL set, use
@@ -56,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdDev(ctx, args[1:], stdout, stderr, log)
 	case "listen":
 		return cmdListen(ctx, args[1:], stderr, log)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

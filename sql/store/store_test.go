@@ -153,3 +153,67 @@ func TestRetryAndFailureOutcomes(t *testing.T) {
 		t.Fatalf("row %q %q (%v)", status, errText, err)
 	}
 }
+
+// Every row ClaimOutbox leases must come back to the caller, even while claims keep committing
+// new outbox rows: a leased row nobody received would wait out its whole lease.
+func TestEveryLeasedRowIsReturned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	s := store.New(pool)
+	for _, q := range []string{
+		`insert into auth.users (id, email) select gen_random_uuid(), 'o' || i || '@test.flux.local' from generate_series(1, 50) i`,
+		`update public.users set phone_number = '+4915100000011'`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
+		`insert into public.tasks (user_id, title, scheduled_at)
+		 select u.id, 'o' || i, now() - interval '3 minutes' from generate_series(1, 3000) i
+		 join (select id, row_number() over (order by id) - 1 as n from public.users) u on u.n = i % 50`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimed := make(chan struct{})
+	go func() {
+		defer close(claimed)
+		for { // small batches: outbox rows keep committing while the other side leases
+			if n, err := s.ClaimEscalations(ctx, 20); err != nil || n == 0 {
+				return
+			}
+		}
+	}()
+	returned := map[int64]bool{}
+	for done := false; !done; {
+		select {
+		case <-claimed:
+			done = true
+		default:
+		}
+		items, err := s.ClaimOutbox(ctx, 7, time.Hour, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			returned[it.ID] = true
+		}
+	}
+	for { // drain what the last claims wrote
+		items, err := s.ClaimOutbox(ctx, 100, time.Hour, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			returned[it.ID] = true
+		}
+	}
+	var leased int
+	if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where lease_owner = 'w'`).Scan(&leased); err != nil {
+		t.Fatal(err)
+	}
+	if leased != len(returned) || leased == 0 {
+		t.Fatalf("%d rows leased but %d returned to the caller", leased, len(returned))
+	}
+}

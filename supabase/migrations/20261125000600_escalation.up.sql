@@ -250,9 +250,14 @@ $$;
 -- Take outbox rows for sending. Rows of tasks that are no longer pending, and rungs superseded by
 -- a later rung of the same task, are collapsed to 'skipped' instead: after downtime nothing is
 -- sent for an answered task, and a backlog sends at most the latest rung. The lease brings a row
--- back if its worker dies before recording the outcome.
+-- back if its worker dies before recording the outcome. It returns everything a sender needs:
+-- a query wrapped around it that read the tables again would see them through an older snapshot
+-- than the function's and could miss a row committed just before the claim (leased, never
+-- returned, stuck until its lease ran out; the benchmark found it).
 create function flux.claim_outbox(p_limit integer, p_lease interval, p_owner text)
-returns table (id bigint, user_id uuid, task_id uuid, channel text, attempts integer)
+returns table (id bigint, user_id uuid, task_id uuid, channel text, attempts integer, due_at timestamptz,
+               task_title text, scheduled_at timestamptz, timezone text, phone_number text,
+               push_subscriptions jsonb, offer_reschedule boolean)
 language plpgsql
 as $$
 declare
@@ -282,9 +287,16 @@ begin
   )
   update public.dispatch_log d
   set attempts = d.attempts + 1, lease_until = v_now + p_lease, lease_owner = p_owner
-  from cand c
+  from cand c, public.tasks t, public.users u
   where d.id = c.id and c.task_status = 'pending' and not c.superseded
-  returning d.id, d.user_id, d.task_id, d.channel, d.attempts;
+    and t.id = d.task_id and u.id = d.user_id
+  returning d.id, d.user_id, d.task_id, d.channel, d.attempts, d.due_at,
+            t.title, t.scheduled_at, u.timezone, u.phone_number,
+            case when d.channel = 'push' then
+              coalesce((select jsonb_agg(jsonb_build_object('endpoint', p.endpoint, 'p256dh', p.p256dh, 'auth', p.auth))
+                        from public.push_subscriptions p where p.user_id = d.user_id), '[]'::jsonb)
+            end,
+            d.channel = 'whatsapp' and flux.free_slot_today(d.user_id);
 end
 $$;
 

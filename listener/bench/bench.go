@@ -1,0 +1,246 @@
+// Package bench measures the escalation path end to end on this machine: a throwaway PostgreSQL,
+// the service as `flux listen` runs it, and the local fakes for the providers.
+//
+// Two phases:
+//   - throughput: Tasks tasks whose push and WhatsApp rungs are all due at once (each user has
+//     a verified phone and no browser, so the push rung is skipped and the WhatsApp rung is
+//     sent); steps/s is rungs taken by the claims divided by the time until the outbox is
+//     drained and every send recorded;
+//   - latency: WhatsApp rungs falling due at Rate per second in real time; due-to-dispatch is
+//     dispatched_at - due_at of each send, both read from the one SQL clock.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/twiliofake"
+	"github.com/flux-companion/flux/sql/localpg"
+	"github.com/flux-companion/flux/sql/migrate"
+)
+
+// Config of a run.
+type Config struct {
+	Tasks    int           // throughput phase; default 20,000
+	Users    int           // default 1,000
+	Rate     int           // latency phase, rungs falling due per second; default 1,000
+	Duration time.Duration // latency phase length; default 10s
+	Workers  int           // dispatch workers; default 32
+	Out      io.Writer     // progress and results
+}
+
+// Result of a run.
+type Result struct {
+	Steps    int
+	StepRate float64 // rungs per second through claim, outbox, send and record
+	P50, P99 time.Duration
+	Samples  int
+}
+
+const token = "benchtoken0123456789abcdef012345"
+
+// Run runs both phases and prints a summary whose last line is
+// "escalation: <N> steps/s, due-to-dispatch p50 <X> ms p99 <Y> ms".
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Tasks <= 0 {
+		cfg.Tasks = 20000
+	}
+	if cfg.Users <= 0 {
+		cfg.Users = 1000
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 1000
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 32
+	}
+	out := cfg.Out
+	host, _ := os.Hostname()
+	fmt.Fprintf(out, "machine: %s, %d CPUs, %s\n", host, runtime.NumCPU(), runtime.Version())
+
+	cluster, err := localpg.Start(ctx, localpg.Options{})
+	if err != nil {
+		return Result{}, err
+	}
+	defer cluster.Stop()
+	url := cluster.ConnString("postgres")
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
+		return Result{}, err
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return Result{}, err
+	}
+	defer pool.Close()
+	tw, err := twiliofake.Start(token)
+	if err != nil {
+		return Result{}, err
+	}
+	defer tw.Close()
+
+	if err := seedUsers(ctx, pool, cfg.Users); err != nil {
+		return Result{}, err
+	}
+
+	// Throughput: every task's push rung (skipped) and WhatsApp rung (sent) are due at start.
+	if _, err := pool.Exec(ctx, `
+		insert into public.tasks (user_id, title, scheduled_at)
+		select u.id, 'bench ' || i, now() - interval '61 minutes'
+		from generate_series(1, $1::int) i
+		join (select id, row_number() over (order by id) - 1 as n from public.users) u on u.n = i % $2`,
+		cfg.Tasks, cfg.Users); err != nil {
+		return Result{}, fmt.Errorf("bench: tasks: %w", err)
+	}
+	stop, err := startService(ctx, url, tw, cfg.Workers)
+	if err != nil {
+		return Result{}, err
+	}
+	started := time.Now()
+	if err := waitDrained(ctx, pool, 2*cfg.Tasks); err != nil {
+		stop()
+		return Result{}, err
+	}
+	elapsed := time.Since(started)
+	res := Result{Steps: 2 * cfg.Tasks}
+	res.StepRate = float64(res.Steps) / elapsed.Seconds()
+	fmt.Fprintf(out, "throughput: %d rungs (%d skipped pushes, %d WhatsApp sends) in %s: %.0f steps/s\n",
+		res.Steps, cfg.Tasks, cfg.Tasks, elapsed.Round(time.Millisecond), res.StepRate)
+
+	// Latency: WhatsApp rungs falling due at Rate/s from a few seconds ahead, in real time.
+	n := cfg.Rate * int(cfg.Duration/time.Second)
+	lead := 3 * time.Second
+	if _, err := pool.Exec(ctx, `
+		insert into public.tasks (user_id, title, scheduled_at)
+		select u.id, 'steady ' || i,
+		       now() + $3::interval - interval '60 minutes' + (i::bigint * 1000000 / $4) * interval '1 microsecond'
+		from generate_series(1, $1::int) i
+		join (select id, row_number() over (order by id) - 1 as n from public.users) u on u.n = i % $2`,
+		n, cfg.Users, lead, cfg.Rate); err != nil {
+		stop()
+		return Result{}, fmt.Errorf("bench: steady tasks: %w", err)
+	}
+	if err := waitDrained(ctx, pool, 2*cfg.Tasks+2*n); err != nil {
+		stop()
+		return Result{}, err
+	}
+	stop()
+	lags, err := steadyLags(ctx, pool)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Samples = len(lags)
+	res.P50, res.P99 = percentile(lags, 0.50), percentile(lags, 0.99)
+	fmt.Fprintf(out, "latency: %d WhatsApp rungs due at %d/s: due-to-dispatch p50 %s p99 %s max %s\n",
+		len(lags), cfg.Rate, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), lags[len(lags)-1].Round(time.Microsecond))
+	fmt.Fprintf(out, "escalation: %.0f steps/s, due-to-dispatch p50 %.1f ms p99 %.1f ms\n",
+		res.StepRate, ms(res.P50), ms(res.P99))
+	return res, nil
+}
+
+func seedUsers(ctx context.Context, pool *pgxpool.Pool, users int) error {
+	for _, q := range []string{
+		fmt.Sprintf(`insert into auth.users (id, email) select gen_random_uuid(), 'bench' || i || '@bench.flux.local' from generate_series(1, %d) i`, users),
+		`update public.users set phone_number = '+49151' || lpad(substr(email, 6, strpos(email, '@') - 6), 7, '0')`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
+		// A one-hour window keeps the later rungs (call at T + 2h) out of both phases.
+		`update public.users set notification_preferences = notification_preferences || '{"escalation_window_minutes": 60}'`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("bench: users: %w", err)
+		}
+	}
+	return nil
+}
+
+func startService(ctx context.Context, url string, tw *twiliofake.Server, workers int) (func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, service.Config{
+			DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
+			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL()},
+			WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
+			Dispatch: dispatch.Config{Owner: "bench", Workers: workers},
+			Log:      slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		})
+	}()
+	return func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "bench: service:", err)
+		}
+	}, nil
+}
+
+// waitDrained waits until want rungs were taken (each task past its WhatsApp rung counts its
+// push and WhatsApp rungs) and no outbox row is pending.
+func waitDrained(ctx context.Context, pool *pgxpool.Pool, want int) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var past, pending int
+		err := pool.QueryRow(ctx, `
+			select (select count(*) from public.tasks where escalation_stage = 'call'),
+			       (select count(*) from public.dispatch_log where status = 'pending')`).Scan(&past, &pending)
+		if err != nil {
+			return err
+		}
+		if 2*past >= want && pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: not drained after 10 minutes (%d tasks past WhatsApp, %d pending sends)", past, pending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func steadyLags(ctx context.Context, pool *pgxpool.Pool) ([]time.Duration, error) {
+	rows, err := pool.Query(ctx, `
+		select extract(epoch from d.dispatched_at - d.due_at)
+		from public.dispatch_log d join public.tasks t on t.id = d.task_id
+		where t.title like 'steady %' and d.channel = 'whatsapp' and d.status = 'dispatched'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var lags []time.Duration
+	for rows.Next() {
+		var s float64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		lags = append(lags, time.Duration(s*float64(time.Second)))
+	}
+	if len(lags) == 0 {
+		return nil, errors.New("bench: no steady-state sends recorded")
+	}
+	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
+	return lags, rows.Err()
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

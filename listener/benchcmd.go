@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/flux-companion/flux/listener/bench"
+)
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	if len(args) == 0 || args[0] != "escalation" {
+		fmt.Fprintln(stderr, "usage: flux bench escalation [--tasks N] [--rate R] [--duration D] [--workers W]")
+		return 2
+	}
+	fs := flag.NewFlagSet("bench escalation", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.Config
+	fs.IntVar(&cfg.Tasks, "tasks", 20000, "tasks due at once in the throughput phase")
+	fs.IntVar(&cfg.Users, "users", 1000, "users the tasks belong to")
+	fs.IntVar(&cfg.Rate, "rate", 1000, "rungs falling due per second in the latency phase")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
+	fs.IntVar(&cfg.Workers, "workers", 32, "dispatch workers")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg.Out = stdout
+	if _, err := bench.Run(ctx, cfg); err != nil {
+		log.ErrorContext(ctx, "bench failed", "error", err)
+		return 1
+	}
+	return 0
+}
