@@ -103,8 +103,15 @@ func (d *Dispatcher) Wake() {
 // Run sends until ctx ends, then waits for sends in flight to record their outcome.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	slots := make(chan struct{}, d.cfg.Workers)
+	results := make(chan attempt, d.cfg.Workers)
+	recorded := make(chan struct{})
+	go func() { d.record(ctx, results); close(recorded) }()
 	var inflight sync.WaitGroup
-	defer inflight.Wait()
+	defer func() {
+		inflight.Wait()
+		close(results)
+		<-recorded
+	}()
 	failures := 0
 	for {
 		// Lease only what free workers can start now: a leased row waiting for a worker would
@@ -133,7 +140,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			inflight.Add(1)
 			go func() {
 				defer func() { <-slots; inflight.Done(); d.Wake() }()
-				d.send(ctx, it)
+				results <- d.send(ctx, it)
 			}()
 		}
 		if free > 0 && len(items) == free {
@@ -148,8 +155,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) {
-	log := d.log.With("dispatch_id", it.ID, "task_id", it.TaskID, "channel", it.Channel, "attempt", it.Attempts)
+// attempt is one finished send on its way to be recorded.
+type attempt struct {
+	item   store.OutboxItem
+	finish store.Finish
+	lag    time.Duration
+}
+
+// send delivers one row and decides its outcome.
+func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) attempt {
 	var res Result
 	if sender, ok := d.senders[it.Channel]; ok {
 		sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
@@ -160,51 +174,84 @@ func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) {
 	}
 
 	now := d.clock.Now()
-	outcome, retryAt, errText := store.Sent, time.Time{}, ""
+	f := store.Finish{ID: it.ID, Outcome: store.Sent, ExternalID: res.ExternalID}
 	switch {
 	case res.Err == nil:
 	case res.Retryable && it.Attempts < d.cfg.MaxAttempts && ctx.Err() == nil:
-		outcome = store.Retry
 		wait := max(backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, it.Attempts), res.RetryAfter)
-		retryAt, errText = now.Add(wait), res.Err.Error()
+		f.Outcome, f.RetryAt, f.Error = store.Retry, now.Add(wait), res.Err.Error()
 	case res.Retryable && ctx.Err() != nil:
 		// Shutting down mid-send: give the row back at once for whoever runs next.
-		outcome, retryAt, errText = store.Retry, now, res.Err.Error()
+		f.Outcome, f.RetryAt, f.Error = store.Retry, now, res.Err.Error()
 	default:
-		outcome, errText = store.Failed, res.Err.Error()
+		f.Outcome, f.Error = store.Failed, res.Err.Error()
 		if res.Retryable {
-			errText = fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, errText)
+			f.Error = fmt.Sprintf("gave up after %d attempts: %s", it.Attempts, f.Error)
 		}
-	}
-
-	// Record even when shutting down: the send happened (or not) either way.
-	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	ok, err := d.store.FinishDispatch(recCtx, it.ID, d.cfg.Owner, outcome, res.ExternalID, errText, retryAt)
-	switch {
-	case err != nil:
-		// The lease will expire and the row will be sent again: log loudly, it is a duplicate.
-		log.ErrorContext(ctx, "could not record dispatch outcome; it will be retried after the lease", "outcome", outcome, "error", err)
-		return
-	case !ok:
-		log.WarnContext(ctx, "lease lost before the outcome was recorded; another worker owns the row", "outcome", outcome)
-		return
 	}
 	var lag time.Duration
 	if it.DueAt != nil {
 		lag = now.Sub(*it.DueAt)
 	}
-	if d.observer != nil {
-		d.observer.Attempt(it.Channel, outcome, lag)
+	return attempt{item: it, finish: f, lag: lag}
+}
+
+// record writes outcomes as they come, in batches: it takes one, adds whatever else is already
+// waiting, and records them in one statement, so under load a round trip carries many and when
+// quiet nothing waits. It returns when results is closed and drained.
+func (d *Dispatcher) record(ctx context.Context, results <-chan attempt) {
+	const maxBatch = 512
+	for a := range results {
+		batch := []attempt{a}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case next, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, next)
+			default:
+				break more
+			}
+		}
+		d.flush(ctx, batch)
 	}
-	switch outcome {
-	case store.Sent:
-		log.InfoContext(ctx, "dispatched", "external_id", res.ExternalID, "lag_ms", lag.Milliseconds())
-	case store.Retry:
-		log.WarnContext(ctx, "dispatch failed, will retry", "error", errText, "retry_at", retryAt)
-		time.AfterFunc(retryAt.Sub(d.clock.Now()), d.Wake) // be there when it is due
-	case store.Failed:
-		log.ErrorContext(ctx, "dispatch failed permanently", "error", errText)
+}
+
+func (d *Dispatcher) flush(ctx context.Context, batch []attempt) {
+	fs := make([]store.Finish, len(batch))
+	for i, a := range batch {
+		fs[i] = a.finish
+	}
+	// Record even when shutting down: the sends happened (or not) either way.
+	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	done, err := d.store.FinishDispatches(recCtx, d.cfg.Owner, fs)
+	for _, a := range batch {
+		it, f := a.item, a.finish
+		log := d.log.With("dispatch_id", it.ID, "task_id", it.TaskID, "channel", it.Channel, "attempt", it.Attempts)
+		switch {
+		case err != nil:
+			// The lease will expire and the row will be sent again: a duplicate, say so.
+			log.ErrorContext(ctx, "could not record dispatch outcome; it will be retried after the lease", "outcome", f.Outcome, "error", err)
+			continue
+		case !done[it.ID]:
+			log.WarnContext(ctx, "lease lost before the outcome was recorded; another worker owns the row", "outcome", f.Outcome)
+			continue
+		}
+		if d.observer != nil {
+			d.observer.Attempt(it.Channel, f.Outcome, a.lag)
+		}
+		switch f.Outcome {
+		case store.Sent:
+			log.InfoContext(ctx, "dispatched", "external_id", f.ExternalID, "lag_ms", a.lag.Milliseconds())
+		case store.Retry:
+			log.WarnContext(ctx, "dispatch failed, will retry", "error", f.Error, "retry_at", f.RetryAt)
+			time.AfterFunc(f.RetryAt.Sub(d.clock.Now()), d.Wake) // be there when it is due
+		case store.Failed:
+			log.ErrorContext(ctx, "dispatch failed permanently", "error", f.Error)
+		}
 	}
 }
 

@@ -54,7 +54,7 @@ func (c Config) Send(ctx context.Context, sub webpush.Subscription, payload []by
 	}
 	client := c.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: defaultTimeout}
+		client = defaultClient
 	}
 	resp, err := webpush.SendNotificationWithContext(ctx, payload, &sub, &webpush.Options{
 		HTTPClient:      doer{client},
@@ -142,9 +142,20 @@ func CAPool(pemFile string) (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(pemBytes) {
 		return nil, fmt.Errorf("webpush: no PEM certificates in %s", pemFile)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := pushTransport()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return &http.Client{Transport: tr, Timeout: defaultTimeout}, nil
+}
+
+// defaultClient is shared by every Config without its own, so connections are reused.
+var defaultClient = &http.Client{Transport: pushTransport(), Timeout: defaultTimeout}
+
+// pushTransport keeps enough idle connections per push service (FCM, Mozilla, Apple serve
+// everyone from a few hosts) for concurrent senders to reuse them instead of redialling.
+func pushTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 64
+	return tr
 }
 
 // doer marks errors from the HTTP round trip, the only ones worth retrying; webpush-go returns

@@ -29,7 +29,7 @@ func query(name string) string {
 var (
 	qClaimEscalations       = query("claim_escalations")
 	qClaimOutbox            = query("claim_outbox")
-	qFinishDispatch         = query("finish_dispatch")
+	qFinishDispatches       = query("finish_dispatches")
 	qRecordResponse         = query("record_response")
 	qDeletePushSubscription = query("delete_push_subscription")
 	qUpcomingDeadlines      = query("upcoming_deadlines")
@@ -115,17 +115,48 @@ const (
 	Failed Outcome = "failed"
 )
 
-// FinishDispatch records the outcome of outbox row id for its lease owner. It reports false when
-// the lease was lost (another worker owns the row now) and nothing was recorded.
-func (s *Store) FinishDispatch(ctx context.Context, id int64, owner string, outcome Outcome,
-	externalID, errText string, retryAt time.Time) (bool, error) {
-	var ok bool
-	err := s.db.QueryRow(ctx, qFinishDispatch, id, owner, string(outcome),
-		nullIfEmpty(externalID), nullIfEmpty(errText), nullIfZero(retryAt)).Scan(&ok)
-	if err != nil {
-		return false, fmt.Errorf("store: finish dispatch %d (%s): %w", id, outcome, err)
+// Finish is the outcome of one send.
+type Finish struct {
+	ID         int64
+	Outcome    Outcome
+	ExternalID string    // the provider's id, for sent
+	Error      string    // for retry and failed
+	RetryAt    time.Time // for retry
+}
+
+// FinishDispatches records outcomes for their lease owner in one statement. It returns the ids
+// recorded; a missing id lost its lease (another worker owns the row now) and nothing changed.
+func (s *Store) FinishDispatches(ctx context.Context, owner string, fs []Finish) (map[int64]bool, error) {
+	ids := make([]int64, len(fs))
+	outcomes := make([]string, len(fs))
+	external := make([]*string, len(fs))
+	errs := make([]*string, len(fs))
+	retry := make([]*time.Time, len(fs))
+	for i, f := range fs {
+		ids[i], outcomes[i] = f.ID, string(f.Outcome)
+		if f.ExternalID != "" {
+			external[i] = &f.ExternalID
+		}
+		if f.Error != "" {
+			errs[i] = &f.Error
+		}
+		if !f.RetryAt.IsZero() {
+			retry[i] = &f.RetryAt
+		}
 	}
-	return ok, nil
+	rows, err := s.db.Query(ctx, qFinishDispatches, owner, ids, outcomes, external, errs, retry)
+	if err != nil {
+		return nil, fmt.Errorf("store: finish %d dispatches: %w", len(fs), err)
+	}
+	recorded, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("store: finish %d dispatches: %w", len(fs), err)
+	}
+	done := make(map[int64]bool, len(recorded))
+	for _, id := range recorded {
+		done[id] = true
+	}
+	return done, nil
 }
 
 // Response results of RecordResponse.
@@ -218,13 +249,6 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
-}
-
-func nullIfZero(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
 }
 
 // redactEndpoint keeps a push endpoint's origin for logs: the path identifies a browser.

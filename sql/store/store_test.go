@@ -42,6 +42,16 @@ func setup(t *testing.T) (*pgxpool.Pool, *store.Store, string, time.Time) {
 	return pool, store.New(pool), taskID, due
 }
 
+// finish records one outcome and reports whether it counted.
+func finish(t *testing.T, s *store.Store, owner string, f store.Finish) bool {
+	t.Helper()
+	done, err := s.FinishDispatches(context.Background(), owner, []store.Finish{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return done[f.ID]
+}
+
 func warpTo(t *testing.T, pool *pgxpool.Pool, at time.Time) {
 	t.Helper()
 	if _, err := pool.Exec(context.Background(), `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
@@ -76,11 +86,11 @@ func TestAReminderThroughTheStore(t *testing.T) {
 		it.ScheduledAt == nil || !it.ScheduledAt.Equal(due) || it.DueAt == nil || !it.DueAt.Equal(due.Add(-10*time.Minute)) {
 		t.Fatalf("outbox item = %+v", it)
 	}
-	if ok, err := s.FinishDispatch(ctx, it.ID, "someone-else", store.Sent, "", "", time.Time{}); err != nil || ok {
-		t.Fatalf("a non-owner recorded an outcome (%v, %v)", ok, err)
+	if finish(t, s, "someone-else", store.Finish{ID: it.ID, Outcome: store.Sent}) {
+		t.Fatal("a non-owner recorded an outcome")
 	}
-	if ok, err := s.FinishDispatch(ctx, it.ID, "w1", store.Sent, "", "", time.Time{}); err != nil || !ok {
-		t.Fatalf("finish: %v %v", ok, err)
+	if !finish(t, s, "w1", store.Finish{ID: it.ID, Outcome: store.Sent}) {
+		t.Fatal("the owner's outcome was not recorded")
 	}
 
 	warpTo(t, pool, due.Add(2*time.Minute))
@@ -92,8 +102,8 @@ func TestAReminderThroughTheStore(t *testing.T) {
 		!items[0].OfferReschedule {
 		t.Fatalf("whatsapp item = %+v (%v)", items, err)
 	}
-	if ok, err := s.FinishDispatch(ctx, items[0].ID, "w1", store.Sent, "SM00000000000000000000000000000001", "", time.Time{}); err != nil || !ok {
-		t.Fatalf("finish: %v %v", ok, err)
+	if !finish(t, s, "w1", store.Finish{ID: items[0].ID, Outcome: store.Sent, ExternalID: "SM00000000000000000000000000000001"}) {
+		t.Fatal("not recorded")
 	}
 
 	if r, err := s.RecordResponse(ctx, taskID, "done", "whatsapp", "SMinbound00000000000000000000001"); err != nil || r != store.Recorded {
@@ -133,8 +143,8 @@ func TestRetryAndFailureOutcomes(t *testing.T) {
 		t.Fatal(items, err)
 	}
 	retryAt := due.Add(-10*time.Minute + 5*time.Second)
-	if ok, err := s.FinishDispatch(ctx, items[0].ID, "w", store.Retry, "", "push service: 503", retryAt); err != nil || !ok {
-		t.Fatal(ok, err)
+	if !finish(t, s, "w", store.Finish{ID: items[0].ID, Outcome: store.Retry, Error: "push service: 503", RetryAt: retryAt}) {
+		t.Fatal("retry not recorded")
 	}
 	if again, _ := s.ClaimOutbox(ctx, 10, time.Minute, "w"); len(again) != 0 {
 		t.Fatal("a retry was handed out before its time")
@@ -144,8 +154,8 @@ func TestRetryAndFailureOutcomes(t *testing.T) {
 	if err != nil || len(again) != 1 || again[0].Attempts != 2 {
 		t.Fatalf("retry = %+v (%v)", again, err)
 	}
-	if ok, err := s.FinishDispatch(ctx, again[0].ID, "w", store.Failed, "", "push service: 400 bad payload", time.Time{}); err != nil || !ok {
-		t.Fatal(ok, err)
+	if !finish(t, s, "w", store.Finish{ID: again[0].ID, Outcome: store.Failed, Error: "push service: 400 bad payload"}) {
+		t.Fatal("failure not recorded")
 	}
 	var status, errText string
 	if err := pool.QueryRow(ctx, `select status, error from public.dispatch_log where id = $1`, again[0].ID).Scan(&status, &errText); err != nil ||

@@ -40,6 +40,9 @@ create function flux.is_valid_timezone(tz text) returns boolean
 language plpgsql stable
 as $$
 begin
+  if tz is null then
+    return false; -- never worth the catalog scan (sign-ups without a timezone land here)
+  end if;
   if exists (select 1 from flux.timezone_names where name = tz) then
     return true;
   end if;

@@ -43,7 +43,9 @@ alter table public.dispatch_log
   drop constraint dispatch_log_status_check,
   add constraint dispatch_log_status_check check (status in ('pending', 'dispatched', 'failed', 'skipped'));
 drop index public.dispatch_log_pending_idx;
-create index dispatch_log_pending_idx on public.dispatch_log (next_attempt_at) where status = 'pending';
+-- In the order workers take rows, so a lease reads the first rows of the index and stops
+-- (without id, every lease sorted the whole backlog: the benchmark found it).
+create index dispatch_log_pending_idx on public.dispatch_log (next_attempt_at, id) where status = 'pending';
 
 -- An explicit acknowledgement (a tap on the push, say) stops the ladder without a verdict.
 alter table public.notification_log
@@ -300,40 +302,58 @@ begin
 end
 $$;
 
--- Record what happened to a send. outcome: 'sent' (notification_log gets the provider's id),
--- 'retry' (back to pending at p_retry_at), 'failed' (permanent, with its error). Only the lease
--- holder's outcome counts, so a worker whose lease expired cannot overwrite its successor's.
+-- Record what happened to sends, many at once (one statement for a batch of workers' results).
+-- outcome: 'sent' (notification_log gets the provider's id), 'retry' (back to pending at its
+-- retry time), 'failed' (permanent, with its error). Only the lease holder's outcome counts, so
+-- a worker whose lease expired cannot overwrite its successor's. Returns the ids recorded.
+create function flux.finish_dispatches(p_owner text, p_ids bigint[], p_outcomes text[],
+                                       p_external_ids text[], p_errors text[], p_retry_at timestamptz[])
+returns setof bigint
+language plpgsql
+as $$
+declare
+  v_now timestamptz := flux.now();
+  v_bad text;
+begin
+  select o into v_bad from unnest(p_outcomes) o where o is null or o not in ('sent', 'retry', 'failed') limit 1;
+  if found then
+    raise exception 'finish_dispatch: unknown outcome %', v_bad using errcode = 'invalid_parameter_value';
+  end if;
+  return query
+  with input as (
+    select * from unnest(p_ids, p_outcomes, p_external_ids, p_errors, p_retry_at)
+      as i(id, outcome, external_id, error, retry_at)
+  ),
+  done as (
+    update public.dispatch_log d
+    set status = case i.outcome when 'sent' then 'dispatched' when 'retry' then 'pending' else 'failed' end,
+        dispatched_at = case when i.outcome = 'sent' then v_now end,
+        next_attempt_at = coalesce(i.retry_at, d.next_attempt_at),
+        error = case when i.outcome = 'failed' then left(coalesce(i.error, 'failed without a reason'), 2000)
+                     else left(i.error, 2000) end,
+        lease_until = null
+    from input i
+    where d.id = i.id and d.status = 'pending' and d.lease_owner = p_owner
+    returning d.id, d.user_id, d.task_id, d.channel, i.outcome, i.external_id
+  ),
+  logged as (
+    insert into public.notification_log (user_id, task_id, channel, external_id, sent_at)
+    select done.user_id, done.task_id, done.channel, done.external_id, v_now from done where done.outcome = 'sent'
+    on conflict (external_id) do nothing
+  )
+  select done.id from done;
+end
+$$;
+
+-- One send's outcome (for scripts and tests): true when recorded.
 create function flux.finish_dispatch(p_id bigint, p_owner text, p_outcome text,
                                      p_external_id text default null, p_error text default null,
                                      p_retry_at timestamptz default null)
 returns boolean
-language plpgsql
+language sql
 as $$
-declare
-  v_row public.dispatch_log;
-begin
-  if p_outcome not in ('sent', 'retry', 'failed') then
-    raise exception 'finish_dispatch: unknown outcome %', p_outcome using errcode = 'invalid_parameter_value';
-  end if;
-  update public.dispatch_log d
-  set status = case p_outcome when 'sent' then 'dispatched' when 'retry' then 'pending' else 'failed' end,
-      dispatched_at = case when p_outcome = 'sent' then flux.now() end,
-      next_attempt_at = coalesce(p_retry_at, d.next_attempt_at),
-      error = case when p_outcome = 'failed' then left(coalesce(p_error, 'failed without a reason'), 2000)
-                   else left(p_error, 2000) end,
-      lease_until = null
-  where d.id = p_id and d.status = 'pending' and d.lease_owner = p_owner
-  returning * into v_row;
-  if not found then
-    return false;
-  end if;
-  if p_outcome = 'sent' then
-    insert into public.notification_log (user_id, task_id, channel, external_id, sent_at)
-    values (v_row.user_id, v_row.task_id, v_row.channel, p_external_id, flux.now())
-    on conflict (external_id) do nothing;
-  end if;
-  return true;
-end
+  select exists (select 1 from flux.finish_dispatches(p_owner, array[p_id], array[p_outcome],
+                                                      array[p_external_id], array[p_error], array[p_retry_at]))
 $$;
 
 -- The one way a response reaches a task, whatever its channel: WhatsApp and voice webhooks, the

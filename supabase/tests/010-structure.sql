@@ -123,7 +123,7 @@ select is(
      ('public.tasks (user_id, scheduled_at)'), ('public.tasks (user_id, status)'), ('public.tasks (goal_id)'),
      ('public.tasks (escalation_due_at)'), ('public.goals (user_id, status)'), ('public.goals (parent_goal_id, pipeline_order)'),
      ('public.messages (conversation_id, created_at)'), ('public.patterns (user_id, pattern_type)'),
-     ('public.dispatch_log (next_attempt_at)')) w(want)
+     ('public.dispatch_log (next_attempt_at, id)')) w(want)
    where not exists (
      select 1 from pg_index i
      join pg_class r on r.oid = i.indrelid
