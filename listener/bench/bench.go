@@ -217,7 +217,7 @@ func waitDrained(ctx context.Context, pool *pgxpool.Pool) error {
 		if time.Now().After(deadline) {
 			return errors.New("bench: rungs still due or sends pending after 10 minutes")
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -434,11 +434,12 @@ revoke execute on function public.respond_to_reminder(uuid, text) from public, a
 grant execute on function public.respond_to_reminder(uuid, text) to authenticated, service_role;
 
 -- Whether the user still has a free slot today, so a WhatsApp reminder offers "2 reschedule" only
--- when rescheduling can succeed. Candidates start every 15 minutes from now to the end of the
--- user's local day (or their bedtime, if earlier); one is free when no pending task of theirs
--- overlaps it with the 15-minute buffer the planner keeps. The planner's slot finder makes the
--- actual proposal; this only decides whether to offer. (The profile CHECK guarantees the bedtime
--- is HH:MM when present.)
+-- when rescheduling can succeed. A slot is p_minutes starting on a quarter hour, after now and
+-- ending by the end of the user's local day (or their bedtime, if earlier), clear of every
+-- pending task with the 15-minute buffer the planner keeps. The planner's slot finder makes the
+-- actual proposal; this only decides whether to offer. It runs for every WhatsApp reminder, so
+-- it is one pass over the user's tasks around today: the gaps between their busy intervals.
+-- (The profile CHECK guarantees the bedtime is HH:MM when present.)
 create function flux.free_slot_today(p_user uuid, p_minutes integer default 30) returns boolean
 language sql stable
 as $$
@@ -446,23 +447,33 @@ as $$
     select timezone as tz, profile #>> '{sleep_window,start}' as bedtime from public.users where id = p_user
   ),
   bounds as (
-    select flux.now() as now_utc,
+    select date_bin(interval '15 minutes', flux.now(), timestamptz '2000-01-01') + interval '15 minutes' as first_start,
            least(((flux.now() at time zone u.tz)::date + 1)::timestamp,
                  coalesce(case when ((flux.now() at time zone u.tz)::date + u.bedtime::time) > (flux.now() at time zone u.tz)
                                then (flux.now() at time zone u.tz)::date + u.bedtime::time end,
                           'infinity'::timestamp)) at time zone u.tz as day_end
     from u
+  ),
+  busy as ( -- on the timeline: a task with its buffer on both sides
+    select t.scheduled_at - interval '15 minutes' as s,
+           t.scheduled_at + make_interval(mins => t.duration_minutes + 15) as e
+    from public.tasks t, bounds b
+    where t.user_id = p_user and t.status in ('pending', 'rescheduled')
+      and t.scheduled_at > b.first_start - interval '1 day 15 minutes' -- durations are at most a day
+      and t.scheduled_at < b.day_end + interval '15 minutes'
+  ),
+  gaps as ( -- each gap opens when everything before it has ended and closes at the next start
+    select coalesce(max(e) over w, '-infinity'::timestamptz) as opens, s as closes
+    from busy window w as (order by s rows between unbounded preceding and 1 preceding)
+    union all
+    select coalesce(max(e), '-infinity'::timestamptz), 'infinity'::timestamptz from busy
   )
   select exists (
     select 1
-    from bounds b,
-         generate_series(date_bin(interval '15 minutes', b.now_utc, timestamptz '2000-01-01') + interval '15 minutes',
-                         b.day_end - make_interval(mins => p_minutes), interval '15 minutes') as start
-    where not exists (
-      select 1 from public.tasks t
-      where t.user_id = p_user and t.status in ('pending', 'rescheduled') and t.scheduled_at is not null
-        and t.scheduled_at < start + make_interval(mins => p_minutes + 15)
-        and t.scheduled_at + make_interval(mins => t.duration_minutes + 15) > start))
+    from gaps g, bounds b,
+         lateral (select date_bin(interval '15 minutes', greatest(g.opens, b.first_start) + interval '15 minutes' - interval '1 microsecond',
+                                  timestamptz '2000-01-01') as start) c
+    where c.start + make_interval(mins => p_minutes) <= least(g.closes, b.day_end))
 $$;
 
 -- Nothing here is for API callers except the wrapper above.

@@ -1,7 +1,7 @@
 -- Whether a WhatsApp reminder may offer "2 reschedule": a free slot must remain today.
 begin;
 set local search_path = extensions, public, tests;
-select plan(4);
+select plan(9);
 select tests.create_user('busy');
 -- It is 20:00 UTC today (the user's zone): the day has four hours left.
 select flux.set_time_warp(date_trunc('day', now()) + interval '20 hours' - now());
@@ -16,5 +16,22 @@ update tasks set status = 'done' where title = 'slot 3';
 select is(flux.free_slot_today(tests.uid('busy')), true, 'settled tasks do not block');
 update users set profile = '{"sleep_window": {"start": "21:00", "end": "07:00"}}' where id = tests.uid('busy');
 select is(flux.free_slot_today(tests.uid('busy')), false, 'nothing after bedtime counts: the evening is booked until then');
+
+-- Edges of the day, and overlapping tasks (a gap opens only when all of them have ended).
+select tests.create_user('quiet');
+select is(flux.free_slot_today(tests.uid('quiet')), true, 'an empty evening has a slot');
+select flux.set_time_warp(date_trunc('day', now()) + interval '23 hours 20 minutes' - now());
+select is(flux.free_slot_today(tests.uid('quiet')), true, '23:20: 23:30-24:00 still fits');
+select flux.set_time_warp(date_trunc('day', now()) + interval '23 hours 31 minutes' - now());
+select is(flux.free_slot_today(tests.uid('quiet')), false, '23:31: the next quarter hour leaves too little of the day');
+select flux.set_time_warp(date_trunc('day', now()) + interval '19 hours' - now());
+insert into tasks (user_id, title, scheduled_at, duration_minutes) values
+  (tests.uid('quiet'), 'long', date_trunc('day', now()) + interval '19 hours 30 minutes', 150),  -- busy 19:15-22:15
+  (tests.uid('quiet'), 'inside', date_trunc('day', now()) + interval '21 hours', 30),            -- busy 20:45-21:45
+  (tests.uid('quiet'), 'late', date_trunc('day', now()) + interval '22 hours 45 minutes', 75);   -- busy 22:30-24:15
+select is(flux.free_slot_today(tests.uid('quiet')), false, 'a task inside a longer one does not open a gap when it ends');
+delete from tasks where title = 'late';
+select is(flux.free_slot_today(tests.uid('quiet')), true, 'once the long one ends (22:15) the rest of the evening is free');
+
 select * from finish();
 rollback;
