@@ -12,10 +12,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/sql/clock"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -127,7 +127,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			failures++
-			wait := backoff(d.cfg.BaseBackoff/4, d.cfg.Sweep, failures)
+			wait := backoff.Delay(d.cfg.BaseBackoff/4, d.cfg.Sweep, failures)
 			d.log.ErrorContext(ctx, "claim outbox failed", "error", err, "retry_in", wait)
 			if !sleep(ctx, wait) {
 				return ctx.Err()
@@ -178,7 +178,7 @@ func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) attempt {
 	switch {
 	case res.Err == nil:
 	case res.Retryable && it.Attempts < d.cfg.MaxAttempts && ctx.Err() == nil:
-		wait := max(backoff(d.cfg.BaseBackoff, d.cfg.MaxBackoff, it.Attempts), res.RetryAfter)
+		wait := max(backoff.Delay(d.cfg.BaseBackoff, d.cfg.MaxBackoff, it.Attempts), res.RetryAfter)
 		f.Outcome, f.RetryAt, f.Error = store.Retry, now.Add(wait), res.Err.Error()
 	case res.Retryable && ctx.Err() != nil:
 		// Shutting down mid-send: give the row back at once for whoever runs next.
@@ -253,16 +253,6 @@ func (d *Dispatcher) flush(ctx context.Context, batch []attempt) {
 			log.ErrorContext(ctx, "dispatch failed permanently", "error", f.Error)
 		}
 	}
-}
-
-// backoff is base doubled per attempt (1-based), capped, with up to 20% jitter so a burst of
-// failures does not come back as a burst.
-func backoff(base, maxWait time.Duration, attempt int) time.Duration {
-	wait := base << min(attempt-1, 20)
-	if wait <= 0 || wait > maxWait {
-		wait = maxWait
-	}
-	return wait + time.Duration(rand.Int64N(int64(wait)/5+1))
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +27,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/flux-companion/flux/listener/backoff"
 )
 
 // Change is one row change.
@@ -141,8 +142,7 @@ func (f *Feed) Run(ctx context.Context) error {
 			failures = 0 // it ran fine for a while: this is a new incident
 		}
 		failures++
-		wait := min(f.cfg.RetryMax, 250*time.Millisecond<<min(failures, 10))
-		wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
+		wait := backoff.Delay(250*time.Millisecond, f.cfg.RetryMax, failures)
 		f.cfg.Log.WarnContext(ctx, "change feed interrupted; reconnecting", "error", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():
