@@ -1,0 +1,112 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/twiliofake"
+	"github.com/flux-companion/flux/sql/localpg"
+	"github.com/flux-companion/flux/sql/migrate"
+)
+
+// PostgreSQL restarts under a running listener. Without any help it must reconnect (pool,
+// change feed, clock) and send a reminder that falls due after the restart.
+func TestRecoversFromADatabaseRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "svc-restart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(dir, 0o755) // the server may run as the postgres OS user
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	opts := localpg.Options{DataDir: filepath.Join(dir, "data")}
+	c, err := localpg.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Port = c.Port()
+	t.Cleanup(func() { _ = c.Stop() })
+	url := c.ConnString("postgres")
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%v: %s", err, sql)
+		}
+	}
+	exec(`insert into auth.users (id, email) values (gen_random_uuid(), 'rs@test.flux.local')`)
+	exec(`update public.users set phone_number = '+4915100000066'`)
+	exec(`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`)
+
+	tw, err := twiliofake.Start(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tw.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, service.Config{
+			DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
+			Slot:         fmt.Sprintf("svc_restart_%d", time.Now().UnixNano()%1e6),
+			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
+			WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
+			Dispatch:     dispatch.Config{Owner: "restart-test", Sweep: time.Second},
+			FeedStatus:   200 * time.Millisecond,
+			Log:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
+	time.Sleep(500 * time.Millisecond) // let it connect and start streaming before the restart
+
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the service notices: feed and clock connections drop
+	if c, err = localpg.Start(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+
+	// Created after the restart, due in two seconds: only a recovered service sends it.
+	exec(`insert into public.tasks (user_id, title, scheduled_at)
+		select id, 'After the restart', now() - interval '2 minutes' + interval '2 seconds' from public.users`)
+	for deadline := time.Now().Add(time.Minute); len(tw.Messages()) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no WhatsApp reminder a minute after the restart: the service did not recover")
+		}
+	}
+	if body := tw.Messages()[0].Form.Get("Body"); !strings.HasPrefix(body, "Flux reminder: After the restart") {
+		t.Fatalf("sent %q", body)
+	}
+}
