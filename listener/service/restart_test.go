@@ -77,9 +77,9 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 			Slot:         fmt.Sprintf("svc_restart_%d", time.Now().UnixNano()%1e6),
 			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
 			WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-			Dispatch:     dispatch.Config{Owner: "restart-test", Sweep: time.Second},
-			FeedStatus:   200 * time.Millisecond,
-			Log:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Dispatch:   dispatch.Config{Owner: "restart-test", Sweep: time.Second},
+			FeedStatus: 200 * time.Millisecond,
+			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		})
 	}()
 	t.Cleanup(func() {
