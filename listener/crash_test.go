@@ -38,7 +38,7 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(tw.Close)
-	tw.SetLatency(5 * time.Millisecond) // sends are in flight at any moment, as against the real API
+	tw.SetLatency(20 * time.Millisecond) // a send takes a while, as against the real API
 
 	for _, q := range []string{
 		`insert into auth.users (id, email) select gen_random_uuid(), 'burst' || i || '@test.flux.local' from generate_series(1, ` + fmt.Sprint(users) + `) i`,
@@ -74,10 +74,22 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 	}
 
 	first, firstOut := start()
-	for deadline := time.Now().Add(2 * time.Minute); len(tw.Messages()) < tasks/5; time.Sleep(5 * time.Millisecond) {
+	// Kill in the middle of the burst, right after seeing rows leased: their sends take 20 ms,
+	// so they are still in flight a moment later when the signal lands.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			_ = first.Process.Kill()
 			t.Fatalf("the burst did not start; listener output:\n%s", firstOut.String())
+		}
+		if len(tw.Messages()) < tasks/4 {
+			continue
+		}
+		var leased int
+		if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending' and lease_until is not null`).Scan(&leased); err != nil {
+			t.Fatal(err)
+		}
+		if leased > 0 {
+			break
 		}
 	}
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {

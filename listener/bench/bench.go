@@ -145,7 +145,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		stop()
 		return Result{}, err
 	}
+	// Idle: nothing due. The service should run no queries but its sweeps (the dispatcher's
+	// every 30 s, the deadline refill every 7.5 min); the feed's keepalives are not transactions.
+	idle, err := idleTransactions(ctx, pool, 10*time.Second)
 	stop()
+	if err != nil {
+		return Result{}, err
+	}
+	fmt.Fprintf(out, "idle: %d transactions in 10s with nothing due (the benchmark's own two reads excluded)\n", idle)
 	lags, err := steadyLags(ctx, pool)
 	if err != nil {
 		return Result{}, err
@@ -219,6 +226,28 @@ func waitDrained(ctx context.Context, pool *pgxpool.Pool) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// idleTransactions counts the transactions committed in the database during d.
+func idleTransactions(ctx context.Context, pool *pgxpool.Pool, d time.Duration) (int64, error) {
+	read := func() (int64, error) {
+		var n int64
+		// Statistics are flushed by each backend at the end of its transaction; ask for a fresh
+		// snapshot so the reading is current.
+		err := pool.QueryRow(ctx, `select pg_stat_clear_snapshot(), xact_commit from pg_stat_database where datname = current_database()`).Scan(nil, &n)
+		return n, err
+	}
+	time.Sleep(time.Second) // let the last sends' statistics land
+	before, err := read()
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	after, err := read()
+	if err != nil {
+		return 0, err
+	}
+	return after - before - 1, nil // the first read's own transaction
 }
 
 func steadyLags(ctx context.Context, pool *pgxpool.Pool) ([]time.Duration, error) {
