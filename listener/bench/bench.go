@@ -237,7 +237,9 @@ func idleTransactions(ctx context.Context, pool *pgxpool.Pool, d time.Duration) 
 		err := pool.QueryRow(ctx, `select pg_stat_clear_snapshot(), xact_commit from pg_stat_database where datname = current_database()`).Scan(nil, &n)
 		return n, err
 	}
-	time.Sleep(time.Second) // let the last sends' statistics land
+	// Backends report their counters at most once a second and an idle one flushes what is
+	// pending after 10 s (PostgreSQL 15): wait that out, or the busy phase's tail counts as idle.
+	time.Sleep(11 * time.Second)
 	before, err := read()
 	if err != nil {
 		return 0, err

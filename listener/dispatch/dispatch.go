@@ -101,26 +101,47 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run sends until ctx ends, then waits for sends in flight to record their outcome.
+//
+// Leased rows wait in a local queue of twice the workers for a free worker. The queue is
+// refilled in one lease once half of it has drained (or it ran empty): leasing per free worker
+// costs a query per row when sends are fast. Rows still queued at shutdown are handed back at
+// once rather than waiting out their lease.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	slots := make(chan struct{}, d.cfg.Workers)
+	queue := make(chan store.OutboxItem, 2*d.cfg.Workers)
 	results := make(chan attempt, d.cfg.Workers)
 	recorded := make(chan struct{})
 	go func() { d.record(ctx, results); close(recorded) }()
-	var inflight sync.WaitGroup
+	var workers sync.WaitGroup
+	for range d.cfg.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for it := range queue {
+				if ctx.Err() != nil {
+					results <- giveBack(it, d.clock.Now())
+					continue
+				}
+				results <- d.send(ctx, it)
+				if len(queue) <= cap(queue)/2 {
+					d.Wake()
+				}
+			}
+		}()
+	}
 	defer func() {
-		inflight.Wait()
+		close(queue)
+		workers.Wait()
 		close(results)
 		<-recorded
 	}()
+
 	failures := 0
 	for {
-		// Lease only what free workers can start now: a leased row waiting for a worker would
-		// spend its lease idle.
-		free := d.cfg.Workers - len(slots)
+		room := cap(queue) - len(queue)
 		var items []store.OutboxItem
 		var err error
-		if free > 0 {
-			items, err = d.store.ClaimOutbox(ctx, free, d.cfg.Lease, d.cfg.Owner)
+		if room >= cap(queue)/2 {
+			items, err = d.store.ClaimOutbox(ctx, room, d.cfg.Lease, d.cfg.Owner)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -136,14 +157,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		failures = 0
 		for _, it := range items {
-			slots <- struct{}{}
-			inflight.Add(1)
-			go func() {
-				defer func() { <-slots; inflight.Done(); d.Wake() }()
-				results <- d.send(ctx, it)
-			}()
+			queue <- it // room was counted: this never blocks
 		}
-		if free > 0 && len(items) == free {
+		if len(items) > 0 && len(items) == room {
 			continue // probably more waiting
 		}
 		select {
@@ -153,6 +169,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-time.After(d.cfg.Sweep):
 		}
 	}
+}
+
+// giveBack returns an unsent row to pending at once (shutting down).
+func giveBack(it store.OutboxItem, now time.Time) attempt {
+	return attempt{item: it, finish: store.Finish{ID: it.ID, Outcome: store.Retry, RetryAt: now, Error: "not sent: the dispatcher stopped"}}
 }
 
 // attempt is one finished send on its way to be recorded.
