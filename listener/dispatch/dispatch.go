@@ -245,10 +245,22 @@ func (d *Dispatcher) flush(ctx context.Context, batch []attempt) {
 	for i, a := range batch {
 		fs[i] = a.finish
 	}
-	// Record even when shutting down: the sends happened (or not) either way.
-	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// Record even when shutting down: the sends happened (or not) either way. A failed write is
+	// tried again for a while (a database restart, a dropped connection): the alternative is
+	// sending these again when their leases run out.
+	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	done, err := d.store.FinishDispatches(recCtx, d.cfg.Owner, fs)
+	var done map[int64]bool
+	var err error
+	for try := 1; ; try++ {
+		if done, err = d.store.FinishDispatches(recCtx, d.cfg.Owner, fs); err == nil || recCtx.Err() != nil {
+			break
+		}
+		d.log.WarnContext(ctx, "recording dispatch outcomes failed; retrying", "rows", len(fs), "try", try, "error", err)
+		if !sleep(recCtx, backoff.Delay(100*time.Millisecond, 5*time.Second, try)) {
+			break
+		}
+	}
 	for _, a := range batch {
 		it, f := a.item, a.finish
 		log := d.log.With("dispatch_id", it.ID, "task_id", it.TaskID, "channel", it.Channel, "attempt", it.Attempts)

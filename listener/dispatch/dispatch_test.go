@@ -184,3 +184,52 @@ func TestConcurrencyIsBounded(t *testing.T) {
 		t.Fatalf("%d dispatched, %d sends; want 40 and 40 (each exactly once)", sent, push.calls)
 	}
 }
+
+// A transient failure while recording outcomes (here a trigger that refuses updates until the
+// test lifts it) is retried: the send is recorded once, not repeated after the lease.
+func TestRecordingSurvivesATransientFailure(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	ctx := context.Background()
+	for _, q := range []string{
+		`create table public.outage (on_ boolean)`,
+		`insert into public.outage values (true)`,
+		`create function public.outage_guard() returns trigger language plpgsql as $$
+		 begin
+		   if exists (select 1 from public.outage) then raise exception 'simulated outage'; end if;
+		   return new;
+		 end $$`,
+		`create trigger outage before update on public.dispatch_log for each row execute function public.outage_guard()`,
+	} {
+		if _, err := f.pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := make(chan struct{})
+	push := &scripted{results: []Result{{}}}
+	go func() {
+		<-sent
+		time.Sleep(300 * time.Millisecond)
+		_, _ = f.pool.Exec(ctx, `delete from public.outage`)
+	}()
+	// The lease itself is an update: let it through, then fail the recording.
+	if _, err := f.pool.Exec(ctx, `delete from public.outage`); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.store.ClaimOutbox(ctx, 1, time.Minute, "test")
+	if err != nil || len(items) != 1 {
+		t.Fatal(items, err)
+	}
+	if _, err := f.pool.Exec(ctx, `insert into public.outage values (true)`); err != nil {
+		t.Fatal(err)
+	}
+	d := New(f.store, map[string]Sender{"push": push}, Config{Owner: "test"}, f.clock, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
+	results := make(chan attempt, 1)
+	results <- d.send(ctx, items[0])
+	close(results)
+	close(sent)
+	d.record(ctx, results) // returns once recorded (or after giving up)
+	if status, attempts, _ := f.rows(t); status != "dispatched" || attempts != 1 {
+		t.Fatalf("row %s after %d attempts, want dispatched on the first", status, attempts)
+	}
+}
