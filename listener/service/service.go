@@ -4,7 +4,7 @@
 //
 // How work reaches the service, fastest first:
 //   - the change feed (leader only): a task's new rung goes into the deadlines, a new outbox
-//     row wakes the dispatcher;
+//     row wakes the dispatcher and, through a debounced NOTIFY hint, every replica's;
 //   - the deadlines fire the claim at each rung's second; the claim's outbox rows wake the
 //     dispatcher directly;
 //   - the refill sweep reloads the deadlines within the horizon every half horizon (this is how
@@ -32,6 +32,7 @@ import (
 	"github.com/flux-companion/flux/listener/deadline"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/feed"
+	"github.com/flux-companion/flux/listener/hint"
 	"github.com/flux-companion/flux/listener/metrics"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/webhook"
@@ -111,15 +112,19 @@ func Run(ctx context.Context, cfg Config) error {
 
 	d := dispatch.New(st, senders, cfg.Dispatch, clk, log, m)
 	dl := deadline.New(clk, cfg.Horizon)
-	e := &escalation{store: st, deadlines: dl, dispatcher: d, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log}
+	hints := hint.NewSender(pool, 100*time.Millisecond, log)
+	e := &escalation{store: st, deadlines: dl, dispatcher: d, hints: hints, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log}
 	f := feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, e)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreCanceled(followClock(ctx, cfg.DatabaseURL, clk, log)) })
 	g.Go(func() error { return ignoreCanceled(dl.Run(ctx, e.claim)) })
 	g.Go(func() error { return ignoreCanceled(e.refillLoop(ctx)) })
+	g.Go(func() error { return ignoreCanceled(hints.Run(ctx)) })
 	if !cfg.DisableDispatch {
 		g.Go(func() error { return ignoreCanceled(d.Run(ctx)) })
+		// Outbox rows other replicas claimed or saw in the feed.
+		g.Go(func() error { return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, log, d.Wake)) })
 	}
 	if !cfg.DisableFeed {
 		g.Go(func() error { return ignoreCanceled(f.Run(ctx)) })
@@ -161,6 +166,7 @@ type escalation struct {
 	store      *store.Store
 	deadlines  *deadline.Scheduler
 	dispatcher *dispatch.Dispatcher
+	hints      *hint.Sender // tells the other replicas' dispatchers
 	clock      *clock.Clock
 	batch      int
 	metrics    *metrics.Metrics
@@ -193,6 +199,7 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 		case "dispatch_log":
 			if c.Op == "insert" && c.Get("status") == "pending" {
 				e.dispatcher.Wake()
+				e.hints.Hint()
 			}
 		}
 	}
@@ -217,6 +224,7 @@ func (e *escalation) claim(ctx context.Context) {
 		e.metrics.Claimed(n)
 		if n > 0 {
 			e.dispatcher.Wake()
+			e.hints.Hint()
 		}
 		if n < e.batch {
 			return

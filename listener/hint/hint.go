@@ -1,0 +1,93 @@
+// Package hint carries wake-up hints between replicas over LISTEN/NOTIFY: "the outbox has new
+// rows", nothing more. Hints are debounced (at most one per interval, however many rows) and
+// carry no data; a lost hint only delays work until the next sweep, because the tables are the
+// truth. Sending them from the service rather than from a per-row trigger keeps NOTIFY off the
+// write path (a NOTIFY in every transaction serializes commits under load).
+package hint
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Channel is the NOTIFY channel of outbox hints.
+const Channel = "flux_outbox"
+
+// Sender sends debounced hints.
+type Sender struct {
+	pool     *pgxpool.Pool
+	interval time.Duration
+	log      *slog.Logger
+	pending  chan struct{}
+}
+
+// NewSender returns a sender that notifies at most once per interval.
+func NewSender(pool *pgxpool.Pool, interval time.Duration, log *slog.Logger) *Sender {
+	return &Sender{pool: pool, interval: interval, log: log, pending: make(chan struct{}, 1)}
+}
+
+// Hint asks for a notification soon. It never blocks.
+func (s *Sender) Hint() {
+	select {
+	case s.pending <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends the hints until ctx ends.
+func (s *Sender) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.pending:
+		}
+		if _, err := s.pool.Exec(ctx, "select pg_notify($1, '')", Channel); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "outbox hint not sent; other replicas will find the work on their sweep", "error", err)
+		}
+		select { // debounce: hints arriving meanwhile collapse into the next one
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.interval):
+		}
+	}
+}
+
+// Listen calls onHint for every hint until ctx ends, reconnecting after failures.
+func Listen(ctx context.Context, url string, log *slog.Logger, onHint func()) error {
+	for {
+		err := listenOnce(ctx, url, onHint)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.WarnContext(ctx, "outbox hint listener interrupted; reconnecting", "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func listenOnce(ctx context.Context, url string, onHint func()) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("hint: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "listen "+Channel); err != nil {
+		return fmt.Errorf("hint: listen: %w", err)
+	}
+	onHint() // whatever was hinted while not listening
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("hint: wait: %w", err)
+		}
+		onHint()
+	}
+}
