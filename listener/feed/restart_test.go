@@ -4,39 +4,21 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/flux-companion/flux/sql/localpg"
-	"github.com/flux-companion/flux/sql/migrate"
+	"github.com/flux-companion/flux/sql/pgtest"
 )
 
 // PostgreSQL restarts under the feed: it reconnects by itself, catches up, and streams again.
 func TestSurvivesADatabaseRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "feed-restart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(dir, 0o755) // the server may run as the postgres OS user
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	opts := localpg.Options{DataDir: filepath.Join(dir, "data")}
-	c, err := localpg.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Port = c.Port() // come back on the same address
-	t.Cleanup(func() { _ = c.Stop() })
-	url := c.ConnString("postgres")
+	db := pgtest.NewRestartable(t)
+	url := db.URL()
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
-		t.Fatal(err)
-	}
 	insert := func(title string) {
 		t.Helper()
 		conn, err := pgx.Connect(ctx, url)
@@ -62,13 +44,9 @@ func TestSurvivesADatabaseRestart(t *testing.T) {
 	insert("before")
 	waitFor(t, "the first change", func() bool { return len(r.titles()) == 1 })
 
-	if err := c.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	db.Stop()
 	waitFor(t, "the feed to notice", func() bool { return !f.Streaming() })
-	if c, err = localpg.Start(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
+	db.Start()
 	insert("after")
 	waitFor(t, "streaming again with the change made after the restart", func() bool {
 		ts := r.titles()

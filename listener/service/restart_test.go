@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +17,7 @@ import (
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/twiliofake"
-	"github.com/flux-companion/flux/sql/localpg"
-	"github.com/flux-companion/flux/sql/migrate"
+	"github.com/flux-companion/flux/sql/pgtest"
 )
 
 // PostgreSQL restarts under a running listener. Without any help it must reconnect (pool,
@@ -28,23 +25,8 @@ import (
 func TestRecoversFromADatabaseRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "svc-restart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(dir, 0o755) // the server may run as the postgres OS user
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	opts := localpg.Options{DataDir: filepath.Join(dir, "data")}
-	c, err := localpg.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Port = c.Port()
-	t.Cleanup(func() { _ = c.Stop() })
-	url := c.ConnString("postgres")
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.NewRestartable(t)
+	url := db.URL()
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		conn, err := pgx.Connect(ctx, url)
@@ -90,13 +72,9 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 	})
 	time.Sleep(500 * time.Millisecond) // let it connect and start streaming before the restart
 
-	if err := c.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	db.Stop()
 	time.Sleep(time.Second) // the service notices: feed and clock connections drop
-	if c, err = localpg.Start(ctx, opts); err != nil {
-		t.Fatal(err)
-	}
+	db.Start()
 
 	// Created after the restart, due in two seconds: only a recovered service sends it.
 	exec(`insert into public.tasks (user_id, title, scheduled_at)
