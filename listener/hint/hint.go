@@ -1,5 +1,6 @@
-// Package hint carries wake-up hints between replicas over LISTEN/NOTIFY: "the outbox has new
-// rows", nothing more. Hints are debounced (at most one per interval, however many rows) and
+// Package hint carries wake-up hints over LISTEN/NOTIFY: "the outbox has new rows" between
+// replicas, "the clock moved" from flux.set_time_warp. A hint says only that something changed;
+// the tables say what. Hints are debounced (at most one per interval, however many rows) and
 // carry no data; a lost hint only delays work until the next sweep, because the tables are the
 // truth. Sending them from the service rather than from a per-row trigger keeps NOTIFY off the
 // write path (a NOTIFY in every transaction serializes commits under load).
@@ -58,14 +59,16 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// Listen calls onHint for every hint until ctx ends, reconnecting after failures.
-func Listen(ctx context.Context, url string, log *slog.Logger, onHint func()) error {
+// Listen calls onHint once listening on channel, and then for every notification on it, until
+// ctx ends, reconnecting after failures (a hint sent while reconnecting is covered by the call
+// made once listening again).
+func Listen(ctx context.Context, url, channel string, log *slog.Logger, onHint func()) error {
 	for {
-		err := listenOnce(ctx, url, onHint)
+		err := listenOnce(ctx, url, channel, onHint)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		log.WarnContext(ctx, "outbox hint listener interrupted; reconnecting", "error", err)
+		log.WarnContext(ctx, "hint listener interrupted; reconnecting", "channel", channel, "error", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -74,16 +77,16 @@ func Listen(ctx context.Context, url string, log *slog.Logger, onHint func()) er
 	}
 }
 
-func listenOnce(ctx context.Context, url string, onHint func()) error {
+func listenOnce(ctx context.Context, url, channel string, onHint func()) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return fmt.Errorf("hint: connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "listen "+Channel); err != nil {
+	if _, err := conn.Exec(ctx, "listen "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return fmt.Errorf("hint: listen: %w", err)
 	}
-	onHint() // whatever was hinted while not listening
+	onHint() // whatever happened while not listening
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return fmt.Errorf("hint: wait: %w", err)

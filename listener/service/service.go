@@ -23,7 +23,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
@@ -117,14 +116,20 @@ func Run(ctx context.Context, cfg Config) error {
 	f := feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, e)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ignoreCanceled(followClock(ctx, cfg.DatabaseURL, clk, log)) })
+	g.Go(func() error {
+		return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, clock.Channel, log, func() {
+			if err := clk.Load(ctx, pool); err != nil && ctx.Err() == nil {
+				log.ErrorContext(ctx, "reload the clock", "error", err)
+			}
+		}))
+	})
 	g.Go(func() error { return ignoreCanceled(dl.Run(ctx, e.claim)) })
 	g.Go(func() error { return ignoreCanceled(e.refillLoop(ctx)) })
 	g.Go(func() error { return ignoreCanceled(hints.Run(ctx)) })
 	if !cfg.DisableDispatch {
 		g.Go(func() error { return ignoreCanceled(d.Run(ctx)) })
 		// Outbox rows other replicas claimed or saw in the feed.
-		g.Go(func() error { return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, log, d.Wake)) })
+		g.Go(func() error { return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.Channel, log, d.Wake)) })
 	}
 	if !cfg.DisableFeed {
 		g.Go(func() error { return ignoreCanceled(f.Run(ctx)) })
@@ -256,26 +261,6 @@ func (e *escalation) refillLoop(ctx context.Context) error {
 		}
 		if err := e.refill(ctx); err != nil && ctx.Err() == nil {
 			e.log.ErrorContext(ctx, "deadline refill failed", "error", err)
-		}
-	}
-}
-
-// followClock keeps the clock in step with flux.clock, reconnecting after failures.
-func followClock(ctx context.Context, url string, c *clock.Clock, log *slog.Logger) error {
-	for {
-		conn, err := pgx.Connect(ctx, url)
-		if err == nil {
-			err = c.Follow(ctx, conn)
-			conn.Close(context.WithoutCancel(ctx))
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		log.WarnContext(ctx, "clock follower interrupted; reconnecting", "error", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Channel is the NOTIFY channel flux.set_time_warp signals on.
+// Channel is the NOTIFY channel flux.set_time_warp signals on; the service reloads on it.
 const Channel = "flux_clock"
 
 // Clock is wall time plus an offset. The zero value is not usable; use New.
@@ -66,21 +66,4 @@ func (c *Clock) Load(ctx context.Context, q Querier) error {
 	}
 	c.Set(time.Duration(micros) * time.Microsecond)
 	return nil
-}
-
-// Follow keeps the clock in step with the database: it listens on Channel with conn (which it
-// then owns), loads the offset, and reloads it on every notification until ctx ends or the
-// connection fails. A reload after LISTEN closes the gap between the first Load and LISTEN.
-func (c *Clock) Follow(ctx context.Context, conn *pgx.Conn) error {
-	if _, err := conn.Exec(ctx, "listen "+Channel); err != nil {
-		return fmt.Errorf("clock: listen: %w", err)
-	}
-	for {
-		if err := c.Load(ctx, conn); err != nil {
-			return err
-		}
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return fmt.Errorf("clock: wait for %s: %w", Channel, err)
-		}
-	}
 }

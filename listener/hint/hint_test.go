@@ -1,0 +1,102 @@
+package hint_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/listener/hint"
+	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// Hints sent by one process reach a listener in another, debounced: a burst becomes few.
+func TestHintsReachListenersDebounced(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var got atomic.Int32
+	listening := make(chan struct{})
+	done := make(chan error, 2)
+	go func() {
+		first := true
+		done <- hint.Listen(ctx, url, hint.Channel, quiet, func() {
+			if first { // the call made once listening
+				first = false
+				close(listening)
+				return
+			}
+			got.Add(1)
+		})
+	}()
+	<-listening
+	s := hint.NewSender(pool, 200*time.Millisecond, quiet)
+	go func() { done <- s.Run(ctx) }()
+	for i := 0; i < 100; i++ {
+		s.Hint()
+	}
+	waitFor(t, "a hint", func() bool { return got.Load() >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	if n := got.Load(); n > 3 {
+		t.Fatalf("100 hints in a burst arrived as %d notifications, want them collapsed", n)
+	}
+	cancel()
+	for range 2 {
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("stopped with %v", err)
+		}
+	}
+}
+
+// The service keeps its clock in step this way: a warp set in SQL reaches the Go clock.
+func TestAWarpReachesTheClock(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	c := clock.New()
+	listening := make(chan struct{}, 1)
+	go func() {
+		_ = hint.Listen(ctx, url, clock.Channel, quiet, func() {
+			_ = c.Load(ctx, pool)
+			select {
+			case listening <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	<-listening
+	if _, err := pool.Exec(ctx, `select flux.set_time_warp(interval '90 minutes')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the warp", func() bool { return c.Offset() == 90*time.Minute })
+}
