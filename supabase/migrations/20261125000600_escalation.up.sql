@@ -53,6 +53,9 @@ alter table public.notification_log
   add constraint notification_log_response_check
     check (response in ('done', 'reschedule', 'missed', 'no_response', 'acknowledged'));
 create index notification_log_task_channel_idx on public.notification_log (task_id, channel, sent_at desc);
+-- Its leading column serves lookups and cascades by task: the single-column index is redundant,
+-- and every logged send paid for both.
+drop index public.notification_log_task_idx;
 -- WhatsApp replies are matched to their reminder by the sender's number.
 create index users_phone_number_idx on public.users (phone_number) where phone_number is not null;
 
