@@ -2,8 +2,8 @@
 // sender of its channel with bounded concurrency, and records the outcome.
 //
 // Delivery is at least once. A row is leased, not deleted, while it is being sent: if the process
-// dies mid-send the lease runs out and another worker sends it again (attempts counts the tries,
-// so every duplicate send is visible as an attempt that never recorded an outcome). Retryable
+// dies mid-send the lease runs out and another worker sends it again (attempts counts the leases,
+// so every duplicate send is visible as a lease that never recorded an outcome). Retryable
 // failures (timeouts, 429, 5xx) go back to pending with exponential backoff, or the provider's
 // Retry-After, up to MaxAttempts; anything else is recorded as failed with its error.
 package dispatch
