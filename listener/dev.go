@@ -23,6 +23,7 @@ import (
 	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/bootstrap"
 	"github.com/flux-companion/flux/sql/localpg"
+	"github.com/flux-companion/flux/sql/loopback"
 	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/supabase"
 )
@@ -150,7 +151,7 @@ func requireLoopback(url string) error {
 	if strings.HasPrefix(cfg.Host, "/") {
 		return nil // Unix socket
 	}
-	if ip := net.ParseIP(cfg.Host); cfg.Host == "localhost" || (ip != nil && ip.IsLoopback()) {
+	if loopback.IsLoopback(cfg.Host) {
 		return nil
 	}
 	return fmt.Errorf("DATABASE_URL points at %s, not this machine; flux dev loads demo data and only runs against a local database (use flux migrate for a real project)", cfg.Host)

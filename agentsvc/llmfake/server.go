@@ -3,20 +3,20 @@ package llmfake
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flux-companion/flux/sql/loopback"
 )
 
 // BasePath is the path prefix of the API, as on OpenRouter.
@@ -77,11 +77,8 @@ type Reply struct {
 
 // Server is a running fake.
 type Server struct {
-	url       string
-	srv       *http.Server
-	served    chan struct{} // closed when Serve returns
-	closing   chan struct{} // closed by Close; releases delayed handlers
-	closeOnce sync.Once
+	url string
+	ls  *loopback.Server // its Closing releases delayed handlers
 
 	mu          sync.Mutex
 	requests    []Request
@@ -97,32 +94,17 @@ func Start() (*Server, error) { return StartOn("127.0.0.1:0") }
 // StartOn is Start on a given address, e.g. "127.0.0.1:8098" for `flux dev`.
 // The address must be a loopback one.
 func StartOn(addr string) (*Server, error) {
-	host, _, err := net.SplitHostPort(addr)
+	ls, err := loopback.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("llmfake: address %q: %w", addr, err)
+		return nil, fmt.Errorf("llmfake: %w", err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("llmfake: address %q is not loopback", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("llmfake: listen on %q: %w", addr, err)
-	}
-	s := &Server{
-		url:     "http://" + ln.Addr().String() + BasePath,
-		served:  make(chan struct{}),
-		closing: make(chan struct{}),
-	}
+	s := &Server{url: "http://" + ls.Addr() + BasePath, ls: ls}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+BasePath+"/chat/completions", s.chatCompletions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "llmfake: no route for "+r.Method+" "+r.URL.Path, 0)
 	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln) // returns http.ErrServerClosed after Close
-	}()
+	ls.Serve(mux)
 	return s, nil
 }
 
@@ -132,17 +114,7 @@ func (s *Server) URL() string { return s.url }
 // Close stops the server and waits for its handlers, including delayed ones,
 // to return. It is safe to call more than once.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.closing)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		// Shutdown waits for active handlers; closing s.closing above makes
-		// delayed ones return at once. Close is the fallback if one does not.
-		if err := s.srv.Shutdown(ctx); err != nil {
-			_ = s.srv.Close()
-		}
-		<-s.served
-	})
+	s.ls.Close()
 }
 
 // Push queues replies; queued replies are used, oldest first, before Script.
@@ -228,7 +200,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done(): // the client timed out or was cancelled
 			s.finish(id, 0)
 			return
-		case <-s.closing:
+		case <-s.ls.Closing():
 			s.finish(id, 0)
 			// Drop the connection, as a server going away does; returning
 			// normally would send the client an empty 200.

@@ -64,7 +64,7 @@ func (s *Server) api(kind string, h endpoint) http.Handler {
 			case <-time.After(d):
 			case <-r.Context().Done():
 				return
-			case <-s.closing:
+			case <-s.ls.Closing():
 				return
 			}
 		}
@@ -118,7 +118,7 @@ func (s *Server) hang(r *http.Request) {
 	select {
 	case <-r.Context().Done():
 		return
-	case <-s.closing:
+	case <-s.ls.Closing():
 	}
 	panic(http.ErrAbortHandler)
 }

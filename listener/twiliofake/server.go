@@ -1,11 +1,9 @@
 package twiliofake
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flux-companion/flux/sql/loopback"
 )
 
 // Request kinds.
@@ -53,10 +53,7 @@ const RetryAfterSeconds = 1
 type Server struct {
 	authToken string
 	url       string
-	srv       *http.Server
-	served    chan struct{} // closed when Serve returns
-	closing   chan struct{} // closed by Close; releases Timeout handlers
-	closeOnce sync.Once
+	ls        *loopback.Server // its Closing releases Timeout handlers
 	webhooks  *http.Client
 
 	latency atomic.Int64 // nanoseconds each API request takes, like a real network round trip
@@ -91,23 +88,15 @@ func StartOn(addr, authToken string) (*Server, error) {
 	if authToken == "" || strings.IndexFunc(authToken, notAlphanumeric) >= 0 {
 		return nil, fmt.Errorf("twiliofake: auth token %q must be non-empty and alphanumeric", authToken)
 	}
-	host, _, err := net.SplitHostPort(addr)
+	ls, err := loopback.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("twiliofake: address %q: %w", addr, err)
-	}
-	if !isLoopback(host) {
-		return nil, fmt.Errorf("twiliofake: address %q is not loopback", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("twiliofake: listen on %q: %w", addr, err)
+		return nil, fmt.Errorf("twiliofake: %w", err)
 	}
 
 	s := &Server{
 		authToken: authToken,
-		url:       "http://" + ln.Addr().String(),
-		served:    make(chan struct{}),
-		closing:   make(chan struct{}),
+		ls:        ls,
+		url:       "http://" + ls.Addr(),
 		webhooks: &http.Client{
 			Timeout: 15 * time.Second, // Twilio's webhook timeout
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -116,11 +105,7 @@ func StartOn(addr, authToken string) (*Server, error) {
 		},
 		verifications: map[string]*verification{},
 	}
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln) // returns http.ErrServerClosed after Close
-	}()
+	ls.Serve(s.routes())
 	return s, nil
 }
 
@@ -131,18 +116,8 @@ func (s *Server) URL() string { return s.url }
 // Close stops the server and waits for its handlers, including ones blocked
 // by a Timeout failure, to return. It is safe to call more than once.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.closing)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		// Shutdown waits for active handlers; closing s.closing above makes
-		// the blocked ones return. Close is the fallback if one does not.
-		if err := s.srv.Shutdown(ctx); err != nil {
-			_ = s.srv.Close()
-		}
-		<-s.served
-		s.webhooks.CloseIdleConnections()
-	})
+	s.ls.Close()
+	s.webhooks.CloseIdleConnections()
 }
 
 // FailNext makes the next n API requests fail with f instead of being
@@ -245,14 +220,6 @@ func newSID(prefix string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return prefix + hex.EncodeToString(b)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func notAlphanumeric(r rune) bool {

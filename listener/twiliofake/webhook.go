@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/flux-companion/flux/sql/loopback"
 )
 
 // AccountSID is the account SID the webhook param helpers put in
@@ -48,11 +50,11 @@ func (s *Server) SendWebhook(ctx context.Context, rawURL string, params url.Valu
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("twiliofake: webhook URL %q: scheme must be http or https", rawURL)
 	}
-	if !isLoopback(u.Hostname()) {
+	if !loopback.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("twiliofake: webhook URL %q: host is not loopback", rawURL)
 	}
 	select {
-	case <-s.closing:
+	case <-s.ls.Closing():
 		return nil, errors.New("twiliofake: server closed")
 	default:
 	}
