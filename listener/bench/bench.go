@@ -205,7 +205,8 @@ func startService(ctx context.Context, url string, tw *twiliofake.Server, worker
 	}, nil
 }
 
-// waitDrained waits until no rung is due and no outbox row is pending: both are index probes,
+// waitDrained waits until no rung is due and no outbox row is pending: both are index probes
+// (the clock read once, as an init plan: flux.now() per row would scan the table),
 // so watching costs the database next to nothing (a scan every few milliseconds would take a
 // core from what is being measured).
 func waitDrained(ctx context.Context, pool *pgxpool.Pool) error {
@@ -213,7 +214,7 @@ func waitDrained(ctx context.Context, pool *pgxpool.Pool) error {
 	for {
 		var busy bool
 		err := pool.QueryRow(ctx, `
-			select exists (select 1 from public.tasks where escalation_due_at <= flux.now())
+			select exists (select 1 from public.tasks where escalation_due_at <= (select flux.now()))
 			    or exists (select 1 from public.dispatch_log where status = 'pending')`).Scan(&busy)
 		if err != nil {
 			return err

@@ -289,19 +289,27 @@ begin
                      else 'superseded by a later rung' end
     from cand c
     where d.id = c.id and (c.task_status <> 'pending' or c.superseded)
+  ),
+  leased as (
+    update public.dispatch_log d
+    set attempts = d.attempts + 1, lease_until = v_now + p_lease, lease_owner = p_owner
+    from cand c, public.tasks t, public.users u
+    where d.id = c.id and c.task_status = 'pending' and not c.superseded
+      and t.id = d.task_id and u.id = d.user_id
+    returning d.id, d.user_id, d.task_id, d.channel, d.attempts, d.due_at,
+              t.title, t.scheduled_at, u.timezone, u.phone_number,
+              case when d.channel = 'push' then
+                coalesce((select jsonb_agg(jsonb_build_object('endpoint', p.endpoint, 'p256dh', p.p256dh, 'auth', p.auth))
+                          from public.push_subscriptions p where p.user_id = d.user_id), '[]'::jsonb)
+              end as push_subscriptions
+  ),
+  free as (
+    select flux.users_with_free_slot(array(select l.user_id from leased l where l.channel = 'whatsapp'), 30, v_now) as user_id
   )
-  update public.dispatch_log d
-  set attempts = d.attempts + 1, lease_until = v_now + p_lease, lease_owner = p_owner
-  from cand c, public.tasks t, public.users u
-  where d.id = c.id and c.task_status = 'pending' and not c.superseded
-    and t.id = d.task_id and u.id = d.user_id
-  returning d.id, d.user_id, d.task_id, d.channel, d.attempts, d.due_at,
-            t.title, t.scheduled_at, u.timezone, u.phone_number,
-            case when d.channel = 'push' then
-              coalesce((select jsonb_agg(jsonb_build_object('endpoint', p.endpoint, 'p256dh', p.p256dh, 'auth', p.auth))
-                        from public.push_subscriptions p where p.user_id = d.user_id), '[]'::jsonb)
-            end,
-            d.channel = 'whatsapp' and flux.free_slot_today(d.user_id);
+  select l.id, l.user_id, l.task_id, l.channel, l.attempts, l.due_at, l.title, l.scheduled_at,
+         l.timezone, l.phone_number, l.push_subscriptions,
+         l.channel = 'whatsapp' and l.user_id in (select free.user_id from free)
+  from leased l;
 end
 $$;
 
@@ -436,48 +444,58 @@ $$;
 revoke execute on function public.respond_to_reminder(uuid, text) from public, anon;
 grant execute on function public.respond_to_reminder(uuid, text) to authenticated, service_role;
 
--- Whether the user still has a free slot today, so a WhatsApp reminder offers "2 reschedule" only
--- when rescheduling can succeed. A slot is p_minutes starting on a quarter hour, after now and
--- ending by the end of the user's local day (or their bedtime, if earlier), clear of every
--- pending task with the 15-minute buffer the planner keeps. The planner's slot finder makes the
--- actual proposal; this only decides whether to offer. It runs for every WhatsApp reminder, so
--- it is one pass over the user's tasks around today: the gaps between their busy intervals.
+-- Which of the given users still have a free slot today, so a WhatsApp reminder offers
+-- "2 reschedule" only when rescheduling can succeed. A slot is p_minutes starting on a quarter
+-- hour, after now and ending by the end of the user's local day (or their bedtime, if earlier),
+-- clear of every pending task with the 15-minute buffer the planner keeps. The planner's slot
+-- finder makes the actual proposal; this only decides whether to offer. It runs for every
+-- WhatsApp reminder, so it is one pass over the batch's users' tasks around today: the gaps
+-- between their busy intervals. claim_outbox calls it once per batch with its one reading of
+-- the clock (per row, the call and the clock cost more than the leasing itself).
 -- (The profile CHECK guarantees the bedtime is HH:MM when present.)
-create function flux.free_slot_today(p_user uuid, p_minutes integer default 30) returns boolean
+create function flux.users_with_free_slot(p_users uuid[], p_minutes integer, p_now timestamptz)
+returns setof uuid
 language sql stable
 as $$
-  with u as (
-    select timezone as tz, profile #>> '{sleep_window,start}' as bedtime from public.users where id = p_user
-  ),
-  bounds as (
-    select date_bin(interval '15 minutes', flux.now(), timestamptz '2000-01-01') + interval '15 minutes' as first_start,
-           least(((flux.now() at time zone u.tz)::date + 1)::timestamp,
-                 coalesce(case when ((flux.now() at time zone u.tz)::date + u.bedtime::time) > (flux.now() at time zone u.tz)
-                               then (flux.now() at time zone u.tz)::date + u.bedtime::time end,
+  with bounds as (
+    select u.id, date_bin(interval '15 minutes', p_now, timestamptz '2000-01-01') + interval '15 minutes' as first_start,
+           least(((p_now at time zone u.tz)::date + 1)::timestamp,
+                 coalesce(case when ((p_now at time zone u.tz)::date + u.bedtime::time) > (p_now at time zone u.tz)
+                               then (p_now at time zone u.tz)::date + u.bedtime::time end,
                           'infinity'::timestamp)) at time zone u.tz as day_end
-    from u
+    from (select id, timezone as tz, profile #>> '{sleep_window,start}' as bedtime
+          from public.users where id = any (p_users)) u
   ),
   busy as ( -- on the timeline: a task with its buffer on both sides
-    select t.scheduled_at - interval '15 minutes' as s,
+    select b.id as user_id, t.scheduled_at - interval '15 minutes' as s,
            t.scheduled_at + make_interval(mins => t.duration_minutes + 15) as e
-    from public.tasks t, bounds b
-    where t.user_id = p_user and t.status in ('pending', 'rescheduled')
+    from bounds b
+    join public.tasks t on t.user_id = b.id
+    where t.status in ('pending', 'rescheduled')
       and t.scheduled_at > b.first_start - interval '1 day 15 minutes' -- durations are at most a day
       and t.scheduled_at < b.day_end + interval '15 minutes'
   ),
   gaps as ( -- each gap opens when everything before it has ended and closes at the next start
-    select coalesce(max(e) over w, '-infinity'::timestamptz) as opens, s as closes
-    from busy window w as (order by s rows between unbounded preceding and 1 preceding)
+    select user_id, coalesce(max(e) over w, '-infinity'::timestamptz) as opens, s as closes
+    from busy window w as (partition by user_id order by s rows between unbounded preceding and 1 preceding)
     union all
-    select coalesce(max(e), '-infinity'::timestamptz), 'infinity'::timestamptz from busy
+    select b.id, coalesce(max(busy.e), '-infinity'::timestamptz), 'infinity'::timestamptz
+    from bounds b left join busy on busy.user_id = b.id
+    group by b.id
   )
-  select exists (
-    select 1
-    from gaps g, bounds b,
-         lateral (select date_bin(interval '15 minutes', greatest(g.opens, b.first_start) + interval '15 minutes' - interval '1 microsecond',
-                                  timestamptz '2000-01-01') as start) c
-    where c.start + make_interval(mins => p_minutes) <= least(g.closes, b.day_end))
+  select distinct g.user_id
+  from gaps g
+  join bounds b on b.id = g.user_id,
+       lateral (select date_bin(interval '15 minutes', greatest(g.opens, b.first_start) + interval '15 minutes' - interval '1 microsecond',
+                                timestamptz '2000-01-01') as start) c
+  where c.start + make_interval(mins => p_minutes) <= least(g.closes, b.day_end)
 $$;
+
+-- The same question for one user (tests, scripts).
+create function flux.free_slot_today(p_user uuid, p_minutes integer default 30, p_now timestamptz default flux.now())
+returns boolean
+language sql stable
+as $$ select exists (select 1 from flux.users_with_free_slot(array[p_user], p_minutes, p_now)) $$;
 
 -- Nothing here is for API callers except the wrapper above.
 revoke execute on all functions in schema flux from public;

@@ -1,7 +1,7 @@
 -- Whether a WhatsApp reminder may offer "2 reschedule": a free slot must remain today.
 begin;
 set local search_path = extensions, public, tests;
-select plan(9);
+select plan(11);
 select tests.create_user('busy');
 -- It is 20:00 UTC today (the user's zone): the day has four hours left.
 select flux.set_time_warp(date_trunc('day', now()) + interval '20 hours' - now());
@@ -32,6 +32,21 @@ insert into tasks (user_id, title, scheduled_at, duration_minutes) values
 select is(flux.free_slot_today(tests.uid('quiet')), false, 'a task inside a longer one does not open a gap when it ends');
 delete from tasks where title = 'late';
 select is(flux.free_slot_today(tests.uid('quiet')), true, 'once the long one ends (22:15) the rest of the evening is free');
+
+-- A batch of users at once (what claim_outbox asks): each user's gaps are their own.
+update users set profile = '{}' where id = tests.uid('busy');
+insert into tasks (user_id, title, scheduled_at)
+select tests.uid('busy'), 'evening ' || i, date_trunc('day', now()) + interval '19 hours 15 minutes' + i * interval '45 minutes'
+from generate_series(0, 6) i;
+select is(flux.free_slot_today(tests.uid('busy')), false, 'the busy user is booked until midnight');
+delete from tasks where user_id = tests.uid('quiet');
+insert into tasks (user_id, title, scheduled_at, duration_minutes) values
+  (tests.uid('quiet'), 'early', date_trunc('day', now()) + interval '19 hours 30 minutes', 30),  -- busy 19:15-20:15
+  (tests.uid('quiet'), 'night', date_trunc('day', now()) + interval '23 hours', 75);             -- busy 22:45-24:30
+select results_eq(
+  $$ select * from flux.users_with_free_slot(array[tests.uid('busy'), tests.uid('quiet'), tests.uid('nobody')], 30, flux.now()) $$,
+  $$ values (tests.uid('quiet')) $$,
+  'in one batch, each user''s gaps are their own (the quiet evening gap is not filled by the busy user''s tasks); an unknown id is ignored');
 
 select * from finish();
 rollback;
