@@ -921,3 +921,30 @@ from (
   where uu.id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222')
 ) x
 where x.id = u.id;
+
+-- 11. Agent bookkeeping. The seeded user messages were answered long ago: their runs are done
+-- and no conversation is thinking, so `flux dev` does not answer history again. Every
+-- conversation has its agent state, and each user a chat rate counter (rate limits are off in
+-- development; the row stands for the last message), so the erasure tests cover these tables.
+update flux.agent_runs r
+set status = 'done', attempts = 1, finished_at = m.created_at
+from public.messages m
+where m.id = r.message_id
+  and r.user_id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222');
+
+update public.conversations set agent_status = 'idle'
+where user_id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222');
+
+insert into flux.agent_state (thread_id, user_id, state, updated_at)
+select c.thread_id, c.user_id,
+       case c.context_type when 'onboarding' then '{"onboarding": {"step": "done"}}' else '{}' end::jsonb,
+       coalesce(c.last_message_at, c.created_at)
+from public.conversations c
+where c.user_id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222');
+
+insert into flux.rate_counters (user_id, action, window_start, hits)
+select m.user_id, 'chat messages', date_bin(interval '1 minute', max(m.created_at), timestamptz '2000-01-01'), 1
+from public.messages m
+where m.role = 'user'
+  and m.user_id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222')
+group by m.user_id;

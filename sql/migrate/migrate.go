@@ -87,9 +87,13 @@ func Up(ctx context.Context, databaseURL string, opts Options) (uint, error) {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	if opts.Local {
-		// A local database is a development database: allow the time warp there, only there.
+		// A local database is a development database: allow the time warp there, only there,
+		// and switch the rate limits off.
 		if _, err := conn.Exec(ctx, "update flux.clock set warp_allowed = true"); err != nil {
 			return 0, fmt.Errorf("migrate --local: allow time warp: %w", err)
+		}
+		if _, err := conn.Exec(ctx, "update flux.settings set rate_limits = false"); err != nil {
+			return 0, fmt.Errorf("migrate --local: rate limits off: %w", err)
 		}
 	}
 	version, dirty, err := m.Version()

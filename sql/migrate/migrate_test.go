@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,9 +140,18 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 2 || jobs[0].name != "flux-escalation-sweep" || jobs[0].schedule != "* * * * *" ||
-		jobs[1].name != "flux-outbox-purge" {
-		t.Fatalf("cron jobs = %+v, want the minute sweep and the daily purge", jobs)
+	want := map[string]string{
+		"flux-chat-purge":        "29 3 * * *",
+		"flux-escalation-sweep":  "* * * * *",
+		"flux-outbox-purge":      "17 3 * * *",
+		"flux-token-usage-reset": "0 0 1 * *",
+	}
+	got := map[string]string{}
+	for _, j := range jobs {
+		got[j.name] = j.schedule
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("cron jobs = %v, want %v", got, want)
 	}
 	for _, j := range jobs {
 		if _, err := conn.Exec(ctx, j.command); err != nil {
