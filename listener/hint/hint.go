@@ -16,20 +16,24 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Channel is the NOTIFY channel of outbox hints.
-const Channel = "flux_outbox"
+// The NOTIFY channels of hints.
+const (
+	Channel     = "flux_outbox" // the outbox has rows to send
+	ChatChannel = "flux_chat"   // a conversation has a message to answer
+)
 
 // Sender sends debounced hints.
 type Sender struct {
 	pool     *pgxpool.Pool
+	channel  string
 	interval time.Duration
 	log      *slog.Logger
 	pending  chan struct{}
 }
 
-// NewSender returns a sender that notifies at most once per interval.
-func NewSender(pool *pgxpool.Pool, interval time.Duration, log *slog.Logger) *Sender {
-	return &Sender{pool: pool, interval: interval, log: log, pending: make(chan struct{}, 1)}
+// NewSender returns a sender that notifies channel at most once per interval.
+func NewSender(pool *pgxpool.Pool, channel string, interval time.Duration, log *slog.Logger) *Sender {
+	return &Sender{pool: pool, channel: channel, interval: interval, log: log, pending: make(chan struct{}, 1)}
 }
 
 // Hint asks for a notification soon. It never blocks.
@@ -48,8 +52,8 @@ func (s *Sender) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-s.pending:
 		}
-		if _, err := s.pool.Exec(ctx, "select pg_notify($1, '')", Channel); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "outbox hint not sent; other replicas will find the work on their sweep", "error", err)
+		if _, err := s.pool.Exec(ctx, "select pg_notify($1, '')", s.channel); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "hint not sent; other replicas will find the work on their sweep", "channel", s.channel, "error", err)
 		}
 		select { // debounce: hints arriving meanwhile collapse into the next one
 		case <-ctx.Done():

@@ -54,7 +54,7 @@ func TestHintsReachListenersDebounced(t *testing.T) {
 		})
 	}()
 	<-listening
-	s := hint.NewSender(pool, 200*time.Millisecond, quiet)
+	s := hint.NewSender(pool, hint.Channel, 200*time.Millisecond, quiet)
 	go func() { done <- s.Run(ctx) }()
 	for i := 0; i < 100; i++ {
 		s.Hint()

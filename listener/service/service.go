@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	d := dispatch.New(st, senders, cfg.Dispatch, clk, log, m)
 	dl := deadline.New(clk, cfg.Horizon)
-	hints := hint.NewSender(pool, 100*time.Millisecond, log)
+	hints := hint.NewSender(pool, hint.Channel, 100*time.Millisecond, log)
 	e := &escalation{store: st, deadlines: dl, dispatcher: d, hints: hints, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log}
 	f := feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, e)
 

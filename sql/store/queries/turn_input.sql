@@ -1,0 +1,10 @@
+-- What a run needs about its message, conversation, user and agent state. $1: message id.
+select m.content, coalesce(m.metadata ->> 'action', ''), m.created_at,
+       c.id::text, c.thread_id::text, c.context_type,
+       u.timezone, u.onboarded, u.profile, (u.monthly_token_usage ->> 'total')::bigint,
+       coalesce(s.state, '{}'::jsonb), flux.now()
+from public.messages m
+join public.conversations c on c.id = m.conversation_id
+join public.users u on u.id = m.user_id
+left join flux.agent_state s on s.thread_id = c.thread_id
+where m.id = $1
