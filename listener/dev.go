@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
@@ -115,6 +116,9 @@ Act as a signed-in user, exactly as PostgREST does:
   select title, status, scheduled_at from tasks where status = 'pending' order by scheduled_at limit 5;
   rollback;
 
+Chat as Alex, the way the app does through PostgREST (offline mode: no OpenRouter key):
+  flux chat
+
 Move time to watch reminders escalate (development only):
   select flux.set_time_warp(interval '2 hours');
 
@@ -132,6 +136,7 @@ Press Ctrl-C to stop.
 		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
 		Push:     fakes.pushConfig,
 		Dispatch: dispatch.Config{Owner: "flux-dev"},
+		Agent:    &graph.Graph{Log: log},
 		Log:      log,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {

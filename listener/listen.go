@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
@@ -22,7 +23,7 @@ import (
 func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) int {
 	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	roles := fs.String("roles", envOr("FLUX_ROLES", "feed,dispatch,http"), "what this replica does: any of feed, dispatch, http")
+	roles := fs.String("roles", envOr("FLUX_ROLES", "feed,dispatch,http,agents"), "what this replica does: any of feed, dispatch, http, agents")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -78,6 +79,9 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 	if cfg.Horizon, err = durationEnv(getenv, "FLUX_DEADLINE_HORIZON"); err != nil {
 		return cfg, err
 	}
+	if cfg.Chat.Workers, err = intEnv(getenv, "FLUX_AGENT_WORKERS"); err != nil {
+		return cfg, err
+	}
 
 	cfg.DisableFeed, cfg.DisableDispatch, cfg.DisableHTTP = true, true, true
 	for _, r := range strings.Split(roles, ",") {
@@ -88,8 +92,10 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 			cfg.DisableDispatch = false
 		case "http":
 			cfg.DisableHTTP = false
+		case "agents":
+			cfg.Agent = &graph.Graph{}
 		default:
-			return cfg, fmt.Errorf("unknown role %q (roles: feed, dispatch, http)", r)
+			return cfg, fmt.Errorf("unknown role %q (roles: feed, dispatch, http, agents)", r)
 		}
 	}
 

@@ -2,9 +2,10 @@
 //
 //	flux migrate [--local] [--seed] [--database-url URL]   apply supabase/migrations
 //	flux dev [--data-dir DIR] [--port N]                   run the local stack
-//	flux listen [--roles feed,dispatch,http]               the service (configured by environment)
+//	flux listen [--roles feed,dispatch,http,agents]        the service (configured by environment)
+//	flux chat [--user EMAIL] [--conversation ID]           chat as a local user, as the app does
 //
-// `demo` and `chat` arrive with the milestones that build them.
+// `demo` arrives with the milestone that builds it.
 package main
 
 import (
@@ -26,13 +27,17 @@ Usage:
       Apply the migrations to DATABASE_URL. --local first installs the local bootstrap
       (roles, auth schema) on a plain PostgreSQL; it is refused on a Supabase project.
       --seed loads supabase/seed.sql (the two demo users) afterwards.
-  flux listen [--roles feed,dispatch,http]
+  flux listen [--roles feed,dispatch,http,agents]
       Run the service: the change feed, escalation timers, dispatch to Twilio and Web Push,
-      and the webhooks. Configured by environment (see .env.example); --roles (or
+      the webhooks, and the agents that answer chat messages. Configured by environment (see .env.example); --roles (or
       FLUX_ROLES) picks what this replica does, so each part can scale on its own.
   flux bench escalation [--tasks N] [--rate R] [--duration D]
       Measure the escalation path (claim, outbox, send, record) on a throwaway database with
       the local fakes; the last line has steps/s and the due-to-dispatch p50/p99.
+  flux chat [--user EMAIL] [--conversation ID] [--wait D]
+      Chat as a user of the local stack (default alex@demo.flux.local, on DATABASE_URL or
+      flux dev's database) exactly as supabase-js through PostgREST would: role
+      authenticated with the user's JWT claims. Prints the replies as they arrive.
   flux dev [--data-dir DIR] [--port N]
       Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
       it, print how to connect, and run until interrupted. With DATABASE_URL set, use
@@ -59,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdDev(ctx, args[1:], stdout, stderr, log)
 	case "listen":
 		return cmdListen(ctx, args[1:], stderr, log)
+	case "chat":
+		return cmdChat(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr, log)
 	case "help", "-h", "--help":

@@ -205,9 +205,10 @@ func TestListenConfig(t *testing.T) {
 		roles string
 		want  string // error substring; "" = valid
 	}{
-		{"minimal", nil, "feed,dispatch,http", ""},
+		{"minimal", nil, "feed,dispatch,http,agents", ""},
 		{"no database", map[string]string{"DATABASE_URL": ""}, "http", "DATABASE_URL is not set"},
-		{"unknown role", nil, "feed,agents", `unknown role "agents"`},
+		{"unknown role", nil, "feed,planner", `unknown role "planner"`},
+		{"bad agent workers", map[string]string{"FLUX_AGENT_WORKERS": "many"}, "agents", `FLUX_AGENT_WORKERS="many"`},
 		{"half of Twilio", map[string]string{"TWILIO_ACCOUNT_SID": "AC1"}, "http", "set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"},
 		{"Twilio without public URL", map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_WHATSAPP_FROM": "+1", "TWILIO_VOICE_FROM": "+1"}, "http", "FLUX_PUBLIC_BASE_URL must be"},
 		{"Twilio without senders", map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "FLUX_PUBLIC_BASE_URL": "https://flux.example.com"}, "http", "TWILIO_WHATSAPP_FROM"},
@@ -221,7 +222,7 @@ func TestListenConfig(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
-		case tc.name == "minimal" && (cfg.DisableFeed || cfg.DisableDispatch || cfg.DisableHTTP || cfg.Dispatch.Owner == ""):
+		case tc.name == "minimal" && (cfg.DisableFeed || cfg.DisableDispatch || cfg.DisableHTTP || cfg.Agent == nil || cfg.Dispatch.Owner == ""):
 			t.Errorf("minimal: %+v", cfg)
 		}
 	}

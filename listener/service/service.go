@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flux-companion/flux/listener/channel"
+	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/deadline"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/feed"
@@ -59,6 +60,9 @@ type Config struct {
 	DisableFeed     bool          // a replica that never leads the feed
 	DisableHTTP     bool
 	DisableDispatch bool
+
+	Agent chat.Agent  // answers chat messages; nil: this replica runs no agents
+	Chat  chat.Config // Owner defaults to Dispatch.Owner
 
 	Log *slog.Logger
 }
@@ -112,7 +116,14 @@ func Run(ctx context.Context, cfg Config) error {
 	d := dispatch.New(st, senders, cfg.Dispatch, clk, log, m)
 	dl := deadline.New(clk, cfg.Horizon)
 	hints := hint.NewSender(pool, hint.Channel, 100*time.Millisecond, log)
-	e := &escalation{store: st, deadlines: dl, dispatcher: d, hints: hints, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log}
+	e := &escalation{store: st, deadlines: dl, dispatcher: d, hints: hints, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log,
+		chatHints: hint.NewSender(pool, hint.ChatChannel, 50*time.Millisecond, log)}
+	if cfg.Agent != nil {
+		if cfg.Chat.Owner == "" {
+			cfg.Chat.Owner = cfg.Dispatch.Owner
+		}
+		e.chat = chat.New(st, cfg.Agent, cfg.Chat, log)
+	}
 	f := feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, e)
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -126,6 +137,14 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go(func() error { return ignoreCanceled(dl.Run(ctx, e.claim)) })
 	g.Go(func() error { return ignoreCanceled(e.refillLoop(ctx)) })
 	g.Go(func() error { return ignoreCanceled(hints.Run(ctx)) })
+	g.Go(func() error { return ignoreCanceled(e.chatHints.Run(ctx)) })
+	if e.chat != nil {
+		g.Go(func() error { return ignoreCanceled(e.chat.Run(ctx)) })
+		// Messages the feed's leader saw on another replica.
+		g.Go(func() error {
+			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.ChatChannel, log, e.chat.Wake))
+		})
+	}
 	if !cfg.DisableDispatch {
 		g.Go(func() error { return ignoreCanceled(d.Run(ctx)) })
 		// Outbox rows other replicas claimed or saw in the feed.
@@ -176,16 +195,27 @@ type escalation struct {
 	batch      int
 	metrics    *metrics.Metrics
 	log        *slog.Logger
+	chat       *chat.Runner // nil when this replica runs no agents
+	chatHints  *hint.Sender // tells the other replicas' runners
 }
 
-// CatchUp implements feed.Handler: reload the deadlines and take whatever is already due.
+// CatchUp implements feed.Handler: reload the deadlines, take whatever is already due, and
+// look for messages not answered yet.
 func (e *escalation) CatchUp(ctx context.Context) error {
 	if err := e.refill(ctx); err != nil {
 		return err
 	}
 	e.claim(ctx)
 	e.dispatcher.Wake()
+	e.wakeChat()
 	return nil
+}
+
+func (e *escalation) wakeChat() {
+	if e.chat != nil {
+		e.chat.Wake()
+	}
+	e.chatHints.Hint()
 }
 
 // Handle implements feed.Handler.
@@ -201,6 +231,12 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 				}
 			}
 			e.deadlines.Set(c.Get("id"), due)
+		case "messages":
+			// A user message is an agent run, queued in its transaction: the run is durable
+			// once the message is, so the LSN can be confirmed as soon as a runner is woken.
+			if c.Op == "insert" && c.Get("role") == "user" {
+				e.wakeChat()
+			}
 		case "dispatch_log":
 			if c.Op == "insert" && c.Get("status") == "pending" {
 				e.dispatcher.Wake()

@@ -1,0 +1,167 @@
+package timeparse
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// token is one word of the message. The rules match on text; start and end
+// locate the word in the original message so the title keeps the user's
+// spelling and case.
+type token struct {
+	text       string // lower-cased, curly apostrophe folded to '
+	start, end int    // byte offsets in the original text
+}
+
+// tokenize splits s into words. Inner marks that belong to time shapes are
+// kept ("7:30am", "a.m", "2026-12-24", "o'clock", "9am-5pm"); marks that only
+// decorate a word are trimmed ("5pm.", "'today'"). Commas, brackets and the
+// like separate words and are never tokens themselves, so "Monday, Wednesday
+// and Friday" reads as a plain list. "@" and "&" are single-character tokens
+// because they stand for words ("at", "and").
+func tokenize(s string) []token {
+	var toks []token
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		a, b := start, end
+		for a < b {
+			r, n := utf8.DecodeRuneInString(s[a:b])
+			if !isDecoration(r) {
+				break
+			}
+			a += n
+		}
+		for a < b {
+			r, n := utf8.DecodeLastRuneInString(s[a:b])
+			if !isDecoration(r) {
+				break
+			}
+			b -= n
+		}
+		if a < b {
+			toks = append(toks, token{text: normalize(s[a:b]), start: a, end: b})
+		}
+		start = -1
+	}
+	for i, r := range s {
+		switch {
+		case r == '@' || r == '&':
+			flush(i)
+			toks = append(toks, token{text: string(r), start: i, end: i + 1})
+		case isWordRune(r):
+			if start < 0 {
+				start = i
+			}
+		default:
+			flush(i)
+		}
+	}
+	flush(len(s))
+	return toks
+}
+
+func isWordRune(r rune) bool {
+	if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+		return true
+	}
+	switch r {
+	case ':', '.', '-', '\'', '’', '/', '–', '—':
+		return true
+	}
+	return false
+}
+
+func isDecoration(r rune) bool { return r == '.' || r == '\'' || r == '’' }
+
+func normalize(w string) string {
+	return strings.ReplaceAll(strings.ToLower(w), "’", "'")
+}
+
+func isAny(s string, words ...string) bool {
+	for _, w := range words {
+		if s == w {
+			return true
+		}
+	}
+	return false
+}
+
+var weekdayNames = map[string]time.Weekday{
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
+	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday,
+	"saturday": time.Saturday,
+}
+
+// Abbreviations collide with ordinary words ("sat", "sun", "wed"), so the
+// rules accept them only after on/next/this/every or inside a weekday list.
+var weekdayAbbrevs = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "tues": time.Tuesday,
+	"wed": time.Wednesday, "weds": time.Wednesday, "thu": time.Thursday,
+	"thur": time.Thursday, "thurs": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// weekdayWord reads "monday", "mondays" (plural) or "mon" (abbreviated).
+func weekdayWord(s string) (wd time.Weekday, plural, abbrev, ok bool) {
+	if wd, ok := weekdayNames[s]; ok {
+		return wd, false, false, true
+	}
+	if base, found := strings.CutSuffix(s, "s"); found {
+		if wd, ok := weekdayNames[base]; ok {
+			return wd, true, false, true
+		}
+	}
+	if wd, ok := weekdayAbbrevs[s]; ok {
+		return wd, false, true, true
+	}
+	return 0, false, false, false
+}
+
+var monthNames = map[string]time.Month{
+	"january": time.January, "jan": time.January, "february": time.February, "feb": time.February,
+	"march": time.March, "mar": time.March, "april": time.April, "apr": time.April,
+	"may": time.May, "june": time.June, "jun": time.June, "july": time.July, "jul": time.July,
+	"august": time.August, "aug": time.August, "september": time.September, "sep": time.September,
+	"sept": time.September, "october": time.October, "oct": time.October,
+	"november": time.November, "nov": time.November, "december": time.December, "dec": time.December,
+}
+
+// partOf maps "morning", "evenings", "night", ... to a Part value.
+func partOf(s string) string {
+	s = strings.TrimSuffix(s, "s")
+	switch s {
+	case "morning", "afternoon", "evening":
+		return s
+	case "night":
+		return "evening"
+	}
+	return ""
+}
+
+var numberWords = map[string]int{
+	"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+	"eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+	"twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50,
+	"sixty": 60, "ninety": 90,
+}
+
+// parseCount reads a positive count: up to four digits or a number word. The
+// digit limit keeps every later calendar computation far from overflow.
+func parseCount(s string) (int, bool) {
+	if n, ok := numberWords[s]; ok {
+		return n, true
+	}
+	if len(s) == 0 || len(s) > 4 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || s[0] == '+' || s[0] == '-' {
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,311 @@
+package timeparse
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result of parsing one message.
+type Result struct {
+	At      time.Time // the first occurrence, in UTC; zero when no date/time was found
+	RRule   string    // RFC 5545 RRULE body without DTSTART (e.g. "FREQ=WEEKLY;BYDAY=MO", "FREQ=DAILY") when recurring; "" otherwise
+	HasDate bool      // a day was given or implied ("tomorrow", "Monday", "every day", "in 20 minutes"); false for a time alone ("at 5pm"), whose day At picks by the roll-over rule
+	HasTime bool      // a time of day was given or implied ("at 5pm", "in 20 minutes", "noon"); not by "tonight" alone
+	Part    string    // part-of-day hint: "morning", "afternoon", "evening" or ""
+	Title   string    // the message without the time expression and reminder boilerplate, first letter upper-cased; "" if nothing is left
+	Matched string    // the time expression as found in the text (for logs and tests); separate pieces joined by one space
+}
+
+// Parse finds a time expression in text and resolves it in loc relative to now.
+// A nil loc means UTC.
+func Parse(text string, now time.Time, loc *time.Location) Result {
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := parse(text)
+	res := p.e.resolve(now, loc)
+	res.Part = p.e.part
+	var matched []string
+	var rest strings.Builder
+	last := 0
+	for _, s := range p.spans() {
+		matched = append(matched, text[s[0]:s[1]])
+		rest.WriteString(text[last:s[0]])
+		rest.WriteByte(' ') // keep the words on either side apart
+		last = s[1]
+	}
+	rest.WriteString(text[last:])
+	res.Matched = strings.Join(matched, " ")
+	res.Title = cleanTitle(rest.String())
+	return res
+}
+
+// spans returns the byte ranges of runs of consumed tokens.
+func (p *parser) spans() [][2]int {
+	var out [][2]int
+	for i := 0; i < len(p.toks); i++ {
+		if !p.used[i] {
+			continue
+		}
+		j := i
+		for j+1 < len(p.toks) && p.used[j+1] {
+			j++
+		}
+		out = append(out, [2]int{p.toks[i].start, p.toks[j].end})
+		i = j
+	}
+	return out
+}
+
+// civil is a calendar date without a zone. Calendar arithmetic happens
+// here, at noon UTC, so it never sees a DST transition; only the final
+// time.Date(..., loc) meets the user's zone.
+type civil struct {
+	y int
+	m time.Month
+	d int
+}
+
+func civilOf(t time.Time) civil { return civil{t.Year(), t.Month(), t.Day()} }
+
+func (c civil) noonUTC() time.Time { return time.Date(c.y, c.m, c.d, 12, 0, 0, 0, time.UTC) }
+
+func (c civil) addDays(n int) civil {
+	return civilOf(time.Date(c.y, c.m, c.d+n, 12, 0, 0, 0, time.UTC))
+}
+
+func (c civil) weekday() time.Weekday { return c.noonUTC().Weekday() }
+
+func (c civil) before(o civil) bool { return c.noonUTC().Before(o.noonUTC()) }
+
+// at builds the local time on this date. Hour 24 is 00:00 of the next day.
+// A time in a spring-forward gap is whatever time.Date makes of it (Berlin
+// moves it forward, New York back; see the package doc); a time that
+// occurs twice in the autumn is one of the two.
+func (c civil) at(loc *time.Location, hour, min int) time.Time {
+	return time.Date(c.y, c.m, c.d, hour, min, 0, 0, loc)
+}
+
+// passed reports whether t is over. The minute of now still counts as now,
+// so "at 9" typed at 09:00:40 means today.
+func passed(t, now time.Time) bool { return now.Sub(t) >= time.Minute }
+
+func (e expr) resolve(now time.Time, loc *time.Location) Result {
+	nowLocal := now.In(loc)
+	today := civilOf(nowLocal)
+	var res Result
+	switch {
+	case e.rel > 0:
+		res.At, res.HasDate, res.HasTime = now.Add(e.rel), true, true
+	case e.rec.freq != "":
+		res = e.resolveRecurring(now, loc, today)
+	case e.day.kind != dayNone || e.clock.set:
+		res = e.resolveOnce(now, nowLocal, loc, today)
+	}
+	if !res.At.IsZero() {
+		res.At = res.At.UTC()
+	}
+	return res
+}
+
+func (e expr) resolveOnce(now, nowLocal time.Time, loc *time.Location, today civil) Result {
+	var res Result
+	days := []civil{today, today.addDays(1)} // no day: today, or tomorrow once it has passed
+	if e.day.kind != dayNone {
+		days = []civil{e.day.date(today)}
+		res.HasDate = true
+	}
+	switch {
+	case e.clock.set:
+		res.HasTime = true
+		res.At = pick(days, readings(e.clock, e.part), e.clock.min, loc, now)
+	case e.day.keepClock:
+		d := days[0]
+		res.At = time.Date(d.y, d.m, d.d, nowLocal.Hour(), nowLocal.Minute(), nowLocal.Second(), nowLocal.Nanosecond(), loc)
+	default:
+		res.At = days[0].at(loc, 0, 0)
+	}
+	return res
+}
+
+// pick returns the first candidate that has not passed, trying the days in
+// order and each day's hour readings in order; if all have passed (an
+// explicit "today" or date that is over) it returns the last one rather
+// than move a day the user named.
+func pick(days []civil, hours []int, min int, loc *time.Location, now time.Time) time.Time {
+	var last time.Time
+	for _, d := range days {
+		for _, h := range hours {
+			t := d.at(loc, h, min)
+			if !passed(t, now) {
+				return t
+			}
+			last = t
+		}
+	}
+	return last
+}
+
+// readings lists the hours a clock may mean, earliest first. A part of day
+// settles an open hour ("8 in the evening", "tonight at 9"); otherwise both
+// 12-hour readings are candidates, except bare 12, which is noon.
+func readings(c clockSpec, part string) []int {
+	if !c.ambiguous {
+		return []int{c.hour}
+	}
+	h := c.hour
+	switch part {
+	case "morning":
+		return []int{h % 12}
+	case "afternoon":
+		return []int{h%12 + 12}
+	case "evening":
+		if h == 12 {
+			return []int{24}
+		}
+		return []int{h + 12}
+	}
+	if h == 12 {
+		return []int{12}
+	}
+	return []int{h, h + 12}
+}
+
+// date resolves a day spec to a calendar date relative to today.
+func (d daySpec) date(today civil) civil {
+	switch d.kind {
+	case dayOffset:
+		return today.addDays(d.offset)
+	case dayWeekday:
+		k := (int(d.weekday) - int(today.weekday()) + 7) % 7
+		if k == 0 && !d.fromToday {
+			k = 7
+		}
+		return today.addDays(k)
+	case dayDate:
+		switch {
+		case d.year != 0:
+			return civil{d.year, d.month, d.mday}
+		case d.month != 0: // the next such date, today included; Feb 29 waits for a leap year
+			for y := today.y; y < today.y+9; y++ {
+				c := civil{y, d.month, d.mday}
+				if d.mday <= daysIn(y, d.month) && !c.before(today) {
+					return c
+				}
+			}
+		default: // "the 5th": the next month that has that day
+			for k := 0; k < 13; k++ {
+				first := civilOf(time.Date(today.y, today.m+time.Month(k), 1, 12, 0, 0, 0, time.UTC))
+				c := civil{first.y, first.m, d.mday}
+				if d.mday <= daysIn(first.y, first.m) && !c.before(today) {
+					return c
+				}
+			}
+		}
+	}
+	return today
+}
+
+// resolveRecurring finds the first occurrence at or after now.
+//
+// An open hour takes its earliest reading ("every day at 7" is 07:00):
+// picking by the time of typing would make the whole series depend on it.
+// A named start day ("starting Friday", "every month on the 5th") anchors
+// the series and it advances by its own step when that day's time has
+// passed; without one the series starts today, or tomorrow once today's
+// time has passed, and "every week"/"monthly" take their day from that
+// start. A start day in the past counts as today.
+func (e expr) resolveRecurring(now time.Time, loc *time.Location, today civil) Result {
+	r := e.rec
+	r.byday = slices.Clone(r.byday)
+	anchor, named := today, false
+	switch {
+	case e.day.kind == dayWeekday && r.freq == freqWeekly && len(r.byday) == 0:
+		r.byday = []time.Weekday{e.day.weekday} // "every week on Friday"
+	case e.day.kind != dayNone:
+		anchor, named = e.day.date(today), true
+		if anchor.before(today) {
+			anchor, named = today, false
+		}
+	}
+	hour := -1
+	if e.clock.set {
+		hour = readings(e.clock, e.part)[0]
+	}
+	occurs := func(d civil) bool {
+		return hour < 0 || !passed(d.at(loc, hour, e.clock.min), now)
+	}
+	day := anchor
+	switch {
+	case len(r.byday) > 0:
+		for k := 0; k < 8; k++ {
+			if d := anchor.addDays(k); slices.Contains(r.byday, d.weekday()) && occurs(d) {
+				day = d
+				break
+			}
+		}
+	case named:
+		for k := 0; k < 100; k++ {
+			if d, ok := step(anchor, r, k); ok && occurs(d) {
+				day = d
+				break
+			}
+		}
+	default:
+		if !occurs(anchor) {
+			day = anchor.addDays(1)
+		}
+	}
+	if r.freq == freqWeekly && len(r.byday) == 0 {
+		r.byday = []time.Weekday{day.weekday()}
+	}
+	res := Result{HasDate: true, HasTime: hour >= 0, RRule: r.String()}
+	if hour >= 0 {
+		res.At = day.at(loc, hour, e.clock.min)
+	} else {
+		res.At = day.at(loc, 0, 0)
+	}
+	return res
+}
+
+// step is the k-th occurrence of an anchored series without BYDAY. Months
+// and years that lack the anchor's day are skipped, as RFC 5545 does.
+func step(anchor civil, r recSpec, k int) (civil, bool) {
+	n := k * r.interval
+	switch r.freq {
+	case freqDaily:
+		return anchor.addDays(n), true
+	case freqWeekly:
+		return anchor.addDays(7 * n), true
+	case freqMonthly:
+		first := civilOf(time.Date(anchor.y, anchor.m+time.Month(n), 1, 12, 0, 0, 0, time.UTC))
+		return civil{first.y, first.m, anchor.d}, anchor.d <= daysIn(first.y, first.m)
+	default: // yearly
+		return civil{anchor.y + n, anchor.m, anchor.d}, anchor.d <= daysIn(anchor.y+n, anchor.m)
+	}
+}
+
+var byday = [7]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
+
+// String renders the RRULE body; BYDAY lists days Monday first.
+func (r recSpec) String() string {
+	if r.freq == "" {
+		return ""
+	}
+	s := "FREQ=" + r.freq
+	if r.interval > 1 {
+		s += ";INTERVAL=" + strconv.Itoa(r.interval)
+	}
+	if len(r.byday) > 0 {
+		days := slices.Clone(r.byday)
+		slices.SortFunc(days, func(a, b time.Weekday) int { return (int(a)+6)%7 - (int(b)+6)%7 })
+		codes := make([]string, len(days))
+		for i, d := range days {
+			codes[i] = byday[d]
+		}
+		s += ";BYDAY=" + strings.Join(codes, ",")
+	}
+	return s
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/agentsvc/graph"
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+// flux chat against a running service: each line is inserted as the user (RLS applies) and the
+// replies are printed as they arrive; a message another user's RLS would refuse is refused here.
+func TestChatCommand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+		values (gen_random_uuid(), 'chatcmd@test.flux.local', '{"timezone": "America/New_York"}')`); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+			Slot:       fmt.Sprintf("chatcmd_%d", time.Now().UnixNano()%1e9),
+			Dispatch:   dispatch.Config{Owner: "chatcmd"},
+			Agent:      &graph.Graph{},
+			FeedStatus: 200 * time.Millisecond,
+			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
+
+	var out, errOut bytes.Buffer
+	in := strings.NewReader("remind me to stretch in 20 minutes\n" + strings.Repeat("x", 4001) + "\n\n")
+	code := cmdChat(ctx, []string{"--user", "chatcmd@test.flux.local", "--database-url", url, "--wait", "15s"}, in, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "flux: Reminder set: “Stretch” today at ") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "! ERROR: new row for relation \"messages\" violates check constraint") {
+		t.Errorf("an oversized message should be refused by the database, as for the app; output:\n%s", out.String())
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `select count(*) from public.tasks where title = 'Stretch'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d Stretch tasks, want 1", n)
+	}
+}
+
+func TestChatCommandUnknownUser(t *testing.T) {
+	t.Parallel()
+	url := pgtest.DB(t)
+	var out, errOut bytes.Buffer
+	if code := cmdChat(context.Background(), []string{"--user", "nobody@test.flux.local", "--database-url", url}, strings.NewReader(""), &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "no user nobody@test.flux.local") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}

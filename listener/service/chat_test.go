@@ -1,0 +1,176 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/agentsvc/graph"
+	"github.com/flux-companion/flux/listener/chat"
+	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+// asUser runs sql as the signed-in user, the way PostgREST runs a supabase-js call: role
+// authenticated and the JWT claims, for one transaction.
+func asUser(t *testing.T, pool *pgxpool.Pool, uid string, sql string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	var out string
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
+			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated')::text, true)`, uid); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, sql, args...).Scan(&out)
+	})
+	if err != nil {
+		t.Fatalf("as user: %s: %v", sql, err)
+	}
+	return out
+}
+
+// A chat through the running service in offline mode: the client's inserts reach the agents
+// through the change feed (the runner's own sweep is an hour), and the replies, tasks and the
+// approved plan come back as rows.
+func TestChatThroughTheService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+
+	var uid string
+	if err := pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+		values (gen_random_uuid(), 'chat-svc@test.flux.local', '{"timezone": "Europe/Berlin"}') returning id::text`).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	// Noon in Berlin today, so "at 5pm" is today and the plan starts tomorrow.
+	if _, err := pool.Exec(ctx, `select flux.set_time_warp(((now() at time zone 'Europe/Berlin')::date + time '12:00') at time zone 'Europe/Berlin' - now())`); err != nil {
+		t.Fatal(err)
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+			Slot:       fmt.Sprintf("svc_chat_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
+			Dispatch:   dispatch.Config{Owner: "chat-test"},
+			Agent:      &graph.Graph{},
+			Chat:       chat.Config{Sweep: time.Hour},
+			FeedStatus: 200 * time.Millisecond,
+			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
+
+	conv := asUser(t, pool, uid, `insert into conversations default values returning id::text`)
+	say := func(content string) string {
+		t.Helper()
+		asUser(t, pool, uid, `insert into messages (conversation_id, content) values ($1, $2) returning id::text`, conv, content)
+		return reply(t, pool, conv)
+	}
+
+	got := say("Remind me to call mom at 5pm")
+	if !strings.HasPrefix(got, "Reminder set: “Call mom” today at 17:00.") || !strings.HasSuffix(got, graph.OfflineNote) {
+		t.Errorf("reply = %q", got)
+	}
+	var local string
+	if err := pool.QueryRow(ctx, `select to_char(scheduled_at at time zone 'Europe/Berlin', 'HH24:MI') from tasks where title = 'Call mom'`).Scan(&local); err != nil {
+		t.Fatal(err)
+	}
+	if local != "17:00" {
+		t.Errorf("Call mom at %s Berlin, want 17:00", local)
+	}
+
+	got = say("remind me to water the plants")
+	if !strings.HasPrefix(got, "When should I remind you to water the plants?") {
+		t.Errorf("a reminder without a time: reply = %q, want one focused question", got)
+	}
+	got = say("every Monday at 7")
+	if !strings.Contains(got, "every Monday at 07:00") {
+		t.Errorf("the answer completes the reminder: reply = %q", got)
+	}
+	var mondays, notMonday7 int
+	if err := pool.QueryRow(ctx, `select count(*), count(*) filter (where extract(isodow from scheduled_at at time zone 'Europe/Berlin') <> 1
+		or to_char(scheduled_at at time zone 'Europe/Berlin', 'HH24:MI') <> '07:00') from tasks where title = 'Water the plants'`).Scan(&mondays, &notMonday7); err != nil {
+		t.Fatal(err)
+	}
+	if mondays != 6 || notMonday7 != 0 {
+		t.Errorf("water the plants: %d tasks (%d not Monday 07:00), want 6 Mondays at 07:00", mondays, notMonday7)
+	}
+
+	got = say("I want to run a 5K")
+	if !strings.Contains(got, "6-week plan for “Run a 5K” (Fitness)") {
+		t.Errorf("plan proposal = %q", got)
+	}
+	var goals int
+	if err := pool.QueryRow(ctx, `select count(*) from goals`).Scan(&goals); err != nil {
+		t.Fatal(err)
+	}
+	if goals != 0 {
+		t.Fatalf("%d goals before approval, want none", goals)
+	}
+	asUser(t, pool, uid, `select approve_plan($1)::text`, conv)
+	got = reply(t, pool, conv)
+	if !strings.HasPrefix(got, "Plan approved: “Run a 5K” is active with ") {
+		t.Errorf("approval reply = %q", got)
+	}
+	var goalTasks int
+	var status string
+	if err := pool.QueryRow(ctx, `select g.status, count(t.id) from goals g join tasks t on t.goal_id = g.id group by g.status`).Scan(&status, &goalTasks); err != nil {
+		t.Fatal(err)
+	}
+	if status != "active" || goalTasks < 12 || !strings.Contains(got, fmt.Sprintf("with %d tasks", goalTasks)) {
+		t.Errorf("goal %s with %d tasks; reply %q", status, goalTasks, got)
+	}
+	var thinking string
+	if err := pool.QueryRow(ctx, `select agent_status from conversations where id = $1`, conv).Scan(&thinking); err != nil {
+		t.Fatal(err)
+	}
+	if thinking != "idle" {
+		t.Errorf("conversation %s after the last reply", thinking)
+	}
+}
+
+// reply waits for the assistant's answer to the conversation's latest user message.
+func reply(t *testing.T, pool *pgxpool.Pool, conv string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var content string
+		err := pool.QueryRow(context.Background(), `
+			select a.content from messages a
+			where a.conversation_id = $1 and a.role = 'assistant'
+			  and a.created_at >= (select max(created_at) from messages where conversation_id = $1 and role = 'user')
+			order by a.created_at desc limit 1`, conv).Scan(&content)
+		if err == nil {
+			return content
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no reply within 15s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
