@@ -9,4 +9,11 @@
 //     retries, strict JSON decoding and validation with correction retries.
 //   - llmfake: an OpenAI-compatible chat-completions server on loopback for tests and
 //     `flux dev`, so the real client is exercised end to end.
+//   - graph: answers one chat turn (the listener's runner writes it); today the deterministic
+//     offline path, which the model-backed agents will fall back to.
+//   - timeparse: natural time expressions ("tomorrow at 8", "every Monday at 7") in the user's
+//     timezone, DST-correct.
+//   - plan: the goal planner's typed contract, its validation and JSON schema, materialization
+//     of a plan into task occurrences (rrule-go), and the offline template plans.
+//   - slots: the slot finder and conflict detector; it never double-books.
 package agentsvc
