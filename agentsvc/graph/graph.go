@@ -120,7 +120,7 @@ func (o *offline) turn() (store.Turn, error) {
 			return o.out, nil
 		}
 		return o.approve()
-	case o.state.PendingPlan != nil && yesRe.MatchString(text):
+	case o.state.PendingPlan != nil && isApproval(text):
 		return o.approve()
 	case o.state.PendingPlan != nil && noRe.MatchString(text):
 		title := o.state.PendingPlan.Plan.GoalTitle
@@ -164,6 +164,11 @@ func (o *offline) turn() (store.Turn, error) {
 		return o.out, nil
 	case goalRe.MatchString(text):
 		return o.proposePlan(text)
+	}
+	if pp := o.state.PendingPlan; pp != nil {
+		o.reply(fmt.Sprintf("Without the AI planner I cannot change the plan for “%s”. Reply “approve” to schedule it as proposed, or “no” to drop it.",
+			pp.Plan.GoalTitle), "goal_planner", map[string]any{"kind": "question", "actions": []string{"approve_plan"}})
+		return o.out, nil
 	}
 	o.reply("I can set reminders (“remind me to call mom at 5pm”, “every Monday at 7 gym”) "+
 		"and plan goals over six weeks (“I want to run a 5K”). What would you like?", "clarify",
@@ -269,6 +274,12 @@ func (o *offline) reply(content, node string, meta map[string]any) {
 	meta["offline"] = true
 	b, _ := json.Marshal(meta) // maps of strings, numbers and plans always marshal
 	o.out.Replies = append(o.out.Replies, store.Reply{Content: content + " " + OfflineNote, Node: node, Metadata: b})
+}
+
+// isApproval: a short explicit yes. "ok, but make it evenings" is a change request, not an
+// approval, and offline there is nobody to negotiate it: the plan stays pending.
+func isApproval(text string) bool {
+	return yesRe.MatchString(text) && len(strings.Fields(text)) <= 4 && !strings.ContainsAny(text, ",;?")
 }
 
 var goalLead = regexp.MustCompile(`(?i)^\s*(i want to|i'd like to|i would like to|my goal is to|my goal is|help me|i wanna|i want|get better at)\s+`)

@@ -40,6 +40,12 @@ func TestOfflinePlanNegotiation(t *testing.T) {
 	if strings.Contains(string(dropped.State), "pending_plan") || len(dropped.Tasks) != 0 {
 		t.Errorf("no: state %s, %d tasks", dropped.State, len(dropped.Tasks))
 	}
+	// A change request is not an approval.
+	changed := turn(t, now, "ok, but make it mornings", "", proposed.State, 0)
+	if len(changed.Goals) != 0 || !strings.Contains(string(changed.State), "pending_plan") ||
+		!strings.HasPrefix(changed.Replies[0].Content, "Without the AI planner I cannot change the plan for “Run a 5K”.") {
+		t.Errorf("\"ok, but ...\": %d goals, reply %q", len(changed.Goals), changed.Replies[0].Content)
+	}
 	// At the cap, approval is refused and the plan stays pending.
 	capped := turn(t, now, "yes", "", proposed.State, MaxActiveGoals)
 	if len(capped.Goals) != 0 || !strings.Contains(string(capped.State), "pending_plan") {
