@@ -24,6 +24,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -288,20 +290,24 @@ var goalLead = regexp.MustCompile(`(?i)^\s*(i want to|i'd like to|i would like t
 func goalTitle(text string) string {
 	t := goalLead.ReplaceAllString(text, "")
 	t = strings.TrimRight(strings.TrimSpace(t), ".!?")
-	if len(t) > 120 {
-		t = t[:120]
+	if r := []rune(t); len(r) > 120 {
+		t = string(r[:120])
 	}
 	if t == "" {
 		return "My goal"
 	}
-	return strings.ToUpper(t[:1]) + t[1:]
+	return mapFirst(t, unicode.ToUpper)
 }
 
-func lowerFirst(s string) string {
-	if s == "" {
+func lowerFirst(s string) string { return mapFirst(s, unicode.ToLower) }
+
+// mapFirst changes the first letter, whatever its length in bytes ("über" → "Über").
+func mapFirst(s string, f func(rune) rune) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
 		return s
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	return string(f(r)) + s[n:]
 }
 
 // dayWords says when a local time is, relative to now: "today", "tomorrow", "on Monday 30 Nov".

@@ -107,3 +107,20 @@ func TestOfflineReminders(t *testing.T) {
 		}
 	}
 }
+
+func TestGoalTitle(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"I want to run a 5K.":           "Run a 5K",
+		"i want to überwinden my fear!": "Überwinden my fear",
+		"help me":                       "Help me",
+		"":                              "My goal",
+	} {
+		if got := goalTitle(in); got != want {
+			t.Errorf("goalTitle(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := []rune(goalTitle(strings.Repeat("é", 200))); len(got) != 120 || string(got[1:]) != strings.Repeat("é", 119) {
+		t.Errorf("a long title is cut at 120 letters, not in the middle of one: %q", string(got))
+	}
+}

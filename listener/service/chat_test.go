@@ -62,24 +62,14 @@ func TestChatThroughTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-			Slot:       fmt.Sprintf("svc_chat_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
-			Dispatch:   dispatch.Config{Owner: "chat-test"},
-			Agent:      &graph.Graph{},
-			Chat:       chat.Config{Sweep: time.Hour},
-			FeedStatus: 200 * time.Millisecond,
-			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("service: %v", err)
-		}
+	runService(t, service.Config{
+		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+		Slot:       fmt.Sprintf("svc_chat_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
+		Dispatch:   dispatch.Config{Owner: "chat-test"},
+		Agent:      &graph.Graph{},
+		Chat:       chat.Config{Sweep: time.Hour},
+		FeedStatus: 200 * time.Millisecond,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 
 	conv := asUser(t, pool, uid, `insert into conversations default values returning id::text`)

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,15 +54,7 @@ func TestAnotherReplicaDispatchesOnAHint(t *testing.T) {
 		cfg.WhatsAppFrom, cfg.VoiceFrom = "+15005550006", "+15005550006"
 		cfg.FeedStatus = 200 * time.Millisecond
 		cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil)).With("replica", name)
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- service.Run(sctx, cfg) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("replica %s: %v", name, err)
-			}
-		})
+		runService(t, cfg)
 	}
 	start("a", service.Config{DisableDispatch: true})
 	start("b", service.Config{DisableFeed: true, Dispatch: dispatch.Config{Owner: "replica-b", Sweep: time.Hour}})

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,24 +50,14 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
-			Slot:         fmt.Sprintf("svc_restart_%d", time.Now().UnixNano()%1e6),
-			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
-			WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-			Dispatch:   dispatch.Config{Owner: "restart-test", Sweep: time.Second},
-			FeedStatus: 200 * time.Millisecond,
-			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("service: %v", err)
-		}
+	runService(t, service.Config{
+		DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
+		Slot:         fmt.Sprintf("svc_restart_%d", time.Now().UnixNano()%1e6),
+		Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
+		WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
+		Dispatch:   dispatch.Config{Owner: "restart-test", Sweep: time.Second},
+		FeedStatus: 200 * time.Millisecond,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	time.Sleep(500 * time.Millisecond) // let it connect and start streaming before the restart
 

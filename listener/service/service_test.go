@@ -29,6 +29,21 @@ const token = "servicetoken0123456789abcdef0123"
 
 var slots atomic.Int64
 
+// runService runs the service until the test ends; it fails the test if the service stops
+// with an error of its own.
+func runService(t *testing.T, cfg service.Config) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- service.Run(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
+}
+
 // The whole ladder through the running service on a warped clock: the service's own timers
 // fire each rung (test databases have no pg_cron and the test never claims, so nothing else
 // could), the real clients reach the fakes, and a WhatsApp reply through
@@ -80,25 +95,15 @@ func TestLadderThroughTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, Listener: ln, PublicBaseURL: base,
-			Slot:         fmt.Sprintf("svc_test_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
-			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
-			WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-			Push:       webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
-			Dispatch:   dispatch.Config{Owner: "svc-test"},
-			FeedStatus: 200 * time.Millisecond,
-			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("service: %v", err)
-		}
+	runService(t, service.Config{
+		DatabaseURL: url, Listener: ln, PublicBaseURL: base,
+		Slot:         fmt.Sprintf("svc_test_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
+		Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
+		WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
+		Push:       webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
+		Dispatch:   dispatch.Config{Owner: "svc-test"},
+		FeedStatus: 200 * time.Millisecond,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 
 	warp := func(at time.Time) {

@@ -15,7 +15,6 @@ var (
 	qTurnInput     = query("turn_input")
 	qTurnHistory   = query("turn_history")
 	qTurnCalendar  = query("turn_calendar")
-	qActiveGoals   = query("active_goals")
 )
 
 // ErrLeaseLost means another runner holds the run now: the turn's writes were rolled back.
@@ -108,7 +107,7 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	var in TurnInput
 	err := s.db.QueryRow(ctx, qTurnInput, run.MessageID).Scan(&in.Content, &in.Action, &in.SentAt,
 		&in.ConversationID, &in.ThreadID, &in.ContextType, &in.Timezone, &in.Onboarded, &in.Profile,
-		&in.TokensThisMonth, &in.State, &in.Now)
+		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals)
 	if err != nil {
 		return in, fmt.Errorf("store: load turn of message %s: %w", run.MessageID, err)
 	}
@@ -136,9 +135,6 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	})
 	if err != nil {
 		return in, fmt.Errorf("store: calendar of user %s: %w", run.UserID, err)
-	}
-	if err := s.db.QueryRow(ctx, qActiveGoals, run.UserID).Scan(&in.ActiveGoals); err != nil {
-		return in, fmt.Errorf("store: active goals of user %s: %w", run.UserID, err)
 	}
 	return in, nil
 }

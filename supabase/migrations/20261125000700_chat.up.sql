@@ -101,8 +101,22 @@ alter table public.conversations add column agent_status text not null default '
 -- duplicate key instead of asking the agents twice.
 grant insert (id) on public.messages to authenticated;
 
--- A new user message: rate limit, then queue its run and show the conversation thinking.
--- Messages written by the service (assistant, summary, system) are not work.
+-- A user message shows its conversation thinking, in the update that already stamps
+-- last_message_at: one write of the conversation row per message.
+create or replace function flux.conversation_touched() returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  update public.conversations
+  set last_message_at = greatest(coalesce(last_message_at, new.created_at), new.created_at),
+      agent_status = case when new.role = 'user' then 'thinking' else agent_status end
+  where id = new.conversation_id;
+  return new;
+end
+$$;
+
+-- A new user message: rate limit, then queue its run. Messages written by the service
+-- (assistant, summary, system) are not work.
 create function flux.messages_queue_run() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
@@ -112,8 +126,6 @@ begin
   end if;
   perform flux.rate_limit(new.user_id, 'chat messages', 20, interval '1 minute');
   insert into flux.agent_runs (message_id, conversation_id, user_id) values (new.id, new.conversation_id, new.user_id);
-  update public.conversations set agent_status = 'thinking'
-  where id = new.conversation_id and agent_status <> 'thinking';
   return null;
 end
 $$;
