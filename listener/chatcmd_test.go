@@ -34,6 +34,10 @@ func TestChatCommand(t *testing.T) {
 		values (gen_random_uuid(), 'chatcmd@test.flux.local', '{"timezone": "America/New_York"}')`); err != nil {
 		t.Fatal(err)
 	}
+	// Onboarding has its own tests; this one is about the terminal client.
+	if _, err := conn.Exec(ctx, `update public.users set onboarded = true where email = 'chatcmd@test.flux.local'`); err != nil {
+		t.Fatal(err)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
@@ -98,6 +97,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		return 1
 	}
 	base := "http://" + ln.Addr().String()
+	agent := newAgent(os.Getenv, log)
+	mode := "offline mode: no OPENROUTER_API_KEY"
+	if agent.LLM != nil {
+		mode = "through OpenRouter"
+	}
 
 	fmt.Fprintf(stdout, `
 Flux local stack is ready.
@@ -116,14 +120,14 @@ Act as a signed-in user, exactly as PostgREST does:
   select title, status, scheduled_at from tasks where status = 'pending' order by scheduled_at limit 5;
   rollback;
 
-Chat as Alex, the way the app does through PostgREST (offline mode: no OpenRouter key):
+Chat as Alex, the way the app does through PostgREST (%s):
   flux chat
 
 Move time to watch reminders escalate (development only):
   select flux.set_time_warp(interval '2 hours');
 
 Press Ctrl-C to stop.
-`, url, url, base, fakes.twilio.URL(), fakes.push.URL())
+`, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode)
 
 	err = service.Run(ctx, service.Config{
 		DatabaseURL:   url,
@@ -136,7 +140,7 @@ Press Ctrl-C to stop.
 		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
 		Push:     fakes.pushConfig,
 		Dispatch: dispatch.Config{Owner: "flux-dev"},
-		Agent:    &graph.Graph{Log: log},
+		Agent:    agent,
 		Log:      log,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -33,6 +33,12 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 		return 2
 	}
 	cfg.Log = log
+	if g, ok := cfg.Agent.(*graph.Graph); ok {
+		g.Log = log
+		if g.LLM == nil {
+			log.InfoContext(ctx, "no OPENROUTER_API_KEY: chat answers in offline mode")
+		}
+	}
 	if err := service.Run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) {
 		log.ErrorContext(ctx, "listen failed", "error", err)
 		return 1
@@ -82,6 +88,12 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 	if cfg.Chat.Workers, err = intEnv(getenv, "FLUX_AGENT_WORKERS"); err != nil {
 		return cfg, err
 	}
+	if cfg.Chat.Lease, err = durationEnv(getenv, "FLUX_AGENT_LEASE"); err != nil {
+		return cfg, err
+	}
+	if cfg.Chat.Sweep, err = durationEnv(getenv, "FLUX_AGENT_SWEEP"); err != nil {
+		return cfg, err
+	}
 
 	cfg.DisableFeed, cfg.DisableDispatch, cfg.DisableHTTP = true, true, true
 	for _, r := range strings.Split(roles, ",") {
@@ -93,7 +105,7 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 		case "http":
 			cfg.DisableHTTP = false
 		case "agents":
-			cfg.Agent = &graph.Graph{}
+			cfg.Agent = newAgent(getenv, nil)
 		default:
 			return cfg, fmt.Errorf("unknown role %q (roles: feed, dispatch, http, agents)", r)
 		}

@@ -1,36 +1,41 @@
 // Package graph answers one chat turn: it reads the turn's input (store.TurnInput), routes
 // the message, runs the agents it needs and returns everything the turn writes (store.Turn),
-// which the listener's runner writes in one transaction. It never writes to the database.
+// which the listener's runner writes in one transaction. It never writes to the database, so
+// a turn that fails half-way has written nothing.
 //
-// Today the graph has its deterministic path only, the offline mode of SPEC.md, used when no
-// OpenRouter key is configured (a newcomer's `make dev`) and, in the model-backed graph, when
-// the provider keeps failing:
-//   - explicit reminders ("remind me to call mom at 5pm", "every Monday at 7 gym") become tasks
-//     through the time-expression parser, recurring ones materialized over the 6-week horizon;
-//   - a reminder without a time gets one focused question, and the answer completes it;
-//   - a goal ("I want to run a 5K") gets a ramped 6-week template plan for its category,
-//     proposed for approval; an explicit yes or the approve_plan button writes the goal and its
-//     tasks, a no drops it.
+// The graph, in plain Go (see docs/chat.md for the picture):
+//   - users not onboarded talk to onboarding (package onboarding, deterministic);
+//   - a reply to something pending is settled without a model when it is unambiguous: the
+//     approve_plan button, a short yes or no to a plan or a proposed move, a time for a
+//     reminder that was missing one;
+//   - otherwise the orchestrator (a model) picks one of five intents: GOAL goes to the goal
+//     planner, which consults the classifier (a model), the pattern observer and the slot
+//     finder (both deterministic) concurrently and then places the plan's tasks with the slot
+//     finder; NEW_TASK to the task handler (the time-expression parser); RESCHEDULE_TASK to
+//     reschedule (slot finder, confirmed before anything moves); MODIFY_GOAL to the planner
+//     with the goal's plan (swapped only on approval); CLARIFY asks one question;
+//   - the summarizer folds the older half of a long conversation into one summary message,
+//     concurrently with the rest of the turn.
 //
-// Every offline reply says it was made without the AI planner (in its text and in metadata
-// "offline": true), so nobody mistakes a template for advice.
+// Without a model (no OpenRouter key, or the provider still failing after retries and
+// fallbacks) the deterministic path answers: reminders through the time-expression parser,
+// one clarifying question when a time is missing, and template plans for goals. Its replies
+// say they were made without the AI planner (in their text and in metadata "offline": true).
 package graph
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
+	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/google/uuid"
-
+	"github.com/flux-companion/flux/agentsvc/llm"
+	"github.com/flux-companion/flux/agentsvc/onboarding"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/agentsvc/timeparse"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -43,15 +48,26 @@ const Horizon = 6 * 7 * 24 * time.Hour
 // MaxActiveGoals is SPEC.md's cap; the database enforces it too.
 const MaxActiveGoals = 3
 
-// Graph answers chat turns (it implements the listener's chat.Agent).
+// Monthly token limits of SPEC.md: past the soft one replies carry a warning, past the hard
+// one the orchestrator and planner use the small model.
+const (
+	SoftTokenLimit = 500_000
+	HardTokenLimit = 1_000_000
+)
+
+// Graph answers chat turns (it implements the listener's chat.Agent). The zero value (no
+// LLM) answers with the deterministic path only.
 type Graph struct {
+	LLM *llm.Client
 	Log *slog.Logger
 }
 
 // State is a conversation's agent state between turns (flux.agent_state).
 type State struct {
-	PendingPlan *PendingPlan `json:"pending_plan,omitempty"`
-	PendingTask *PendingTask `json:"pending_task,omitempty"`
+	PendingPlan       *PendingPlan       `json:"pending_plan,omitempty"`
+	PendingTask       *PendingTask       `json:"pending_task,omitempty"`
+	PendingReschedule *PendingReschedule `json:"pending_reschedule,omitempty"`
+	Onboarding        *onboarding.State  `json:"onboarding,omitempty"`
 }
 
 // PendingPlan is a plan proposed and waiting for approval.
@@ -59,11 +75,20 @@ type PendingPlan struct {
 	Plan    plan.Plan `json:"plan"`
 	Start   string    `json:"start"` // the user-local date its sprint starts, YYYY-MM-DD
 	Offline bool      `json:"offline"`
+	// GoalID is the active goal this plan replaces (goal modifier); "" for a new goal.
+	GoalID string `json:"goal_id,omitempty"`
 }
 
 // PendingTask is a reminder waiting for its time (the clarifying question was asked).
 type PendingTask struct {
 	Title string `json:"title"`
+}
+
+// PendingReschedule is a proposed move of a task, waiting for confirmation.
+type PendingReschedule struct {
+	TaskID string    `json:"task_id"`
+	Title  string    `json:"title"`
+	At     time.Time `json:"at"` // the proposed time, UTC
 }
 
 // Turn answers one message.
@@ -72,286 +97,123 @@ func (g *Graph) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput
 	if err != nil {
 		return store.Turn{}, fmt.Errorf("graph: user timezone %q: %w", in.Timezone, err)
 	}
-	var st State
+	t := &turn{g: g, run: run, in: in, loc: loc, log: g.logger().With("run", run.MessageID), trace: newTracer()}
 	if len(in.State) > 0 {
 		// Lenient: older turns may have stored fields this version no longer uses.
-		if err := json.Unmarshal(in.State, &st); err != nil {
+		if err := json.Unmarshal(in.State, &t.state); err != nil {
 			return store.Turn{}, fmt.Errorf("graph: agent state: %w", err)
 		}
 	}
-	var profile struct {
-		Chronotype string `json:"chronotype"`
-	}
-	_ = json.Unmarshal(in.Profile, &profile) // the profile CHECK guarantees an object; missing fields are fine
+	_ = json.Unmarshal(in.Profile, &t.profile) // the profile CHECK guarantees an object; missing fields are fine
+	t.redact = newRedactor(in.Email, in.Phone, t.profile.Name)
+	t.small = in.TokensThisMonth >= HardTokenLimit
 
-	o := offline{in: in, loc: loc, state: st, chronotype: profile.Chronotype}
-	turn, err := o.turn()
+	var summary sync.WaitGroup
+	if g.LLM != nil && in.Onboarded {
+		summary.Go(func() { t.summarize(ctx) })
+	}
+	if in.Onboarded {
+		err = t.answer(ctx, in.Content)
+	} else {
+		err = t.onboard(ctx)
+	}
+	summary.Wait()
 	if err != nil {
 		return store.Turn{}, err
 	}
-	b, err := json.Marshal(o.state)
-	if err != nil {
+	t.tokenWarning()
+	if t.out.State, err = json.Marshal(t.state); err != nil {
 		return store.Turn{}, fmt.Errorf("graph: agent state: %w", err)
 	}
-	turn.State = b
-	return turn, nil
+	if t.out.Trace, err = t.trace.json(); err != nil {
+		return store.Turn{}, fmt.Errorf("graph: trace: %w", err)
+	}
+	return t.out, nil
 }
 
-// offline is one turn of the deterministic path.
-type offline struct {
-	in         store.TurnInput
-	loc        *time.Location
-	state      State
-	chronotype string
-	out        store.Turn
+func (g *Graph) logger() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
 }
 
-var (
-	yesRe  = regexp.MustCompile(`(?i)^\s*(yes|yep|yeah|ok|okay|sure|approve[sd]?|approve it|looks good|sounds good|go ahead|do it|let'?s do it|perfect|great)\b`)
-	noRe   = regexp.MustCompile(`(?i)^\s*(no|nope|cancel|stop|forget it|never ?mind|abandon|drop it)\b`)
-	goalRe = regexp.MustCompile(`(?i)\b(i want to|i'd like to|i would like to|my goal|goal is|help me|i wanna|get better at|learn to|learn|train for|become|improve)\b`)
-	remRe  = regexp.MustCompile(`(?i)\b(remind|reminder|don't forget|dont forget|make sure i)\b`)
-)
+// answer answers an onboarded user's message.
+func (t *turn) answer(ctx context.Context, text string) error {
+	text = strings.TrimSpace(text)
+	if done, err := t.settlePending(text); done || err != nil {
+		return err
+	}
+	if t.g.LLM == nil {
+		t.offline = true
+		return t.offlineRoute(text)
+	}
+	before, state := t.snapshot()
+	err := t.modelRoute(ctx, text)
+	if err == nil || !(errors.Is(err, llm.ErrUnavailable) || errors.Is(err, llm.ErrInvalidAnswer)) {
+		return err
+	}
+	// The models failed after their retries and fallbacks: nothing the model path prepared
+	// is kept (a half-made plan must not be written); the deterministic path answers.
+	t.log.WarnContext(ctx, "model path failed; answering offline", "error", err)
+	t.restore(before, state)
+	t.offline = true
+	t.fallback = true
+	return t.offlineRoute(text)
+}
 
-func (o *offline) turn() (store.Turn, error) {
-	text := strings.TrimSpace(o.in.Content)
+// settlePending settles a reply to something pending without a model, when the reply is
+// unambiguous. done is false when the message needs routing.
+func (t *turn) settlePending(text string) (done bool, err error) {
+	st := &t.state
 	switch {
-	case o.in.Action == "approve_plan":
-		if o.state.PendingPlan == nil {
-			o.reply("There is no plan waiting for approval.", "approval", map[string]any{"kind": "notice"})
-			return o.out, nil
+	case t.in.Action == "approve_plan":
+		// The button: never a model's guess.
+		if st.PendingPlan == nil {
+			t.offline = t.g.LLM == nil
+			t.reply("There is no plan waiting for approval.", "approval", map[string]any{"kind": "notice"})
+			return true, nil
 		}
-		return o.approve()
-	case o.state.PendingPlan != nil && isApproval(text):
-		return o.approve()
-	case o.state.PendingPlan != nil && noRe.MatchString(text):
-		title := o.state.PendingPlan.Plan.GoalTitle
-		o.state.PendingPlan = nil
-		o.reply(fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
+		return true, t.approve()
+	case st.PendingPlan != nil && isApproval(text):
+		return true, t.approve()
+	case st.PendingPlan != nil && noRe.MatchString(text) && isShort(text):
+		t.offline = st.PendingPlan.Offline
+		title := st.PendingPlan.Plan.GoalTitle
+		st.PendingPlan = nil
+		t.reply(fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
 			map[string]any{"kind": "plan_dropped"})
-		return o.out, nil
-	case o.state.PendingTask != nil && noRe.MatchString(text):
-		o.state.PendingTask = nil
-		o.reply("Okay, no reminder.", "task_handler", map[string]any{"kind": "notice"})
-		return o.out, nil
+		return true, nil
+	case st.PendingReschedule != nil && !st.PendingReschedule.At.IsZero() && isApproval(text):
+		return true, t.applyReschedule()
+	case st.PendingReschedule != nil && noRe.MatchString(text) && isShort(text):
+		st.PendingReschedule = nil
+		t.offline = t.g.LLM == nil
+		t.reply("Okay, it stays where it was.", "reschedule", map[string]any{"kind": "notice"})
+		return true, nil
+	case st.PendingTask != nil && noRe.MatchString(text) && isShort(text):
+		st.PendingTask = nil
+		t.offline = t.g.LLM == nil
+		t.reply("Okay, no reminder.", "task_handler", map[string]any{"kind": "notice"})
+		return true, nil
 	}
-
-	parsed := timeparse.Parse(text, o.in.Now, o.loc)
-	if o.state.PendingTask != nil {
-		if parsed.At.IsZero() || !parsed.HasTime {
-			o.reply(fmt.Sprintf("When should I remind you to %s? For example “today at 18:00” or “every Monday at 7”.",
-				lowerFirst(o.state.PendingTask.Title)), "clarify", map[string]any{"kind": "question", "field": "time"})
-			return o.out, nil
-		}
-		title := o.state.PendingTask.Title
-		o.state.PendingTask = nil
-		return o.createTask(title, parsed)
-	}
-
-	hasTime := !parsed.At.IsZero() && parsed.HasTime
-	switch {
-	case hasTime && !goalRe.MatchString(text) || hasTime && remRe.MatchString(text):
-		return o.createTask(parsed.Title, parsed)
-	case remRe.MatchString(text):
-		title := parsed.Title
-		if title == "" {
-			title = "Reminder"
-		}
-		o.state.PendingTask = &PendingTask{Title: title}
-		question := fmt.Sprintf("When should I remind you to %s?", lowerFirst(title))
-		if parsed.HasDate && !parsed.At.IsZero() {
-			question = fmt.Sprintf("At what time %s should I remind you to %s?", dayWords(parsed.At.In(o.loc), o.in.Now.In(o.loc)), lowerFirst(title))
-		}
-		o.reply(question, "clarify", map[string]any{"kind": "question", "field": "time"})
-		return o.out, nil
-	case goalRe.MatchString(text):
-		return o.proposePlan(text)
-	}
-	if pp := o.state.PendingPlan; pp != nil {
-		o.reply(fmt.Sprintf("Without the AI planner I cannot change the plan for “%s”. Reply “approve” to schedule it as proposed, or “no” to drop it.",
-			pp.Plan.GoalTitle), "goal_planner", map[string]any{"kind": "question", "actions": []string{"approve_plan"}})
-		return o.out, nil
-	}
-	o.reply("I can set reminders (“remind me to call mom at 5pm”, “every Monday at 7 gym”) "+
-		"and plan goals over six weeks (“I want to run a 5K”). What would you like?", "clarify",
-		map[string]any{"kind": "question"})
-	return o.out, nil
-}
-
-// createTask writes one reminder, or every occurrence of a recurring one over the horizon.
-func (o *offline) createTask(title string, p timeparse.Result) (store.Turn, error) {
-	if title == "" {
-		title = "Reminder"
-	}
-	starts := []time.Time{p.At}
-	if p.RRule != "" {
-		var err error
-		starts, err = plan.ExpandRRule(p.RRule, p.At.In(o.loc), p.At.Add(Horizon))
-		if err != nil {
-			return store.Turn{}, fmt.Errorf("graph: recurrence %q: %w", p.RRule, err)
+	if st.PendingReschedule != nil {
+		if p := t.parse(text); p.HasTime && p.RRule == "" {
+			return true, t.proposeReschedule(st.PendingReschedule.TaskID, p.At)
 		}
 	}
-	for _, at := range starts {
-		o.out.Tasks = append(o.out.Tasks, store.NewTask{Title: title, ScheduledAt: at.UTC(), DurationMinutes: 30, RecurrenceRule: p.RRule})
-	}
-	local := p.At.In(o.loc)
-	msg := fmt.Sprintf("Reminder set: “%s” %s at %s.", title, dayWords(local, o.in.Now.In(o.loc)), local.Format("15:04"))
-	if p.RRule != "" {
-		msg = fmt.Sprintf("Reminder set: “%s”, %s at %s, starting %s (%d reminders over the next six weeks).",
-			title, describeRule(p.RRule), local.Format("15:04"), dayWords(local, o.in.Now.In(o.loc)), len(starts))
-	}
-	o.reply(msg, "task_handler", map[string]any{"kind": "task_created", "tasks": len(starts),
-		"first_at": p.At.UTC().Format(time.RFC3339), "recurrence_rule": p.RRule})
-	return o.out, nil
-}
-
-// proposePlan proposes the category's template plan for approval.
-func (o *offline) proposePlan(text string) (store.Turn, error) {
-	category := plan.Categorize(text)
-	title := goalTitle(text)
-	p := plan.Template(category, title, plan.TemplateProfile{Chronotype: o.chronotype})
-	if err := p.Validate(); err != nil {
-		return store.Turn{}, fmt.Errorf("graph: template plan for %s: %w", category, err)
-	}
-	// The sprint starts tomorrow: a plan never begins with a reminder already overdue.
-	start := o.in.Now.In(o.loc).AddDate(0, 0, 1).Format(time.DateOnly)
-	o.state.PendingPlan = &PendingPlan{Plan: p, Start: start, Offline: true}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Here is a 6-week plan for “%s” (%s). People keep over 70%% of their focused 6-week sprints, so it starts almost too easy and ramps up:\n", p.GoalTitle, category)
-	for _, t := range p.ProposedTasks {
-		fmt.Fprintf(&b, "- weeks %d–%d: %s, %s at %s, %d min\n", t.WeekRange[0], t.WeekRange[1], t.Title,
-			strings.Join(t.ScheduledDays, "/"), t.SuggestedTime, t.DurationMinutes)
-	}
-	b.WriteString("Reply “approve” to schedule it (or press Approve), or “no” to drop it.")
-	if o.in.ActiveGoals >= MaxActiveGoals {
-		b.WriteString(fmt.Sprintf(" Note: you already have %d active goals, the most Flux keeps at once; finish or abandon one before approving.", o.in.ActiveGoals))
-	}
-	o.reply(b.String(), "goal_planner", map[string]any{"kind": "plan", "plan": p, "start": start, "actions": []string{"approve_plan"}})
-	return o.out, nil
-}
-
-// approve writes the pending plan: the goal and every task of its sprint.
-func (o *offline) approve() (store.Turn, error) {
-	pp := o.state.PendingPlan
-	if o.in.ActiveGoals >= MaxActiveGoals {
-		o.reply(fmt.Sprintf("You already have %d active goals, the most Flux keeps at once. Finish or abandon one, then approve again.", o.in.ActiveGoals),
-			"goal_planner", map[string]any{"kind": "notice"})
-		return o.out, nil
-	}
-	start, err := time.ParseInLocation(time.DateOnly, pp.Start, o.loc)
-	if err != nil {
-		return store.Turn{}, fmt.Errorf("graph: pending plan start %q: %w", pp.Start, err)
-	}
-	if tomorrow := o.in.Now.In(o.loc).AddDate(0, 0, 1); start.Before(tomorrow.Truncate(24 * time.Hour)) {
-		// Approved days later: the sprint starts tomorrow, not in the past.
-		start, _ = time.ParseInLocation(time.DateOnly, tomorrow.Format(time.DateOnly), o.loc)
-	}
-	occ, err := plan.Materialize(pp.Plan, start, o.loc)
-	if err != nil {
-		return store.Turn{}, fmt.Errorf("graph: materialize plan: %w", err)
-	}
-	planJSON, err := json.Marshal(pp.Plan)
-	if err != nil {
-		return store.Turn{}, err
-	}
-	goalID := uuid.NewString()
-	o.out.Goals = append(o.out.Goals, store.NewGoal{ID: goalID, Title: pp.Plan.GoalTitle, Description: pp.Plan.GoalDescription,
-		Tags: pp.Plan.Tags, Status: "active", TargetWeeks: 6, Plan: planJSON})
-	for _, oc := range occ {
-		o.out.Tasks = append(o.out.Tasks, store.NewTask{GoalID: goalID, Title: oc.Title, Description: oc.Description,
-			ScheduledAt: oc.At, DurationMinutes: int(oc.Duration / time.Minute), RecurrenceRule: oc.RRule})
-	}
-	o.state.PendingPlan = nil
-	first := ""
-	if len(occ) > 0 {
-		l := occ[0].At.In(o.loc)
-		first = fmt.Sprintf(" The first one is %s at %s.", dayWords(l, o.in.Now.In(o.loc)), l.Format("15:04"))
-	}
-	o.reply(fmt.Sprintf("Plan approved: “%s” is active with %d tasks over six weeks.%s", pp.Plan.GoalTitle, len(occ), first),
-		"goal_planner", map[string]any{"kind": "plan_approved", "goal_id": goalID, "tasks": len(occ)})
-	return o.out, nil
-}
-
-func (o *offline) reply(content, node string, meta map[string]any) {
-	meta["offline"] = true
-	b, _ := json.Marshal(meta) // maps of strings, numbers and plans always marshal
-	o.out.Replies = append(o.out.Replies, store.Reply{Content: content + " " + OfflineNote, Node: node, Metadata: b})
-}
-
-// isApproval: a short explicit yes. "ok, but make it evenings" is a change request, not an
-// approval, and offline there is nobody to negotiate it: the plan stays pending.
-func isApproval(text string) bool {
-	return yesRe.MatchString(text) && len(strings.Fields(text)) <= 4 && !strings.ContainsAny(text, ",;?")
-}
-
-var goalLead = regexp.MustCompile(`(?i)^\s*(i want to|i'd like to|i would like to|my goal is to|my goal is|help me|i wanna|i want|get better at)\s+`)
-
-// goalTitle turns "I want to run a 5K." into "Run a 5K".
-func goalTitle(text string) string {
-	t := goalLead.ReplaceAllString(text, "")
-	t = strings.TrimRight(strings.TrimSpace(t), ".!?")
-	if r := []rune(t); len(r) > 120 {
-		t = string(r[:120])
-	}
-	if t == "" {
-		return "My goal"
-	}
-	return mapFirst(t, unicode.ToUpper)
-}
-
-func lowerFirst(s string) string { return mapFirst(s, unicode.ToLower) }
-
-// mapFirst changes the first letter, whatever its length in bytes ("über" → "Über").
-func mapFirst(s string, f func(rune) rune) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if n == 0 {
-		return s
-	}
-	return string(f(r)) + s[n:]
-}
-
-// dayWords says when a local time is, relative to now: "today", "tomorrow", "on Monday 30 Nov".
-func dayWords(t, now time.Time) string {
-	ty, tm, td := t.Date()
-	ny, nm, nd := now.Date()
-	day := time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)
-	today := time.Date(ny, nm, nd, 0, 0, 0, 0, time.UTC)
-	switch int(day.Sub(today).Hours() / 24) {
-	case 0:
-		return "today"
-	case 1:
-		return "tomorrow"
-	}
-	return "on " + t.Format("Monday 2 Jan")
-}
-
-var dayNames = map[string]string{"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
-
-// describeRule says an RRULE the way a person would, for the confirmation.
-func describeRule(rule string) string {
-	parts := map[string]string{}
-	for _, kv := range strings.Split(rule, ";") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			parts[k] = v
+	if st.PendingTask != nil {
+		if p := t.parse(text); p.HasTime {
+			title := st.PendingTask.Title
+			st.PendingTask = nil
+			t.offline = t.g.LLM == nil
+			return true, t.createTask(title, p)
 		}
 	}
-	switch parts["FREQ"] {
-	case "DAILY":
-		if parts["INTERVAL"] != "" && parts["INTERVAL"] != "1" {
-			return "every " + parts["INTERVAL"] + " days"
-		}
-		return "every day"
-	case "WEEKLY":
-		if parts["BYDAY"] == "" {
-			return "every week"
-		}
-		var names []string
-		for _, d := range strings.Split(parts["BYDAY"], ",") {
-			names = append(names, dayNames[d])
-		}
-		return "every " + strings.Join(names, " and ")
-	case "MONTHLY":
-		return "every month"
-	}
-	return "repeating"
+	return false, nil
+}
+
+// isShort: a bare yes or no, not a sentence that starts with one ("no, make it evenings").
+func isShort(text string) bool {
+	return len(strings.Fields(text)) <= 4 && !strings.ContainsAny(text, ",;?")
 }

@@ -11,10 +11,10 @@ import (
 )
 
 // turn runs one offline turn for a Berlin user at now, with state carried from before.
-func turn(t *testing.T, now time.Time, content, action string, state json.RawMessage, activeGoals int) store.Turn {
+func offlineTurn(t *testing.T, now time.Time, content, action string, state json.RawMessage, activeGoals int) store.Turn {
 	t.Helper()
 	out, err := (&Graph{}).Turn(context.Background(), store.AgentRun{}, store.TurnInput{
-		Content: content, Action: action, Timezone: "Europe/Berlin", Profile: json.RawMessage(`{"chronotype": "evening"}`),
+		Content: content, Action: action, Timezone: "Europe/Berlin", Onboarded: true, Profile: json.RawMessage(`{"chronotype": "evening"}`),
 		State: state, Now: now, ActiveGoals: activeGoals,
 	})
 	if err != nil {
@@ -31,29 +31,29 @@ func TestOfflinePlanNegotiation(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	now := time.Date(2026, 3, 20, 10, 0, 0, 0, berlin) // the sprint crosses the 29 March DST change
 
-	proposed := turn(t, now, "I want to run a 5K", "", nil, 0)
+	proposed := offlineTurn(t, now, "I want to run a 5K", "", nil, 0)
 	if len(proposed.Goals) != 0 || len(proposed.Tasks) != 0 || !strings.Contains(string(proposed.State), `"pending_plan"`) {
 		t.Fatalf("a proposal writes nothing but its state: %+v", proposed)
 	}
 	// "no" drops it.
-	dropped := turn(t, now, "no thanks", "", proposed.State, 0)
+	dropped := offlineTurn(t, now, "no thanks", "", proposed.State, 0)
 	if strings.Contains(string(dropped.State), "pending_plan") || len(dropped.Tasks) != 0 {
 		t.Errorf("no: state %s, %d tasks", dropped.State, len(dropped.Tasks))
 	}
 	// A change request is not an approval.
-	changed := turn(t, now, "ok, but make it mornings", "", proposed.State, 0)
+	changed := offlineTurn(t, now, "ok, but make it mornings", "", proposed.State, 0)
 	if len(changed.Goals) != 0 || !strings.Contains(string(changed.State), "pending_plan") ||
 		!strings.HasPrefix(changed.Replies[0].Content, "Without the AI planner I cannot change the plan for “Run a 5K”.") {
 		t.Errorf("\"ok, but ...\": %d goals, reply %q", len(changed.Goals), changed.Replies[0].Content)
 	}
 	// At the cap, approval is refused and the plan stays pending.
-	capped := turn(t, now, "yes", "", proposed.State, MaxActiveGoals)
+	capped := offlineTurn(t, now, "yes", "", proposed.State, MaxActiveGoals)
 	if len(capped.Goals) != 0 || !strings.Contains(string(capped.State), "pending_plan") {
 		t.Errorf("approval at the cap wrote %d goals; state %s", len(capped.Goals), capped.State)
 	}
 	// The button, two days later: the sprint starts tomorrow, never in the past.
 	later := now.AddDate(0, 0, 2)
-	approved := turn(t, later, "Approve the plan", "approve_plan", proposed.State, 2)
+	approved := offlineTurn(t, later, "Approve the plan", "approve_plan", proposed.State, 2)
 	if len(approved.Goals) != 1 || approved.Goals[0].Status != "active" || len(approved.Tasks) == 0 {
 		t.Fatalf("approval: %d goals, %d tasks", len(approved.Goals), len(approved.Tasks))
 	}
@@ -73,7 +73,7 @@ func TestOfflinePlanNegotiation(t *testing.T) {
 		t.Error("the plan is still pending after approval")
 	}
 	// The button with nothing pending changes nothing.
-	again := turn(t, later, "Approve the plan", "approve_plan", approved.State, 3)
+	again := offlineTurn(t, later, "Approve the plan", "approve_plan", approved.State, 3)
 	if len(again.Goals)+len(again.Tasks) != 0 {
 		t.Error("a second press wrote again")
 	}
@@ -95,7 +95,7 @@ func TestOfflineReminders(t *testing.T) {
 		{"remind me to pay rent", 0, "", "When should I remind you to pay rent?"},
 		{"hello there", 0, "", "I can set reminders"},
 	} {
-		out := turn(t, now, tc.say, "", nil, 0)
+		out := offlineTurn(t, now, tc.say, "", nil, 0)
 		if len(out.Tasks) != tc.tasks || !strings.HasPrefix(out.Replies[0].Content, tc.reply) {
 			t.Errorf("%q: %d tasks, reply %q; want %d, %q", tc.say, len(out.Tasks), out.Replies[0].Content, tc.tasks, tc.reply)
 			continue

@@ -228,8 +228,11 @@ func (r *Runner) fail(ctx context.Context, run store.AgentRun, reason string, lo
 }
 
 // permanent reports a database error that repeating the same turn cannot fix: a data or
-// integrity violation, or a check raised by a trigger.
+// integrity violation, a check raised by a trigger, or a row the turn depends on having changed.
 func permanent(err error) bool {
+	if errors.Is(err, store.ErrTurnConflict) {
+		return true
+	}
 	var pg *pgconn.PgError
 	if !errors.As(err, &pg) {
 		return false

@@ -57,6 +57,9 @@ func TestChatThroughTheService(t *testing.T) {
 		values (gen_random_uuid(), 'chat-svc@test.flux.local', '{"timezone": "Europe/Berlin"}') returning id::text`).Scan(&uid); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `update public.users set onboarded = true where id = $1`, uid); err != nil {
+		t.Fatal(err)
+	}
 	// Noon in Berlin today, so "at 5pm" is today and the plan starts tomorrow.
 	if _, err := pool.Exec(ctx, `select flux.set_time_warp(((now() at time zone 'Europe/Berlin')::date + time '12:00') at time zone 'Europe/Berlin' - now())`); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 var (
@@ -15,10 +16,19 @@ var (
 	qTurnInput     = query("turn_input")
 	qTurnHistory   = query("turn_history")
 	qTurnCalendar  = query("turn_calendar")
+	qTurnGoals     = query("turn_goals")
+	qTurnOutcomes  = query("turn_outcomes")
+	qTurnPatterns  = query("turn_patterns")
 )
 
-// ErrLeaseLost means another runner holds the run now: the turn's writes were rolled back.
-var ErrLeaseLost = errors.New("store: agent run lease lost")
+var (
+	// ErrLeaseLost means another runner holds the run now: the turn's writes were rolled back.
+	ErrLeaseLost = errors.New("store: agent run lease lost")
+	// ErrTurnConflict means the turn changes a row that changed since the turn read it (a task
+	// to move was settled meanwhile, a goal to re-plan was abandoned): nothing was written, and
+	// running the turn again would meet the same conflict.
+	ErrTurnConflict = errors.New("store: turn conflicts with a newer change")
+)
 
 // AgentRun is a claimed unit of agent work: one user message.
 type AgentRun struct {
@@ -89,10 +99,42 @@ type TurnInput struct {
 	History               []HistoryMessage // oldest first, from the latest summary
 	Calendar              []BookedTask
 	ActiveGoals           int
+	// Email and Phone are never sent anywhere: the graph redacts them (and the profile's
+	// name) from every prompt.
+	Email, Phone string
+	Goals        []GoalRef     // open goals: active and pipeline
+	Outcomes     []TaskOutcome // settled time tasks of the last 12 weeks, newest first
+	Patterns     []Pattern
 }
 
 // HistoryMessage is an earlier message of the conversation.
-type HistoryMessage struct{ Role, Content string }
+type HistoryMessage struct {
+	Role, Content string
+	At            time.Time
+}
+
+// GoalRef is an open goal.
+type GoalRef struct {
+	ID, Title, Status string
+	Tags              []string
+	ParentID          string
+	PipelineOrder     int
+	Plan              json.RawMessage // "null" when the goal has none
+}
+
+// TaskOutcome is a settled task.
+type TaskOutcome struct {
+	ScheduledAt time.Time
+	Done        bool
+	Tags        []string
+}
+
+// Pattern is a stored behaviour pattern.
+type Pattern struct {
+	Type, Description string
+	Data              json.RawMessage
+	Confidence        float64
+}
 
 // BookedTask is a pending or rescheduled task in the planning horizon.
 type BookedTask struct {
@@ -107,34 +149,54 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	var in TurnInput
 	err := s.db.QueryRow(ctx, qTurnInput, run.MessageID).Scan(&in.Content, &in.Action, &in.SentAt,
 		&in.ConversationID, &in.ThreadID, &in.ContextType, &in.Timezone, &in.Onboarded, &in.Profile,
-		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals)
+		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals, &in.Email, &in.Phone)
 	if err != nil {
 		return in, fmt.Errorf("store: load turn of message %s: %w", run.MessageID, err)
 	}
-	rows, err := s.db.Query(ctx, qTurnHistory, in.ConversationID, run.MessageID, history)
-	if err != nil {
-		return in, fmt.Errorf("store: history of conversation %s: %w", in.ConversationID, err)
-	}
-	newestFirst, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryMessage, error) {
-		var m HistoryMessage
-		return m, r.Scan(&m.Role, &m.Content)
+	// One round trip for the rest: it is all read on every turn.
+	batch := &pgx.Batch{}
+	batch.Queue(qTurnHistory, in.ConversationID, run.MessageID, history).Query(func(rows pgx.Rows) error {
+		var err error
+		in.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryMessage, error) {
+			var m HistoryMessage
+			return m, r.Scan(&m.Role, &m.Content, &m.At)
+		})
+		return err
 	})
-	if err != nil {
-		return in, fmt.Errorf("store: history of conversation %s: %w", in.ConversationID, err)
-	}
-	for i := len(newestFirst) - 1; i >= 0; i-- {
-		in.History = append(in.History, newestFirst[i])
-	}
-	rows, err = s.db.Query(ctx, qTurnCalendar, run.UserID, in.Now.Add(horizon))
-	if err != nil {
-		return in, fmt.Errorf("store: calendar of user %s: %w", run.UserID, err)
-	}
-	in.Calendar, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BookedTask, error) {
-		var t BookedTask
-		return t, r.Scan(&t.ID, &t.Title, &t.ScheduledAt, &t.DurationMinutes, &t.Status, &t.GoalID)
+	batch.Queue(qTurnCalendar, run.UserID, in.Now.Add(horizon)).Query(func(rows pgx.Rows) error {
+		var err error
+		in.Calendar, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BookedTask, error) {
+			var t BookedTask
+			return t, r.Scan(&t.ID, &t.Title, &t.ScheduledAt, &t.DurationMinutes, &t.Status, &t.GoalID)
+		})
+		return err
 	})
-	if err != nil {
-		return in, fmt.Errorf("store: calendar of user %s: %w", run.UserID, err)
+	batch.Queue(qTurnGoals, run.UserID).Query(func(rows pgx.Rows) error {
+		var err error
+		in.Goals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (GoalRef, error) {
+			var g GoalRef
+			return g, r.Scan(&g.ID, &g.Title, &g.Status, &g.Tags, &g.ParentID, &g.PipelineOrder, &g.Plan)
+		})
+		return err
+	})
+	batch.Queue(qTurnOutcomes, run.UserID).Query(func(rows pgx.Rows) error {
+		var err error
+		in.Outcomes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskOutcome, error) {
+			var o TaskOutcome
+			return o, r.Scan(&o.ScheduledAt, &o.Done, &o.Tags)
+		})
+		return err
+	})
+	batch.Queue(qTurnPatterns, run.UserID).Query(func(rows pgx.Rows) error {
+		var err error
+		in.Patterns, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pattern, error) {
+			var p Pattern
+			return p, r.Scan(&p.Type, &p.Description, &p.Data, &p.Confidence)
+		})
+		return err
+	})
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
+		return in, fmt.Errorf("store: turn context of message %s: %w", run.MessageID, err)
 	}
 	return in, nil
 }
@@ -148,7 +210,27 @@ type Turn struct {
 	Profile   json.RawMessage // when not nil, replaces users.profile (onboarding)
 	Timezone  string          // when not "", the user's confirmed timezone (onboarding)
 	Onboarded bool            // onboarding finished with this turn
+	Phone     string          // when not "", the user's new phone number (unverified; onboarding)
 	Tokens    map[string]int  // provider -> tokens spent by this turn
+
+	Reschedules []Reschedule // confirmed moves of pending tasks
+	PlanSwaps   []PlanSwap   // approved changes of an active goal's plan
+	Trace       json.RawMessage
+}
+
+// Reschedule moves a pending task; its reminder ladder starts again for the new time.
+type Reschedule struct {
+	TaskID string
+	At     time.Time
+}
+
+// PlanSwap replaces an active goal's plan: its pending tasks from From on are cancelled (unless
+// another active goal shares them) and the turn's Tasks for the goal take their place.
+type PlanSwap struct {
+	GoalID, Title, Description string
+	Tags                       []string
+	Plan                       json.RawMessage
+	From                       time.Time
 }
 
 // Reply is an assistant (or summary) message.
@@ -199,6 +281,21 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 			return ErrLeaseLost
 		}
 		batch := &pgx.Batch{}
+		for _, sw := range t.PlanSwaps {
+			batch.Queue(`update public.goals set plan = $3, title = $4, description = nullif($5, ''), class_tags = $6
+				where id = $1 and user_id = $2 and status = 'active'`,
+				sw.GoalID, run.UserID, sw.Plan, sw.Title, sw.Description, sw.Tags).Exec(changed("goal", sw.GoalID))
+			batch.Queue(`update public.tasks t set status = 'cancelled'
+				where t.goal_id = $1 and t.user_id = $2 and t.status = 'pending' and t.scheduled_at >= $3
+				  and not exists (select 1 from public.goals g
+				                  where g.id = any (t.shared_with_goal_ids) and g.id <> $1 and g.status = 'active')`,
+				sw.GoalID, run.UserID, sw.From)
+		}
+		for _, r := range t.Reschedules {
+			batch.Queue(`update public.tasks set scheduled_at = $3, status = 'pending'
+				where id = $1 and user_id = $2 and status in ('pending', 'rescheduled')`,
+				r.TaskID, run.UserID, r.At).Exec(changed("task", r.TaskID))
+		}
 		for _, g := range t.Goals {
 			batch.Queue(`insert into public.goals (id, user_id, title, description, class_tags, status, parent_goal_id, pipeline_order, target_weeks, plan)
 				values ($1, $2, $3, nullif($4, ''), $5, $6, nullif($7, '')::uuid, nullif($8, 0), $9, $10)`,
@@ -234,6 +331,14 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 				    onboarded = onboarded or $4
 				where id = $1`, run.UserID, t.Profile, t.Timezone, t.Onboarded)
 		}
+		if t.Phone != "" {
+			// The users_phone_changed trigger clears verification and WhatsApp opt-in.
+			batch.Queue(`update public.users set phone_number = $2 where id = $1 and phone_number is distinct from $2`,
+				run.UserID, t.Phone)
+		}
+		if t.Trace != nil {
+			batch.Queue(`update flux.agent_runs set trace = $2 where message_id = $1`, run.MessageID, t.Trace)
+		}
 		for provider, n := range t.Tokens {
 			if n > 0 {
 				batch.Queue(`select flux.add_token_usage($1, $2, $3)`, run.UserID, provider, n)
@@ -245,4 +350,14 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 		return fmt.Errorf("store: apply turn of message %s: %w", run.MessageID, err)
 	}
 	return err
+}
+
+// changed fails the turn when an update it depends on found no row.
+func changed(what, id string) func(pgconn.CommandTag) error {
+	return func(ct pgconn.CommandTag) error {
+		if ct.RowsAffected() == 0 {
+			return fmt.Errorf("%w: %s %s is no longer open", ErrTurnConflict, what, id)
+		}
+		return nil
+	}
 }

@@ -74,6 +74,9 @@ create table flux.agent_runs (
   lease_owner text,
   lease_until timestamptz,
   error text,
+  -- What the turn did, per node: model, prompt file, tokens, start and end (SPEC.md: agent runs
+  -- are traceable). Never prompts or answers: they carry what the user wrote.
+  trace jsonb,
   created_at timestamptz not null default flux.now(),
   finished_at timestamptz
 );

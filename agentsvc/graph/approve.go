@@ -1,0 +1,180 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// approve writes the pending plan exactly as it was last proposed: a new goal (with its
+// micro-goal pipeline when it needs more than one sprint) or the new plan of a modified goal,
+// and every task of the sprint, DST-correct. The runner writes all of it in one transaction.
+func (t *turn) approve() error {
+	pp := t.state.PendingPlan
+	t.offline = pp.Offline
+	if pp.GoalID == "" && t.in.ActiveGoals >= MaxActiveGoals {
+		t.reply(fmt.Sprintf("You already have %d active goals, the most Flux keeps at once. Finish or abandon one, then approve again.", t.in.ActiveGoals),
+			"goal_planner", map[string]any{"kind": "notice", "reason": "active_goal_limit"})
+		return nil
+	}
+	var modified *store.GoalRef
+	if pp.GoalID != "" {
+		for i, g := range t.in.Goals {
+			if g.ID == pp.GoalID && g.Status == "active" {
+				modified = &t.in.Goals[i]
+			}
+		}
+		if modified == nil {
+			t.state.PendingPlan = nil
+			t.reply("That goal is no longer active, so I dropped the new plan. Nothing was changed.", "goal_modifier",
+				map[string]any{"kind": "notice"})
+			return nil
+		}
+	}
+	start, err := time.ParseInLocation(time.DateOnly, pp.Start, t.loc)
+	if err != nil {
+		return fmt.Errorf("graph: pending plan start %q: %w", pp.Start, err)
+	}
+	if tomorrow := t.sprintStart(); start.Before(tomorrow) {
+		// Approved days later: the sprint starts tomorrow, not in the past.
+		start = tomorrow
+	}
+	occ, err := plan.Materialize(pp.Plan, start, t.loc)
+	if err != nil {
+		return fmt.Errorf("graph: materialize plan: %w", err)
+	}
+	p := pp.Plan
+	p.ApprovalStatus = plan.StatusApproved
+	planJSON, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+
+	// The goal the sprint's tasks belong to.
+	var taskGoal string
+	switch {
+	case modified != nil:
+		taskGoal = modified.ID
+		t.out.PlanSwaps = append(t.out.PlanSwaps, store.PlanSwap{GoalID: modified.ID, Title: p.GoalTitle,
+			Description: p.GoalDescription, Tags: p.Tags, Plan: planJSON, From: t.in.Now})
+	case !p.FeasibleIn6Weeks && len(p.MicroGoalRoadmap) > 1:
+		// An umbrella goal and its micro-goals: the first active with this sprint's tasks, the
+		// rest waiting in the pipeline until the one before completes.
+		umbrella := uuid.NewString()
+		weeks := 0
+		for _, m := range p.MicroGoalRoadmap {
+			weeks += m.TargetWeeks
+		}
+		t.out.Goals = append(t.out.Goals, store.NewGoal{ID: umbrella, Title: p.GoalTitle, Description: p.GoalDescription,
+			Tags: p.Tags, Status: "active", TargetWeeks: min(weeks, 52), Plan: planJSON})
+		for _, m := range sortedRoadmap(p.MicroGoalRoadmap) {
+			g := store.NewGoal{ID: uuid.NewString(), Title: m.Title, Description: m.Description, Tags: p.Tags,
+				Status: "pipeline", ParentID: umbrella, PipelineOrder: m.PipelineOrder, TargetWeeks: m.TargetWeeks}
+			if m.PipelineOrder == 1 {
+				g.Status, g.Plan, taskGoal = "active", planJSON, g.ID
+			}
+			t.out.Goals = append(t.out.Goals, g)
+		}
+	default:
+		taskGoal = uuid.NewString()
+		t.out.Goals = append(t.out.Goals, store.NewGoal{ID: taskGoal, Title: p.GoalTitle, Description: p.GoalDescription,
+			Tags: p.Tags, Status: "active", TargetWeeks: plan.SprintWeeks, Plan: planJSON})
+	}
+	for _, oc := range occ {
+		t.out.Tasks = append(t.out.Tasks, store.NewTask{GoalID: taskGoal, Title: oc.Title, Description: oc.Description,
+			ScheduledAt: oc.At, DurationMinutes: int(oc.Duration / time.Minute), RecurrenceRule: oc.RRule})
+	}
+	t.state.PendingPlan = nil
+	first := ""
+	if len(occ) > 0 {
+		l := occ[0].At.In(t.loc)
+		first = fmt.Sprintf(" The first one is %s at %s.", dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04"))
+	}
+	msg := fmt.Sprintf("Plan approved: “%s” is active with %d tasks over six weeks.%s", p.GoalTitle, len(occ), first)
+	node := "goal_planner"
+	if modified != nil {
+		msg = fmt.Sprintf("Plan changed: “%s” now has %d tasks over the next six weeks; its earlier upcoming tasks are cancelled.%s", p.GoalTitle, len(occ), first)
+		node = "goal_modifier"
+	}
+	t.reply(msg, node, map[string]any{"kind": "plan_approved", "goal_id": taskGoal, "tasks": len(occ)})
+	return nil
+}
+
+func sortedRoadmap(in []plan.MicroGoal) []plan.MicroGoal {
+	out := make([]plan.MicroGoal, len(in))
+	for _, m := range in {
+		out[m.PipelineOrder-1] = m // Validate guarantees 1..n, each once
+	}
+	return out
+}
+
+// proposeReschedule proposes moving a task to at, or to the nearest free time that day when
+// at is taken. Nothing moves until the user confirms.
+func (t *turn) proposeReschedule(taskID string, at time.Time) error {
+	task, ok := t.booked(taskID)
+	if !ok {
+		t.state.PendingReschedule = nil
+		t.reply("I cannot find that task among your upcoming ones any more; nothing was moved.", "reschedule",
+			map[string]any{"kind": "notice"})
+		return nil
+	}
+	t.offline = t.g.LLM == nil
+	cal := t.calendarWithout(taskID)
+	d := time.Duration(task.DurationMinutes) * time.Minute
+	lead := ""
+	if at.Before(t.in.Now) {
+		at = t.in.Now
+	}
+	// A time the user named is honoured unless it meets another task; only then the slot
+	// finder looks for the nearest free time, that day first.
+	if c := cal.Conflicts([]time.Time{at}, d); len(c) > 0 {
+		next, found := cal.Next(at, d, true)
+		if !found {
+			next, found = cal.Next(at, d, false)
+		}
+		if !found {
+			t.reply(fmt.Sprintf("I found no free time for “%s” soon after %s. Which other time would suit you?",
+				task.Title, at.In(t.loc).Format("Mon 2 Jan 15:04")), "reschedule", map[string]any{"kind": "question", "field": "time"})
+			t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title}
+			return nil
+		}
+		lead = fmt.Sprintf("%s is taken by “%s”. ", at.In(t.loc).Format("15:04"), c[0].ExistingTitle)
+		at = next
+	}
+	t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title, At: at.UTC()}
+	local := at.In(t.loc)
+	t.reply(fmt.Sprintf("%sMove “%s” to %s at %s? Reply “yes” to confirm, or name another time.", lead, task.Title,
+		dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04")), "reschedule",
+		map[string]any{"kind": "question", "field": "confirm", "task_id": taskID, "proposed_at": at.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+// applyReschedule moves the task as proposed; its reminder ladder restarts for the new time.
+func (t *turn) applyReschedule() error {
+	pr := t.state.PendingReschedule
+	t.state.PendingReschedule = nil
+	t.offline = t.g.LLM == nil
+	if _, ok := t.booked(pr.TaskID); !ok {
+		t.reply(fmt.Sprintf("“%s” is no longer open, so nothing was moved.", pr.Title), "reschedule", map[string]any{"kind": "notice"})
+		return nil
+	}
+	t.out.Reschedules = append(t.out.Reschedules, store.Reschedule{TaskID: pr.TaskID, At: pr.At})
+	local := pr.At.In(t.loc)
+	t.reply(fmt.Sprintf("Done: “%s” is now %s at %s.", pr.Title, dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04")),
+		"reschedule", map[string]any{"kind": "task_rescheduled", "task_id": pr.TaskID, "at": pr.At.Format(time.RFC3339)})
+	return nil
+}
+
+func (t *turn) booked(id string) (store.BookedTask, bool) {
+	for _, b := range t.in.Calendar {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return store.BookedTask{}, false
+}

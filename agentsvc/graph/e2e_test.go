@@ -1,0 +1,429 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/agentsvc/llmfake"
+	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/listener/chat"
+	"github.com/flux-companion/flux/sql/pgtest"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// e2e is a user talking to the graph through real rows: messages inserted as the user (RLS
+// applies, as through PostgREST), answered by the listener's runner, read back from tables.
+type e2e struct {
+	pool   *pgxpool.Pool
+	runner *chat.Runner
+	user   string
+	conv   string
+}
+
+func newE2E(t *testing.T, g *Graph, email, timezone string, onboarded bool) *e2e {
+	t.Helper()
+	ctx := context.Background()
+	e := &e2e{pool: pgtest.Pool(t)}
+	if err := e.pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+		values (gen_random_uuid(), $1, json_build_object('timezone', $2::text)) returning id::text`, email, timezone).Scan(&e.user); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `update public.users set onboarded = $2 where id = $1`, e.user, onboarded); err != nil {
+		t.Fatal(err)
+	}
+	e.as(t, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `insert into public.conversations default values returning id::text`).Scan(&e.conv)
+	})
+	if g.Log == nil {
+		g.Log = quiet
+	}
+	e.runner = chat.New(store.New(e.pool), g, chat.Config{Owner: "e2e-" + t.Name(), Workers: 2, Sweep: 50 * time.Millisecond}, quiet)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.runner.Run(rctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("runner: %v", err)
+		}
+	})
+	return e
+}
+
+// as runs f as the signed-in user, the way PostgREST does.
+func (e *e2e) as(t *testing.T, f func(pgx.Tx) error) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), e.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), `select set_config('role', 'authenticated', true),
+			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated')::text, true)`, e.user); err != nil {
+			return err
+		}
+		return f(tx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// say sends a message and waits for the answer.
+func (e *e2e) say(t *testing.T, text string) {
+	t.Helper()
+	e.as(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `insert into public.messages (conversation_id, content) values ($1, $2)`, e.conv, text)
+		return err
+	})
+	e.settle(t)
+}
+
+// press is the Approve button: the approve_plan RPC.
+func (e *e2e) press(t *testing.T) {
+	t.Helper()
+	e.as(t, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `select public.approve_plan($1)`, e.conv)
+		return err
+	})
+	e.settle(t)
+}
+
+func (e *e2e) settle(t *testing.T) {
+	t.Helper()
+	e.runner.Wake()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var open int
+		if err := e.pool.QueryRow(context.Background(),
+			`select count(*) from flux.agent_runs where user_id = $1 and status in ('pending', 'running')`, e.user).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs still open", open)
+		}
+	}
+}
+
+// lastReply is the newest assistant message: content and metadata.
+func (e *e2e) lastReply(t *testing.T) (string, map[string]any) {
+	t.Helper()
+	var content string
+	var meta map[string]any
+	if err := e.pool.QueryRow(context.Background(), `select content, metadata from public.messages
+		where conversation_id = $1 and role = 'assistant' order by created_at desc, id desc limit 1`, e.conv).Scan(&content, &meta); err != nil {
+		t.Fatal(err)
+	}
+	return content, meta
+}
+
+func (e *e2e) count(t *testing.T, q string) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), q, e.user).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestE2ENegotiatedPlanApprovedByTheButtonIsWrittenExactly(t *testing.T) {
+	t.Parallel()
+	fake, g := newScripted(t)
+	e := newE2E(t, g, "e2e-plan@test.flux.local", "Europe/Berlin", true)
+	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
+	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
+	fake.say("planner", runPlan("07:00"))
+	e.say(t, "I want to run a 5K")
+	if _, meta := e.lastReply(t); meta["kind"] != "plan" || e.count(t, `select count(*) from public.goals where user_id = $1`) != 0 {
+		t.Fatalf("proposal: meta %v; a proposal writes no goal", meta)
+	}
+
+	evening := runPlan("19:00")
+	evening.ApprovalStatus = plan.StatusNegotiating
+	fake.say("planner", evening)
+	e.say(t, "can we do evenings instead?")
+	content, meta := e.lastReply(t)
+	if meta["kind"] != "plan" || !strings.Contains(content, "19:00") {
+		t.Fatalf("revised proposal %q", content)
+	}
+
+	before := len(fake.srv.Requests())
+	e.press(t)
+	if n := len(fake.srv.Requests()) - before; n != 0 {
+		t.Errorf("the button made %d model calls", n)
+	}
+	var goalID, status string
+	var tags []string
+	var approved plan.Plan
+	if err := e.pool.QueryRow(context.Background(), `select id::text, status, class_tags, plan from public.goals where user_id = $1`, e.user).
+		Scan(&goalID, &status, &tags, &approved); err != nil {
+		t.Fatal(err)
+	}
+	if status != "active" || strings.Join(tags, ",") != "Fitness" || approved.ApprovalStatus != plan.StatusApproved {
+		t.Errorf("goal: %s, tags %v, plan status %s", status, tags, approved.ApprovalStatus)
+	}
+	// Exactly the approved (evening) plan, materialized from tomorrow in Berlin.
+	var start time.Time
+	if err := e.pool.QueryRow(context.Background(), `select (flux.now() at time zone 'Europe/Berlin')::date + 1`).Scan(&start); err != nil {
+		t.Fatal(err)
+	}
+	want, err := plan.Materialize(approved, time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, berlin), berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.pool.Query(context.Background(), `select title, scheduled_at, duration_minutes, goal_id::text from public.tasks
+		where user_id = $1 order by scheduled_at, title`, e.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type task struct {
+		Title    string
+		At       time.Time
+		Duration int
+		Goal     string
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[task])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(got) != 16 {
+		t.Fatalf("%d tasks written, want the plan's %d (16)", len(got), len(want))
+	}
+	for i, w := range want {
+		if g := got[i]; g.Title != w.Title || !g.At.Equal(w.At) || g.Duration != int(w.Duration/time.Minute) || g.Goal != goalID {
+			t.Errorf("task %d: %+v, want %s at %s", i, g, w.Title, w.At)
+		}
+		if got[i].At.In(berlin).Format("15:04") != "19:00" {
+			t.Errorf("task %d at %s: the approved plan is the evening one", i, got[i].At.In(berlin))
+		}
+	}
+	var agentStatus string
+	var trace json.RawMessage
+	if err := e.pool.QueryRow(context.Background(), `select c.agent_status, r.trace from public.conversations c
+		join flux.agent_runs r on r.conversation_id = c.id where c.id = $1 order by r.seq limit 1`, e.conv).Scan(&agentStatus, &trace); err != nil {
+		t.Fatal(err)
+	}
+	if agentStatus != "idle" || !strings.Contains(string(trace), `"node": "classifier"`) {
+		t.Errorf("conversation %s, first run's trace %s", agentStatus, trace)
+	}
+}
+
+func TestE2ELongGoalWritesALinkedPipeline(t *testing.T) {
+	t.Parallel()
+	fake, g := newScripted(t)
+	e := newE2E(t, g, "e2e-pipeline@test.flux.local", "America/New_York", true)
+	p := runPlan("06:30")
+	p.GoalTitle, p.FeasibleIn6Weeks = "Run a marathon", false
+	p.MicroGoalRoadmap = []plan.MicroGoal{{Title: "Run 5K", PipelineOrder: 1, TargetWeeks: 6},
+		{Title: "Run 10K", PipelineOrder: 2, TargetWeeks: 6}, {Title: "Run a half marathon", PipelineOrder: 3, TargetWeeks: 6}}
+	fake.say("orchestrator", routeTo(IntentGoal, "run a marathon", "", "", ""))
+	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
+	fake.say("planner", p)
+	e.say(t, "I want to run a marathon next autumn")
+	e.say(t, "yes")
+
+	rows, err := e.pool.Query(context.Background(), `
+		select g.title, g.status, coalesce(p.title, ''), coalesce(g.pipeline_order, 0),
+		       (select count(*)::int from public.tasks t where t.goal_id = g.id)
+		from public.goals g left join public.goals p on p.id = g.parent_goal_id
+		where g.user_id = $1 order by g.pipeline_order nulls first`, e.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type goal struct {
+		Title, Status, Parent string
+		Order, Tasks          int
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[goal])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []goal{
+		{"Run a marathon", "active", "", 0, 0},
+		{"Run 5K", "active", "Run a marathon", 1, 16},
+		{"Run 10K", "pipeline", "Run a marathon", 2, 0},
+		{"Run a half marathon", "pipeline", "Run a marathon", 3, 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("goals %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("goal %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestE2EProviderDownAnswersOfflineAndWritesNoPartialPlan(t *testing.T) {
+	t.Parallel()
+	fake, g := newScripted(t)
+	e := newE2E(t, g, "e2e-down@test.flux.local", "Europe/Berlin", true)
+	fake.say("orchestrator", routeTo(IntentGoal, "learn Spanish", "", "", ""))
+	fake.say("classifier", map[string]any{"tags": []string{"Learning"}})
+	fake.say("planner", llmfake.Reply{Status: 502})
+	e.say(t, "I want to learn Spanish")
+	content, meta := e.lastReply(t)
+	if meta["offline"] != true || !strings.HasSuffix(content, OfflineNote) {
+		t.Fatalf("reply %q meta %v: want the labelled offline answer", content, meta)
+	}
+	if n := e.count(t, `select (select count(*) from public.goals where user_id = $1) + (select count(*) from public.tasks where user_id = $1)`); n != 0 {
+		t.Fatalf("%d goals and tasks written by a failed plan turn", n)
+	}
+	// The offline template is pending and approvable.
+	e.say(t, "yes")
+	if n := e.count(t, `select count(*) from public.tasks where user_id = $1`); n == 0 {
+		t.Fatal("approving the offline plan wrote no tasks")
+	}
+}
+
+func TestE2ESummarizesOncePerWindow(t *testing.T) {
+	t.Parallel()
+	fake, g := newScripted(t)
+	e := newE2E(t, g, "e2e-summary@test.flux.local", "Europe/Berlin", true)
+	// 24 earlier messages, one second apart.
+	if _, err := e.pool.Exec(context.Background(), `
+		insert into public.messages (conversation_id, user_id, role, content, created_at)
+		select $1, $2, case when i % 2 = 0 then 'user' else 'assistant' end, 'message ' || i,
+		       flux.now() - interval '1 hour' + i * interval '1 second'
+		from generate_series(1, 24) i`, e.conv, e.user); err != nil {
+		t.Fatal(err)
+	}
+	// They were answered long ago (as the seed marks its history).
+	if _, err := e.pool.Exec(context.Background(), `update flux.agent_runs set status = 'done', finished_at = flux.now() where user_id = $1`, e.user); err != nil {
+		t.Fatal(err)
+	}
+	fake.say("summarizer", map[string]string{"summary": "The person talked about running twice."})
+	fake.say("orchestrator", routeTo(IntentNewTask, "call mom", "", "", ""))
+	e.say(t, "remind me to call mom at 5pm")
+	summaries := func() int {
+		return e.count(t, `select count(*) from public.messages where user_id = $1 and role = 'summary'`)
+	}
+	if summaries() != 1 {
+		t.Fatalf("%d summaries after the window overflowed, want 1", summaries())
+	}
+	// The next turn reads the summary and the newer half only, and does not summarize again.
+	e.say(t, "remind me to water the plants at 6pm")
+	if summaries() != 1 || fake.calls(0)["summarizer"] != 1 {
+		t.Fatalf("%d summaries, %d summarizer calls: one window, one summary", summaries(), fake.calls(0)["summarizer"])
+	}
+	in, err := store.New(e.pool).LoadTurn(context.Background(), lastRun(t, e), 40, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.History) == 0 || in.History[0].Role != "summary" || len(in.History) > 16 {
+		t.Fatalf("history after the summary: %d messages, first %+v", len(in.History), in.History[0])
+	}
+	for _, m := range in.History {
+		if m.Content == "message 1" || m.Content == "message 11" {
+			t.Fatalf("history still holds summarized %q", m.Content)
+		}
+	}
+}
+
+func lastRun(t *testing.T, e *e2e) store.AgentRun {
+	t.Helper()
+	var r store.AgentRun
+	if err := e.pool.QueryRow(context.Background(), `select message_id::text, conversation_id::text, user_id::text, attempts
+		from flux.agent_runs where user_id = $1 order by seq desc limit 1`, e.user).Scan(&r.MessageID, &r.ConversationID, &r.UserID, &r.Attempts); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestE2EOnboardingThenTheFirstRequest(t *testing.T) {
+	t.Parallel()
+	fake, g := newScripted(t)
+	e := newE2E(t, g, "sam.rivera@example.com", "America/New_York", false)
+	fake.say("orchestrator", routeTo(IntentNewTask, "call mom", "", "", ""))
+	for _, answer := range []string{
+		"hi",
+		"I'm Sam Rivera",
+		"6:30",
+		"11pm",
+		"9-5 weekdays",
+		"morning person",
+		"yes",
+		"home is Elm Street, work is the office",
+		"choir every Thursday at 19:30",
+		"+1 (212) 555-0199",
+		"yes",
+	} {
+		e.say(t, answer)
+		if _, meta := e.lastReply(t); meta["kind"] != "question" {
+			t.Fatalf("after %q: reply %v, want the next onboarding question", answer, meta)
+		}
+	}
+	e.say(t, "remind me to call mom tomorrow at 5pm")
+
+	var onboarded, verified bool
+	var tz, phone string
+	var profile map[string]any
+	if err := e.pool.QueryRow(context.Background(), `select onboarded, timezone, coalesce(phone_number, ''), phone_verified, profile
+		from public.users where id = $1`, e.user).Scan(&onboarded, &tz, &phone, &verified, &profile); err != nil {
+		t.Fatal(err)
+	}
+	if !onboarded || tz != "America/New_York" || phone != "+12125550199" || verified {
+		t.Fatalf("user: onboarded %v, tz %s, phone %q verified %v", onboarded, tz, phone, verified)
+	}
+	if profile["name"] != "Sam Rivera" || profile["chronotype"] != "morning" ||
+		!strings.Contains(mustJSONText(profile["sleep_window"]), `"start":"23:00"`) || !strings.Contains(mustJSONText(profile["work_hours"]), `"start":"09:00"`) {
+		t.Errorf("profile %v", profile)
+	}
+	ny := mustZone("America/New_York")
+	rows, err := e.pool.Query(context.Background(), `select title, scheduled_at from public.tasks where user_id = $1 order by scheduled_at`, e.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type task struct {
+		Title string
+		At    time.Time
+	}
+	tasks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[task])
+	if err != nil {
+		t.Fatal(err)
+	}
+	choir, mom := 0, 0
+	for _, k := range tasks {
+		l := k.At.In(ny)
+		switch {
+		case k.Title == "Choir" && l.Weekday() == time.Thursday && l.Format("15:04") == "19:30":
+			choir++
+		case k.Title == "Call mom" && l.Format("15:04") == "17:00":
+			mom++
+		default:
+			t.Errorf("unexpected task %s at %s", k.Title, l)
+		}
+	}
+	if choir < 5 || mom != 1 {
+		t.Errorf("%d choir sessions (the commitment, pre-seeded over six weeks), %d calls to mom", choir, mom)
+	}
+	// Only the first request went to a model, and without the person's details.
+	for _, r := range fake.srv.Requests() {
+		for _, m := range r.Messages {
+			for _, pii := range []string{"Sam", "Rivera", "sam.rivera@example.com", "555-0199", "5550199"} {
+				if strings.Contains(m.Content, pii) {
+					t.Errorf("%s prompt contains %q", agentOf(r), pii)
+				}
+			}
+		}
+	}
+	if got := fake.calls(0); got["orchestrator"] != 1 || len(fake.srv.Requests()) != 1 {
+		t.Errorf("model calls %v: onboarding itself needs none", got)
+	}
+}
+
+func mustJSONText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

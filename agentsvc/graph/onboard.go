@@ -1,0 +1,96 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flux-companion/flux/agentsvc/onboarding"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// onboard runs one step of onboarding. When it finishes, the profile, timezone, phone and
+// onboarded flag are written with the commitments pre-seeded as tasks, and the user's answer
+// to "a first goal or task?" is answered in the same turn.
+func (t *turn) onboard(ctx context.Context) error {
+	var st onboarding.State
+	if t.state.Onboarding != nil {
+		st = *t.state.Onboarding
+	}
+	res := onboarding.Next(st, onboarding.Input{Text: t.in.Content, Now: t.in.Now, ClientTZ: t.in.Timezone})
+	if !res.Done {
+		t.state.Onboarding = &res.State
+		t.reply(res.Reply, "onboarding", map[string]any{"kind": "question", "field": res.Field, "step": int(res.State.Step)})
+		return nil
+	}
+	t.state.Onboarding = nil
+	loc, err := time.LoadLocation(res.Timezone)
+	if err != nil {
+		return fmt.Errorf("graph: onboarding timezone %q: %w", res.Timezone, err)
+	}
+	profile, err := mergeProfile(t.in.Profile, res.State.Profile)
+	if err != nil {
+		return err
+	}
+	t.out.Profile, t.out.Timezone, t.out.Onboarded, t.out.Phone = profile, res.Timezone, true, res.State.Phone
+
+	// From here on the turn is an onboarded user's, in the confirmed zone.
+	t.loc, t.in.Timezone, t.in.Profile = loc, res.Timezone, profile
+	t.profile = profile2(profile)
+	t.redact = newRedactor(t.in.Email, res.State.Phone, res.State.Profile.Name)
+	seeded := 0
+	for _, c := range res.State.Profile.Commitments {
+		rule := weeklyRule(c.Days)
+		for _, at := range res.State.Profile.CommitmentStarts(c, t.in.Now, loc, Horizon) {
+			t.out.Tasks = append(t.out.Tasks, store.NewTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, RecurrenceRule: rule})
+			t.in.Calendar = append(t.in.Calendar, store.BookedTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, Status: "pending"})
+			seeded++
+		}
+	}
+	t.reply(res.Reply, "onboarding", map[string]any{"kind": "onboarded", "tasks": seeded})
+	if strings.TrimSpace(res.Handoff) == "" {
+		return nil
+	}
+	t.offline = false
+	return t.answer(ctx, res.Handoff)
+}
+
+// mergeProfile lays onboarding's answers over the stored profile, keeping keys it does not set.
+func mergeProfile(stored json.RawMessage, p onboarding.Profile) (json.RawMessage, error) {
+	merged := map[string]any{}
+	_ = json.Unmarshal(stored, &merged)
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range fields {
+		merged[k] = v
+	}
+	return json.Marshal(merged)
+}
+
+func profile2(raw json.RawMessage) profile {
+	var p profile
+	_ = json.Unmarshal(raw, &p)
+	return p
+}
+
+// weeklyRule is the RRULE of a commitment's days ("Mon", "Wed" → FREQ=WEEKLY;BYDAY=MO,WE).
+func weeklyRule(days []string) string {
+	var codes []string
+	for _, d := range days {
+		if len(d) >= 2 {
+			codes = append(codes, strings.ToUpper(d[:2]))
+		}
+	}
+	if len(codes) == 0 || len(codes) == 7 {
+		return "FREQ=DAILY"
+	}
+	return "FREQ=WEEKLY;BYDAY=" + strings.Join(codes, ",")
+}

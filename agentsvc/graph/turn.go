@@ -1,0 +1,237 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// turn is one message being answered.
+type turn struct {
+	g       *Graph
+	run     store.AgentRun
+	in      store.TurnInput
+	loc     *time.Location
+	log     *slog.Logger
+	state   State
+	profile profile
+	redact  *redactor
+	trace   *tracer
+	small   bool // past the hard token limit
+
+	mu  sync.Mutex // out.Tokens and out.Replies may be written by the concurrent summarizer
+	out store.Turn
+	// offline labels the replies of this turn as made without the AI planner; fallback adds
+	// that the planner is unavailable right now (it is configured, but failed).
+	offline, fallback bool
+}
+
+// profile is what the graph reads of users.profile. Name is only used to redact prompts.
+type profile struct {
+	Name        string `json:"name"`
+	Chronotype  string `json:"chronotype"`
+	SleepWindow *struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	} `json:"sleep_window"`
+	WorkHours *struct {
+		Start string   `json:"start"`
+		End   string   `json:"end"`
+		Days  []string `json:"days"`
+	} `json:"work_hours"`
+}
+
+func (t *turn) reply(content, node string, meta map[string]any) {
+	if t.offline {
+		meta["offline"] = true
+		if t.fallback {
+			content = "The AI planner is unavailable right now, so here is a simpler answer. " + content
+		}
+		content += " " + OfflineNote
+	}
+	b, _ := json.Marshal(meta) // maps of strings, numbers and plans always marshal
+	t.mu.Lock()
+	t.out.Replies = append(t.out.Replies, store.Reply{Content: content, Node: node, Metadata: b})
+	t.mu.Unlock()
+}
+
+// snapshot and restore drop what a failed model path prepared; tokens and the trace stay,
+// because they were spent.
+func (t *turn) snapshot() (store.Turn, State) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.out
+	out.Replies = slices.Clone(out.Replies)
+	b, _ := json.Marshal(t.state)
+	var st State
+	_ = json.Unmarshal(b, &st)
+	return out, st
+}
+
+func (t *turn) restore(out store.Turn, st State) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tokens := t.out.Tokens
+	// The summarizer may have added its summary meanwhile: keep it.
+	var summaries []store.Reply
+	for _, r := range t.out.Replies {
+		if r.Role == "summary" && !slices.ContainsFunc(out.Replies, func(o store.Reply) bool { return o.Role == "summary" }) {
+			summaries = append(summaries, r)
+		}
+	}
+	t.out = out
+	t.out.Replies = append(t.out.Replies, summaries...)
+	t.out.Tokens = tokens
+	t.state = st
+}
+
+func (t *turn) addTokens(model string, n int) {
+	if n <= 0 || model == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.out.Tokens == nil {
+		t.out.Tokens = map[string]int{}
+	}
+	t.out.Tokens[model] += n
+}
+
+// parse reads a time expression in the user's zone.
+func (t *turn) parse(text string) timeparse.Result {
+	p := timeparse.Parse(text, t.in.Now, t.loc)
+	p.HasTime = p.HasTime && !p.At.IsZero()
+	return p
+}
+
+// tokenWarning adds SPEC.md's soft-limit warning to the turn's last assistant reply.
+func (t *turn) tokenWarning() {
+	used := t.in.TokensThisMonth
+	for _, n := range t.out.Tokens {
+		used += int64(n)
+	}
+	if used < SoftTokenLimit {
+		return
+	}
+	for i := len(t.out.Replies) - 1; i >= 0; i-- {
+		r := &t.out.Replies[i]
+		if r.Role == "summary" {
+			continue
+		}
+		note := fmt.Sprintf("Heads-up: you have used %d of your %d monthly AI tokens.", used, HardTokenLimit)
+		if used >= HardTokenLimit {
+			note += " Until the monthly reset, planning uses a smaller model."
+		}
+		r.Content += "\n\n" + note
+		var meta map[string]any
+		_ = json.Unmarshal(r.Metadata, &meta)
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["token_warning"] = map[string]any{"used": used, "soft_limit": SoftTokenLimit, "hard_limit": HardTokenLimit}
+		r.Metadata, _ = json.Marshal(meta)
+		return
+	}
+}
+
+// redactor removes the user's name, email and phone number from what is sent to a model:
+// agents pass ids, never personal data (SPEC.md), and the user may well type them.
+type redactor struct{ re *regexp.Regexp }
+
+func newRedactor(email, phone, name string) *redactor {
+	var alts []string
+	if email != "" {
+		alts = append(alts, regexp.QuoteMeta(email))
+	}
+	if digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, phone); len(digits) >= 6 {
+		// Any spacing of the same digits: "+49 170 1234567", "0170-1234567" (the last 8 digits).
+		tail := digits[max(0, len(digits)-8):]
+		var b strings.Builder
+		for i, r := range tail {
+			if i > 0 {
+				b.WriteString(`[\s().-]*`)
+			}
+			b.WriteRune(r)
+		}
+		alts = append(alts, `\+?[\d\s().-]*`+b.String())
+	}
+	for _, part := range append([]string{name}, strings.Fields(name)...) {
+		if len([]rune(part)) >= 2 {
+			alts = append(alts, `\b`+regexp.QuoteMeta(part)+`\b`)
+		}
+	}
+	if len(alts) == 0 {
+		return &redactor{}
+	}
+	// Longest first, so the full name goes before its parts.
+	sort.SliceStable(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) })
+	return &redactor{re: regexp.MustCompile(`(?i)(` + strings.Join(alts, "|") + `)`)}
+}
+
+func (r *redactor) apply(s string) string {
+	if r.re == nil {
+		return s
+	}
+	return r.re.ReplaceAllString(s, "[redacted]")
+}
+
+// tracer records what each node of a turn did, for flux.agent_runs.trace.
+type tracer struct {
+	start time.Time
+	mu    sync.Mutex
+	spans []Span
+}
+
+// Span is one node's work in a turn. Start and End are offsets from the turn's start.
+type Span struct {
+	Node     string  `json:"node"`
+	Model    string  `json:"model,omitempty"`
+	Prompt   string  `json:"prompt,omitempty"`
+	Tokens   int     `json:"tokens,omitempty"`
+	Attempts int     `json:"attempts,omitempty"`
+	StartMS  float64 `json:"start_ms"`
+	EndMS    float64 `json:"end_ms"`
+	Error    string  `json:"error,omitempty"`
+}
+
+func newTracer() *tracer { return &tracer{start: time.Now()} }
+
+// span starts a node; the returned func ends it.
+func (tr *tracer) span(node string) func(s Span) { return tr.spanFrom(node, time.Now()) }
+
+// spanFrom is a node launched at began: consultations launched together share their start,
+// so the trace shows what ran side by side even when one of them needs only microseconds.
+func (tr *tracer) spanFrom(node string, began time.Time) func(s Span) {
+	return func(s Span) {
+		s.Node = node
+		s.StartMS = ms(began.Sub(tr.start))
+		s.EndMS = ms(time.Since(tr.start))
+		tr.mu.Lock()
+		tr.spans = append(tr.spans, s)
+		tr.mu.Unlock()
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (tr *tracer) json() (json.RawMessage, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	spans := slices.Clone(tr.spans)
+	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartMS < spans[j].StartMS })
+	return json.Marshal(map[string]any{"spans": spans})
+}

@@ -1,0 +1,94 @@
+package graph
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+var (
+	yesRe  = regexp.MustCompile(`(?i)^\s*(yes|yep|yeah|ok|okay|sure|approve[sd]?|approve it|looks good|sounds good|go ahead|do it|let'?s do it|perfect|great|confirm(ed)?)\b`)
+	noRe   = regexp.MustCompile(`(?i)^\s*(no|nope|cancel|stop|forget it|never ?mind|abandon|drop it)\b`)
+	goalRe = regexp.MustCompile(`(?i)\b(i want to|i'd like to|i would like to|my goal|goal is|help me|i wanna|get better at|learn to|learn|train for|become|improve)\b`)
+	remRe  = regexp.MustCompile(`(?i)\b(remind|reminder|don't forget|dont forget|make sure i)\b`)
+)
+
+// isApproval: a short explicit yes. "ok, but make it evenings" is a change request, not an
+// approval, and offline there is nobody to negotiate it: the plan stays pending.
+func isApproval(text string) bool {
+	return yesRe.MatchString(text) && len(strings.Fields(text)) <= 4 && !strings.ContainsAny(text, ",;?")
+}
+
+var goalLead = regexp.MustCompile(`(?i)^\s*(i want to|i'd like to|i would like to|my goal is to|my goal is|help me|i wanna|i want|get better at)\s+`)
+
+// goalTitle turns "I want to run a 5K." into "Run a 5K".
+func goalTitle(text string) string {
+	t := goalLead.ReplaceAllString(text, "")
+	t = strings.TrimRight(strings.TrimSpace(t), ".!?")
+	if r := []rune(t); len(r) > 120 {
+		t = string(r[:120])
+	}
+	if t == "" {
+		return "My goal"
+	}
+	return mapFirst(t, unicode.ToUpper)
+}
+
+func lowerFirst(s string) string { return mapFirst(s, unicode.ToLower) }
+
+// mapFirst changes the first letter, whatever its length in bytes ("über" → "Über").
+func mapFirst(s string, f func(rune) rune) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(f(r)) + s[n:]
+}
+
+// dayWords says when a local time is, relative to now: "today", "tomorrow", "on Monday 30 Nov".
+func dayWords(t, now time.Time) string {
+	ty, tm, td := t.Date()
+	ny, nm, nd := now.Date()
+	day := time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)
+	today := time.Date(ny, nm, nd, 0, 0, 0, 0, time.UTC)
+	switch int(day.Sub(today).Hours() / 24) {
+	case 0:
+		return "today"
+	case 1:
+		return "tomorrow"
+	}
+	return "on " + t.Format("Monday 2 Jan")
+}
+
+var dayNames = map[string]string{"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
+
+// describeRule says an RRULE the way a person would, for the confirmation.
+func describeRule(rule string) string {
+	parts := map[string]string{}
+	for _, kv := range strings.Split(rule, ";") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			parts[k] = v
+		}
+	}
+	switch parts["FREQ"] {
+	case "DAILY":
+		if parts["INTERVAL"] != "" && parts["INTERVAL"] != "1" {
+			return "every " + parts["INTERVAL"] + " days"
+		}
+		return "every day"
+	case "WEEKLY":
+		if parts["BYDAY"] == "" {
+			return "every week"
+		}
+		var names []string
+		for _, d := range strings.Split(parts["BYDAY"], ",") {
+			names = append(names, dayNames[d])
+		}
+		return "every " + strings.Join(names, " and ")
+	case "MONTHLY":
+		return "every month"
+	}
+	return "repeating"
+}

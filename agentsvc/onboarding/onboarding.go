@@ -1,0 +1,407 @@
+package onboarding
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Step is where the conversation stands: the question last asked.
+type Step int
+
+// Steps, in SPEC.md's order.
+const (
+	StepName Step = iota
+	StepWake
+	StepBed
+	StepWork
+	StepChronotype
+	StepTimezone
+	StepLocations
+	StepCommitments
+	StepPhone
+	StepWhatsApp
+	StepFirst
+	StepDone
+)
+
+// State persists between turns (it is stored as JSON in the conversation's
+// agent state).
+type State struct {
+	Step     Step    `json:"step"`
+	Profile  Profile `json:"profile"`
+	Phone    string  `json:"phone,omitempty"`    // E.164, unverified
+	WhatsApp bool    `json:"whatsapp,omitempty"` // consent given (opt-in itself needs a verified phone, later)
+	Started  bool    `json:"started,omitempty"`
+	// Wake holds the wake time until the bed time arrives, so Profile never
+	// carries a half sleep window (flux.profile_ok needs both ends).
+	Wake string `json:"wake,omitempty"`
+	// Timezone is the confirmed IANA zone, kept from its step until Done.
+	Timezone string `json:"timezone,omitempty"`
+}
+
+// Profile is users.profile as onboarding fills it; every field satisfies
+// flux.profile_ok at every step.
+type Profile struct {
+	Name        string            `json:"name,omitempty"`
+	SleepWindow *Window           `json:"sleep_window,omitempty"` // start = bed time, end = wake time, "HH:MM"
+	WorkHours   *WorkHours        `json:"work_hours,omitempty"`   // nil: no fixed work hours
+	Chronotype  string            `json:"chronotype,omitempty"`   // morning|evening|neutral
+	Locations   map[string]string `json:"locations,omitempty"`    // {"home": "...", "work": "..."} labels only
+	Commitments []Commitment      `json:"existing_commitments,omitempty"`
+}
+
+// Window is a local time-of-day span; it may cross midnight.
+type Window struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// WorkHours is a same-day local window on some weekdays.
+type WorkHours struct {
+	Start string   `json:"start"`
+	End   string   `json:"end"`
+	Days  []string `json:"days"` // "Mon".."Sun", Monday first
+}
+
+// Commitment is a weekly fixed appointment to plan around.
+type Commitment struct {
+	Title           string   `json:"title"`
+	Days            []string `json:"days"` // "Mon".."Sun", Monday first
+	Time            string   `json:"time"` // local "HH:MM"
+	DurationMinutes int      `json:"duration_minutes"`
+}
+
+// Input of one turn.
+type Input struct {
+	Text     string    // the user's message ("" for the very first turn is fine)
+	Now      time.Time // unused by the parsers (answers are read without a clock); kept for callers and future steps
+	ClientTZ string    // the timezone the client reported (users.timezone), IANA
+}
+
+// Output of one turn.
+type Output struct {
+	State    State
+	Reply    string // the next question, or the re-ask with a concrete example when the answer did not parse
+	Done     bool   // onboarding finished with this turn
+	Timezone string // the confirmed IANA timezone, set when Done
+	Handoff  string // when Done: the user's answer to "first goal or task", for the normal chat graph ("" if they said "later")
+	Field    string // the field the reply asks for, for question metadata ("" when Done)
+}
+
+// maxInput bounds one answer; longer text is re-asked rather than parsed.
+const maxInput = 4000
+
+type stepInfo struct {
+	field   string
+	example string // one concrete example, shown when an answer does not parse
+}
+
+var steps = map[Step]stepInfo{
+	StepName:        {"name", `"Alex"`},
+	StepWake:        {"wake", `"6:30am"`},
+	StepBed:         {"bed", `"11pm"`},
+	StepWork:        {"work_hours", `"9-5 Mon-Fri" (or "none")`},
+	StepChronotype:  {"chronotype", `"morning person"`},
+	StepTimezone:    {"timezone", `"Europe/Berlin"`},
+	StepLocations:   {"locations", `"home is Kreuzberg, work is Mitte" (or "skip")`},
+	StepCommitments: {"commitments", `"gym Mondays and Wednesdays at 18:00 for 60 minutes; choir Thursdays 19:30" (or "none")`},
+	StepPhone:       {"phone", `"+49 151 23456789" (or "skip")`},
+	StepWhatsApp:    {"whatsapp", `"yes"`},
+	StepFirst:       {"first", `"I want to run a 5K" (or "later")`},
+}
+
+// Next answers one turn: it reads the answer to the current question and
+// asks the next one, or asks again. It is deterministic and needs no model,
+// clock, database or network.
+func Next(st State, in Input) Output {
+	if st.Step == StepDone {
+		// Repeating a finished turn changes nothing and hands nothing off
+		// again, so a retried request cannot create the first task twice.
+		return Output{State: st, Done: true, Timezone: st.Timezone}
+	}
+	if st.Step < StepName || st.Step > StepDone {
+		st.Step, st.Started = StepName, false // unknown state: start over rather than guess
+	}
+	if !st.Started {
+		st.Started, st.Step = true, StepName
+		return ask(st, in, "Hi, I'm Flux! I turn goals into plans and make sure reminders reach you. "+
+			"A few quick questions first, so I can plan around your day.")
+	}
+	text := clean(in.Text)
+	if text == "" {
+		return reask(st, in, "I didn't get an answer.")
+	}
+	if len(in.Text) > maxInput {
+		return reask(st, in, "That's longer than I can read here.")
+	}
+	ack := ""
+	switch st.Step {
+	case StepName:
+		name, problem := parseName(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Profile.Name = name
+	case StepWake:
+		wake, problem := parseWake(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Wake = wake
+	case StepBed:
+		if st.Wake == "" { // a state saved without it: ask for it again rather than save half a window
+			st.Step = StepWake
+			return ask(st, in, "")
+		}
+		bed, problem := parseBed(text)
+		if problem == "" && bed == st.Wake {
+			problem = "That's the same as your wake-up time."
+		}
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Profile.SleepWindow = &Window{Start: bed, End: st.Wake}
+		st.Wake = ""
+	case StepWork:
+		wh, problem := parseWork(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Profile.WorkHours = wh
+	case StepChronotype:
+		ct, problem := parseChronotype(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Profile.Chronotype = ct
+	case StepTimezone:
+		tz, problem := parseTimezone(text, in.ClientTZ)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Timezone = tz
+	case StepLocations:
+		locs, problem := parseLocations(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Profile.Locations = locs
+	case StepCommitments:
+		cs, problem := parseCommitments(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Profile.Commitments = cs
+	case StepPhone:
+		phone, skip, problem := parsePhone(text)
+		if problem != "" {
+			return reask(st, in, problem)
+		}
+		st.Phone, st.WhatsApp = phone, false
+		if !skip {
+			// The OTP flow is a later feature: promise the code, never claim it went out.
+			ack = fmt.Sprintf("Thanks! I've noted your number ending in %s. It still needs verifying: "+
+				"the app's phone verification will send you a code for that.", st.Phone[len(st.Phone)-2:])
+		} else {
+			ack = "No problem, reminders will come as push notifications."
+		}
+	case StepWhatsApp:
+		yes, ok := yesNo(text)
+		if !ok {
+			return reask(st, in, "I need a yes or a no.")
+		}
+		st.WhatsApp = yes
+		if yes {
+			ack = "Great, WhatsApp reminders start once your number is verified."
+		} else {
+			ack = "OK, no WhatsApp."
+		}
+	case StepFirst:
+		handoff := strings.TrimSpace(in.Text) // verbatim: the chat graph reads it as a normal message
+		if isLater(text) {
+			handoff = ""
+		}
+		st.Step = StepDone
+		return Output{State: st, Reply: summary(st, handoff != ""), Done: true, Timezone: st.Timezone, Handoff: handoff}
+	}
+	st.Step++
+	if st.Step == StepWhatsApp && st.Phone == "" {
+		st.Step++ // WhatsApp needs a number
+	}
+	return ask(st, in, ack)
+}
+
+// ask puts the current step's question after an optional lead-in.
+func ask(st State, in Input, lead string) Output {
+	q := question(st, in)
+	if lead != "" {
+		q = lead + " " + q
+	}
+	return Output{State: st, Reply: q, Field: steps[st.Step].field}
+}
+
+// reask keeps the step and asks again with one concrete example.
+func reask(st State, in Input, problem string) Output {
+	return Output{State: st, Field: steps[st.Step].field,
+		Reply: problem + " " + questionText(st, in, true) + " For example: " + steps[st.Step].example + "."}
+}
+
+func question(st State, in Input) string { return questionText(st, in, false) }
+
+// questionText is the question of the current step; again drops the
+// greeting that only fits the first time it is asked.
+func questionText(st State, in Input, again bool) string {
+	name := st.Profile.Name
+	if again {
+		name = ""
+	}
+	switch st.Step {
+	case StepName:
+		return "What should I call you?"
+	case StepWake:
+		if name != "" {
+			return fmt.Sprintf("Nice to meet you, %s! What time do you usually wake up?", name)
+		}
+		return "What time do you usually wake up?"
+	case StepBed:
+		return "And what time do you usually go to bed?"
+	case StepWork:
+		return `What are your usual work hours and days? Say "none" if you don't have fixed hours.`
+	case StepChronotype:
+		return "Are you a morning person, a night owl, or neither?"
+	case StepTimezone:
+		if validZone(in.ClientTZ) {
+			return fmt.Sprintf("Your device says your timezone is %s. Is that right? If not, tell me yours, like Europe/Berlin.", in.ClientTZ)
+		}
+		return "Which timezone are you in? Tell me its name, like Europe/Berlin or America/New_York."
+	case StepLocations:
+		return `What do you call the places you're often at, such as home and work? A short label is enough, ` +
+			`like "home is Kreuzberg, work is Mitte". Say "skip" to leave this out.`
+	case StepCommitments:
+		return "Any regular commitments I should plan around? Give each one days and a time, " +
+			`separated by ";". Say "none" if there aren't any.`
+	case StepPhone:
+		return "What's your mobile number, with country code? It's for WhatsApp and call reminders " +
+			`when a notification isn't enough. Say "skip" if you'd rather not.`
+	case StepWhatsApp:
+		return "May I send reminders on WhatsApp too?"
+	case StepFirst:
+		if name != "" {
+			return fmt.Sprintf(`Last one, %s: what's a first goal or task I can help with? Or say "later".`, name)
+		}
+		return `Last one: what's a first goal or task I can help with? Or say "later".`
+	}
+	return ""
+}
+
+var chronoWords = map[string]string{"morning": "a morning person", "evening": "a night owl", "neutral": "neither a morning person nor a night owl"}
+
+// summary is the last reply: what was saved and what to try. The phone
+// number is masked: replies are stored as messages.
+func summary(st State, handoff bool) string {
+	p := st.Profile
+	var b strings.Builder
+	fmt.Fprintf(&b, "All set, %s! Here's what I have:", p.Name)
+	if w := p.SleepWindow; w != nil {
+		fmt.Fprintf(&b, "\n- Sleep: %s to %s", w.Start, w.End)
+	}
+	if wh := p.WorkHours; wh != nil {
+		fmt.Fprintf(&b, "\n- Work: %s to %s, %s", wh.Start, wh.End, strings.Join(wh.Days, ", "))
+	} else {
+		b.WriteString("\n- Work: no fixed hours")
+	}
+	if c, ok := chronoWords[p.Chronotype]; ok {
+		fmt.Fprintf(&b, "\n- You're %s", c)
+	}
+	fmt.Fprintf(&b, "\n- Timezone: %s", st.Timezone)
+	if len(p.Locations) > 0 {
+		var ls []string
+		for _, k := range []string{"home", "work"} {
+			if v, ok := p.Locations[k]; ok {
+				ls = append(ls, k+": "+v)
+			}
+		}
+		fmt.Fprintf(&b, "\n- Places: %s", strings.Join(ls, "; "))
+	}
+	if len(p.Commitments) > 0 {
+		var cs []string
+		for _, c := range p.Commitments {
+			cs = append(cs, fmt.Sprintf("%s (%s %s, %d min)", c.Title, strings.Join(c.Days, ", "), c.Time, c.DurationMinutes))
+		}
+		fmt.Fprintf(&b, "\n- Regular commitments: %s", strings.Join(cs, "; "))
+	}
+	if st.Phone != "" {
+		fmt.Fprintf(&b, "\n- Phone: %s, to be verified", maskPhone(st.Phone))
+		if st.WhatsApp {
+			b.WriteString("; WhatsApp reminders after verification")
+		}
+	}
+	if handoff {
+		b.WriteString("\n\nNow, to your first one.")
+	} else {
+		b.WriteString("\n\nWhenever you're ready, tell me a goal like \"I want to run a 5K\" " +
+			"or a task like \"remind me to call mom at 5pm\".")
+	}
+	return b.String()
+}
+
+// hhmmClockRe is flux.is_hhmm: exactly "HH:MM", 00:00..23:59.
+var hhmmClockRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
+
+// maxHorizon bounds CommitmentStarts: commitments are seeded for a sprint
+// (6 weeks), so a year is plenty and a huge horizon cannot allocate without bound.
+const maxHorizon = 366 * 24 * time.Hour
+
+// CommitmentStarts expands a commitment of a finished onboarding into task
+// occurrences in [now, now+horizon): weekly on its days at its local time
+// in loc, each built with time.Date on its local date so it stays at that
+// wall-clock time across DST changes. A date on which the time does not
+// exist (it falls in a spring-forward gap) is skipped, as the slot finder
+// does, rather than moved. Instants are returned in UTC; an unreadable
+// time or no valid day gives nil. A nil loc means UTC.
+func (p Profile) CommitmentStarts(c Commitment, now time.Time, loc *time.Location, horizon time.Duration) []time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	g := hhmmClockRe.FindStringSubmatch(c.Time)
+	if g == nil || horizon <= 0 {
+		return nil
+	}
+	h, m := int(g[1][0]-'0')*10+int(g[1][1]-'0'), int(g[2][0]-'0')*10+int(g[2][1]-'0')
+	horizon = min(horizon, maxHorizon)
+	var on [7]bool
+	some := false
+	for _, d := range c.Days {
+		for i, code := range dayCodes {
+			if strings.EqualFold(d, code) {
+				on[i], some = true, true
+			}
+		}
+	}
+	if !some {
+		return nil
+	}
+	end := now.Add(horizon)
+	local := now.In(loc)
+	var out []time.Time
+	for k := 0; ; k++ {
+		// Calendar days are stepped on the date, never by adding 24 hours.
+		day := time.Date(local.Year(), local.Month(), local.Day()+k, 12, 0, 0, 0, time.UTC)
+		if time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc).After(end) {
+			break
+		}
+		if !on[dayIndex(day.Weekday())] {
+			continue
+		}
+		t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)
+		if lt := t.In(loc); lt.Hour() != h || lt.Minute() != m {
+			continue // in a spring-forward gap
+		}
+		if !t.Before(now) && t.Before(end) {
+			out = append(out, t.UTC())
+		}
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/agentsvc/llmfake"
+	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/sql/pgtest"
+)
+
+// TestChatKilledMidRunAnswersEveryMessageOnce: the listener is killed with SIGKILL while its
+// agents wait on the model, then started again. Every user message gets exactly one answer,
+// two messages sent at once into one conversation are answered in order, and the turns the
+// dead process was running wrote nothing.
+func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+
+	fake, err := llmfake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	planJSON, _ := json.Marshal(plan.Plan{
+		GoalTitle: "Run a 5K", Tags: []string{"Fitness"}, FeasibleIn6Weeks: true, MicroGoalRoadmap: []plan.MicroGoal{},
+		ProposedTasks: []plan.ProposedTask{{Title: "Easy run", ScheduledDays: []string{"Tue", "Sat"}, SuggestedTime: "07:30",
+			DurationMinutes: 25, WeekRange: []int{1, 6}}},
+		ConflictsDetected: []plan.Conflict{}, PlanSummary: "Two easy runs a week.", ApprovalStatus: plan.StatusPending,
+	})
+	slowPlanner := make(chan struct{}) // closed once the first process is dead
+	fake.Script(func(req llmfake.Request) llmfake.Reply {
+		system, user := req.Messages[0].Content, req.Last("user")
+		switch {
+		case strings.Contains(system, "You route messages"):
+			if strings.Contains(user, "remind me") {
+				return llmfake.Reply{Content: `{"intent":"NEW_TASK","payload":"call mom","clarification_question":"","task_id":"","goal_id":""}`}
+			}
+			return llmfake.Reply{Content: `{"intent":"GOAL","payload":"run a 5K","clarification_question":"","task_id":"","goal_id":""}`}
+		case strings.Contains(system, "You tag goals"):
+			return llmfake.Reply{Content: `{"tags":["Fitness"]}`}
+		case strings.Contains(system, "goal planner"):
+			select {
+			case <-slowPlanner:
+				return llmfake.Reply{Content: string(planJSON)}
+			default:
+				return llmfake.Reply{Content: string(planJSON), Delay: time.Minute} // in flight when the kill lands
+			}
+		}
+		return llmfake.Reply{Status: 400, Content: "unexpected prompt"}
+	})
+
+	var user string
+	if err := pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+		values (gen_random_uuid(), 'crashchat@test.flux.local', '{"timezone": "Europe/Berlin"}') returning id::text`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `update public.users set onboarded = true where id = $1`, user); err != nil {
+		t.Fatal(err)
+	}
+	var convs []string
+	for range 3 {
+		var c string
+		if err := pool.QueryRow(ctx, `insert into public.conversations (user_id) values ($1) returning id::text`, user).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		convs = append(convs, c)
+	}
+
+	slot := fmt.Sprintf("chatcrash_%d", time.Now().UnixNano()%1e9)
+	start := func() (*exec.Cmd, *lockedBuffer) {
+		cmd := exec.Command(os.Args[0])
+		out := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.Env = append(os.Environ(),
+			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",
+			"FLUX_ROLES=feed,http,agents", "FLUX_AGENT_LEASE=2s", "FLUX_AGENT_SWEEP=200ms",
+			"OPENROUTER_API_KEY=test-key", "OPENROUTER_BASE_URL="+fake.URL())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, out
+	}
+	first, firstOut := start()
+
+	// Conversation 0 gets two messages at once; the others one goal each.
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, m := range []struct{ conv, text string }{
+			{convs[0], "I want to run a 5K"}, {convs[0], "remind me to call mom at 5pm"},
+			{convs[1], "I want to run a 5K"}, {convs[2], "I want to run a 5K"},
+		} {
+			if _, err := tx.Exec(ctx, `insert into public.messages (conversation_id, user_id, content, created_at)
+				values ($1, $2, $3, clock_timestamp())`, m.conv, user, m.text); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Kill once all three goal turns wait on the planner.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		waiting := 0
+		for _, r := range fake.Requests() {
+			if strings.Contains(r.Messages[0].Content, "goal planner") && r.End.IsZero() {
+				waiting++
+			}
+		}
+		if waiting == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = first.Process.Kill()
+			t.Fatalf("%d planner calls in flight; listener output:\n%s", waiting, firstOut.String())
+		}
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	close(slowPlanner)
+	var replies int
+	if err := pool.QueryRow(ctx, `select count(*) from public.messages where user_id = $1 and role <> 'user'`, user).Scan(&replies); err != nil {
+		t.Fatal(err)
+	}
+	if replies != 0 {
+		t.Fatalf("%d replies before the restart: the dead turns must not have written", replies)
+	}
+
+	second, secondOut := start()
+	defer func() {
+		_ = second.Process.Signal(syscall.SIGTERM)
+		if err := second.Wait(); err != nil {
+			t.Errorf("the restarted listener did not stop cleanly: %v\n%s", err, secondOut.String())
+		}
+	}()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		var open int
+		if err := pool.QueryRow(ctx, `select count(*) from flux.agent_runs where user_id = $1 and status <> 'done'`, user).Scan(&open); err != nil {
+			t.Fatal(err)
+		}
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs not done after the restart; output:\n%s", open, secondOut.String())
+		}
+	}
+
+	for i, c := range convs {
+		rows, err := pool.Query(ctx, `select role, coalesce(metadata ->> 'kind', '') from public.messages
+			where conversation_id = $1 order by created_at, id`, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type line struct{ Role, Kind string }
+		lines, err := pgx.CollectRows(rows, pgx.RowToStructByPos[line])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []line{{"user", ""}, {"assistant", "plan"}}
+		if i == 0 {
+			// Both user messages were inserted before any answer; the answers follow in order.
+			want = []line{{"user", ""}, {"user", ""}, {"assistant", "plan"}, {"assistant", "task_created"}}
+		}
+		if fmt.Sprint(lines) != fmt.Sprint(want) {
+			t.Errorf("conversation %d: %v, want %v (each message answered once, in order)", i, lines, want)
+		}
+	}
+	var tasks int
+	if err := pool.QueryRow(ctx, `select count(*) from public.tasks where user_id = $1`, user).Scan(&tasks); err != nil {
+		t.Fatal(err)
+	}
+	if tasks != 1 {
+		t.Errorf("%d tasks, want the one reminder (plans wait for approval)", tasks)
+	}
+}
