@@ -25,6 +25,7 @@ test-sql: setup
 # Benchmarks print their figures; nothing asserts on time.
 bench: setup build
 	bin/flux bench escalation
+	bin/flux bench chat
 
 vet:
 	$(GO) vet ./...

@@ -11,9 +11,15 @@ import (
 	"github.com/flux-companion/flux/listener/bench"
 )
 
+const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W]
+       flux bench chat [--users U] [--workers W]`
+
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	if len(args) > 0 && args[0] == "chat" {
+		return benchChat(ctx, args[1:], stdout, stderr, log)
+	}
 	if len(args) == 0 || args[0] != "escalation" {
-		fmt.Fprintln(stderr, "usage: flux bench escalation [--tasks N] [--rate R] [--duration D] [--workers W]")
+		fmt.Fprintln(stderr, benchUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("bench escalation", flag.ContinueOnError)
@@ -29,6 +35,23 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	}
 	cfg.Out = stdout
 	if _, err := bench.Run(ctx, cfg); err != nil {
+		log.ErrorContext(ctx, "bench failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := flag.NewFlagSet("bench chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.ChatConfig
+	fs.IntVar(&cfg.Users, "users", 50, "concurrent conversations")
+	fs.IntVar(&cfg.Workers, "workers", 8, "conversations the runner answers at once")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg.Out = stdout
+	if _, err := bench.RunChat(ctx, cfg); err != nil {
 		log.ErrorContext(ctx, "bench failed", "error", err)
 		return 1
 	}
