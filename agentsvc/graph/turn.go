@@ -231,7 +231,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (tr *tracer) json() (json.RawMessage, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	spans := slices.Clone(tr.spans)
+	spans := append([]Span{}, tr.spans...) // [] rather than null for a turn without nodes
 	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartMS < spans[j].StartMS })
 	return json.Marshal(map[string]any{"spans": spans})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"sort"
@@ -49,8 +50,9 @@ var chatScript = []string{"I want to run a 5K", "yes", "remind me to call mom at
 
 // RunChat measures chat end to end on this machine: a throwaway PostgreSQL, the service as
 // `flux listen` runs it (change feed, runner, graph, the LLM client), and the OpenAI-compatible
-// fake answering instantly. Users converse concurrently, each waiting for a reply before the
-// next message, as people do. Insert-to-reply is the reply's created_at minus the message's,
+// fake answering instantly. Users converse concurrently: each starts within the first second
+// and waits for a reply, then 200–600 ms more, before the next message, as people do (all of
+// them sending at the same instant would measure a queue, not a reply). Insert-to-reply is the reply's created_at minus the message's,
 // both from the one SQL clock (transaction start times: the reply's commit comes just after).
 // The last line printed is "chat: insert-to-reply p50 <X> ms p99 <Y> ms, <N> LLM calls per
 // plan turn".
@@ -65,7 +67,10 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "machine: %s, %d CPUs, %s\n", host, runtime.NumCPU(), runtime.Version())
 
-	cluster, err := localpg.Start(ctx, localpg.Options{})
+	// Commits flush their WAL, as on a real project: the change feed only ever sees flushed
+	// WAL, so with a throwaway cluster's synchronous_commit=off every message would wait for
+	// the WAL writer (up to 200 ms) before the listener could hear of it.
+	cluster, err := localpg.Start(ctx, localpg.Options{Settings: map[string]string{"synchronous_commit": "on"}})
 	if err != nil {
 		return ChatResult{}, err
 	}
@@ -102,9 +107,9 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
 			Slot:     "flux_bench_chat",
 			Dispatch: dispatch.Config{Owner: "bench"},
-			Agent: &graph.Graph{Log: warn, LLM: llm.New(llm.Config{APIKey: "bench", BaseURL: fake.URL(), Logger: warn})},
-			Chat:  chat.Config{Workers: cfg.Workers},
-			Log:   warn,
+			Agent:    &graph.Graph{Log: warn, LLM: llm.New(llm.Config{APIKey: "bench", BaseURL: fake.URL(), Logger: warn})},
+			Chat:     chat.Config{Workers: cfg.Workers},
+			Log:      warn,
 		})
 	}()
 	stop := func() {
@@ -116,8 +121,17 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 
 	started := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
+	rng := rand.New(rand.NewPCG(1, 2)) // the same arrivals on every run
 	for _, c := range convs {
-		g.Go(func() error { return converse(gctx, pool, c) })
+		start := time.Duration(rng.Int64N(int64(time.Second)))
+		think := make([]time.Duration, len(chatScript))
+		for i := range think {
+			think[i] = thinkMin + time.Duration(rng.Int64N(int64(thinkMax-thinkMin)))
+		}
+		g.Go(func() error {
+			time.Sleep(start)
+			return converse(gctx, pool, c, think)
+		})
 	}
 	err = g.Wait()
 	elapsed := time.Since(started)
@@ -219,10 +233,16 @@ func seedChatUsers(ctx context.Context, pool *pgxpool.Pool, n int) ([]chatUser, 
 	})
 }
 
+// A person reads a reply before answering it.
+const thinkMin, thinkMax = 200 * time.Millisecond, 600 * time.Millisecond
+
 // converse sends the script as the user (through RLS, as supabase-js would), each message
-// after the previous reply.
-func converse(ctx context.Context, pool *pgxpool.Pool, c chatUser) error {
-	for _, text := range chatScript {
+// a think time after the previous reply.
+func converse(ctx context.Context, pool *pgxpool.Pool, c chatUser, think []time.Duration) error {
+	for i, text := range chatScript {
+		if i > 0 {
+			time.Sleep(think[i])
+		}
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
 				set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated')::text, true)`, c.id); err != nil {

@@ -274,7 +274,7 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 	}
 	err := pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
 		var finished bool
-		if err := tx.QueryRow(ctx, "select flux.finish_agent_run($1, $2)", run.MessageID, owner).Scan(&finished); err != nil {
+		if err := tx.QueryRow(ctx, "select flux.finish_agent_run($1, $2, $3)", run.MessageID, owner, t.Trace).Scan(&finished); err != nil {
 			return err
 		}
 		if !finished {
@@ -301,10 +301,19 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 				values ($1, $2, $3, nullif($4, ''), $5, $6, nullif($7, '')::uuid, nullif($8, 0), $9, $10)`,
 				g.ID, run.UserID, g.Title, g.Description, g.Tags, g.Status, g.ParentID, g.PipelineOrder, g.TargetWeeks, g.Plan)
 		}
-		for _, k := range t.Tasks {
+		if len(t.Tasks) > 0 {
+			// One statement for all of them: a plan approval writes dozens.
+			n := len(t.Tasks)
+			goals, titles, descs := make([]string, n), make([]string, n), make([]string, n)
+			ats, mins, rules := make([]time.Time, n), make([]int32, n), make([]string, n)
+			for i, k := range t.Tasks {
+				goals[i], titles[i], descs[i] = k.GoalID, k.Title, k.Description
+				ats[i], mins[i], rules[i] = k.ScheduledAt, int32(k.DurationMinutes), k.RecurrenceRule
+			}
 			batch.Queue(`insert into public.tasks (user_id, goal_id, title, description, scheduled_at, duration_minutes, recurrence_rule)
-				values ($1, nullif($2, '')::uuid, $3, nullif($4, ''), $5, $6, nullif($7, ''))`,
-				run.UserID, k.GoalID, k.Title, k.Description, k.ScheduledAt, k.DurationMinutes, k.RecurrenceRule)
+				select $1, nullif(g, '')::uuid, ti, nullif(d, ''), a, m, nullif(r, '')
+				from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::text[]) as x(g, ti, d, a, m, r)`,
+				run.UserID, goals, titles, descs, ats, mins, rules)
 		}
 		for _, r := range t.Replies {
 			role := r.Role
@@ -336,13 +345,14 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 			batch.Queue(`update public.users set phone_number = $2 where id = $1 and phone_number is distinct from $2`,
 				run.UserID, t.Phone)
 		}
-		if t.Trace != nil {
-			batch.Queue(`update flux.agent_runs set trace = $2 where message_id = $1`, run.MessageID, t.Trace)
-		}
-		for provider, n := range t.Tokens {
-			if n > 0 {
-				batch.Queue(`select flux.add_token_usage($1, $2, $3)`, run.UserID, provider, n)
+		if len(t.Tokens) > 0 {
+			providers, counts := make([]string, 0, len(t.Tokens)), make([]int32, 0, len(t.Tokens))
+			for p, n := range t.Tokens {
+				if n > 0 {
+					providers, counts = append(providers, p), append(counts, int32(n))
+				}
 			}
+			batch.Queue(`select flux.add_token_usage($1, p, n) from unnest($2::text[], $3::int[]) as x(p, n)`, run.UserID, providers, counts)
 		}
 		return tx.SendBatch(ctx, batch).Close()
 	})

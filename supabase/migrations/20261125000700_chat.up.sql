@@ -211,14 +211,16 @@ $$;
 
 -- Finish a run for its lease holder, in the transaction that writes the turn's results: false
 -- when the lease was lost (another runner took the run over), and the caller rolls back.
-create function flux.finish_agent_run(p_message_id uuid, p_owner text) returns boolean
+-- p_trace is the turn's trace, written with the same row update.
+create function flux.finish_agent_run(p_message_id uuid, p_owner text, p_trace jsonb default null) returns boolean
 language plpgsql
 as $$
 declare
   v_conversation uuid;
 begin
   update flux.agent_runs
-  set status = 'done', finished_at = flux.now(), lease_owner = null, lease_until = null, error = null
+  set status = 'done', finished_at = flux.now(), lease_owner = null, lease_until = null, error = null,
+      trace = p_trace
   where message_id = p_message_id and status = 'running' and lease_owner = p_owner
   returning conversation_id into v_conversation;
   if not found then
