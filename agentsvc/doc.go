@@ -9,8 +9,12 @@
 //     retries, strict JSON decoding and validation with correction retries.
 //   - llmfake: an OpenAI-compatible chat-completions server on loopback for tests and
 //     `flux dev`, so the real client is exercised end to end.
-//   - graph: answers one chat turn (the listener's runner writes it); today the deterministic
-//     offline path, which the model-backed agents will fall back to.
+//   - graph: answers one chat turn (the listener's runner writes it): onboarding, the
+//     orchestrator and the agents it routes to, the summarizer, and the deterministic offline
+//     path they fall back to. Prompts live in graph/prompts.
+//   - onboarding: the eleven onboarding questions as a deterministic step machine.
+//   - observe: the pattern observer's report (best times, slots to avoid, category
+//     performance, cold-start rules) from task history and stored patterns.
 //   - timeparse: natural time expressions ("tomorrow at 8", "every Monday at 7") in the user's
 //     timezone, DST-correct.
 //   - plan: the goal planner's typed contract, its validation and JSON schema, materialization
