@@ -353,3 +353,51 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// PostgreSQL restarts while a turn is running: the turn's write fails, nothing is half-written,
+// and once the database is back the runner answers that message exactly once, and the next.
+func TestARunnerSurvivesADatabaseRestart(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewRestartable(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, db.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	f := &fixture{pool: pool, store: store.New(pool)}
+	if err := pool.QueryRow(ctx, `insert into auth.users (id, email) values (gen_random_uuid(), 'restart@test.flux.local') returning id::text`).Scan(&f.user); err != nil {
+		t.Fatal(err)
+	}
+	c := f.conversation(t)
+	gate := make(chan struct{})
+	agent := &echo{task: true}
+	var first atomic.Bool
+	agent.hang = func(string) bool {
+		if first.CompareAndSwap(false, true) {
+			<-gate // the first turn waits until the database is down
+		}
+		return false
+	}
+	f.run(t, agent, Config{Owner: "restart", Lease: time.Second, Sweep: 100 * time.Millisecond})
+	f.say(t, c, "before the restart")
+	waitFor(t, func() bool { return agent.active.Load() == 1 })
+	db.Stop()
+	close(gate) // the turn finishes while the database is away: its write fails
+	time.Sleep(300 * time.Millisecond)
+	db.Start()
+	f.waitIdle(t, 30*time.Second)
+	f.say(t, c, "after the restart")
+	f.waitIdle(t, 30*time.Second)
+	want := "user: before the restart|assistant: echo: before the restart|user: after the restart|assistant: echo: after the restart"
+	if got := f.transcript(t, c); strings.Join(got, "|") != want {
+		t.Errorf("transcript = %q, want each message answered once", got)
+	}
+	var tasks int
+	if err := pool.QueryRow(ctx, `select count(*) from public.tasks`).Scan(&tasks); err != nil {
+		t.Fatal(err)
+	}
+	if tasks != 2 {
+		t.Errorf("%d tasks, want one per answered turn", tasks)
+	}
+}
