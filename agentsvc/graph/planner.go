@@ -98,11 +98,12 @@ func (t *turn) consultAndPlan(ctx context.Context, input map[string]any, classif
 		drafted plan.Plan
 	)
 	launched := time.Now()
+	goal := fmt.Sprint(input["goal"]) // read before the planner's goroutine adds to input
 	g, gctx := errgroup.WithContext(ctx)
 	if classify {
 		g.Go(func() error {
 			var err error
-			tags, err = t.classify(gctx, launched, fmt.Sprint(input["goal"]))
+			tags, err = t.classify(gctx, launched, goal)
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 				// The planner's own tags stand in; a missing tag is no reason to fail the plan.
 				t.log.WarnContext(ctx, "classifier failed; using the planner's tags", "error", err)
