@@ -108,7 +108,9 @@ begin
 
   v_hour := extract(hour from v_local)::integer;
   v_day := to_char(v_local, 'Dy'); -- English without the TM prefix, whatever lc_time says
-  v_from := lpad(((v_hour + 23) % 24)::text, 2, '0') || ':00';
+  -- The window stays on the miss's weekday: 00:xx gives 00:00-01:00, not 23:00 (which readers
+  -- of from/to would place on that day's evening).
+  v_from := lpad(greatest(v_hour - 1, 0)::text, 2, '0') || ':00';
   v_data := jsonb_build_object(
     'rule', 'miss', 'day', v_day, 'from', v_from,
     'to', lpad(((v_hour + 1) % 24)::text, 2, '0') || ':00',

@@ -7,7 +7,7 @@ begin;
 set local search_path = extensions, public, tests;
 -- A session zone with DST changes of its own (Sydney: 4 Oct): the rule must not depend on it.
 set local timezone = 'Australia/Sydney';
-select plan(35);
+select plan(36);
 
 select flux.set_time_warp(timestamptz '2026-11-04 15:00+00' - now());
 
@@ -107,6 +107,14 @@ insert into ids select 'owl M0', pg_temp.task('owl', pg_temp.mon(0, '23:30'));
 select pg_temp.miss((select id from ids where name = 'owl M0'));
 select results_eq($$ select data ->> 'day', data ->> 'from', data ->> 'to' from pg_temp.patterns_of('owl') $$,
   $$ values ('Mon', '22:00', '00:00') $$, 'the window wraps midnight as HH:MM strings');
+
+select tests.create_user('lark', 'America/New_York');
+select pg_temp.task('lark', pg_temp.mon(2, '00:20'), 'missed');
+select pg_temp.task('lark', pg_temp.mon(1, '00:20'), 'missed');
+insert into ids select 'lark M0', pg_temp.task('lark', pg_temp.mon(0, '00:20'));
+select pg_temp.miss((select id from ids where name = 'lark M0'));
+select results_eq($$ select data ->> 'day', data ->> 'from', data ->> 'to' from pg_temp.patterns_of('lark') $$,
+  $$ values ('Mon', '00:00', '01:00') $$, 'just after midnight the window stays on that weekday');
 
 select tests.create_user('pia', 'America/New_York');
 select pg_temp.task('pia', pg_temp.mon(2, '07:00'), 'missed');
