@@ -122,6 +122,7 @@ func (g *Graph) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput
 		return store.Turn{}, err
 	}
 	t.tokenWarning()
+	t.chargeReplies()
 	if t.out.State, err = json.Marshal(t.state); err != nil {
 		return store.Turn{}, fmt.Errorf("graph: agent state: %w", err)
 	}

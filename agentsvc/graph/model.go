@@ -65,7 +65,7 @@ func askFrom[T any](ctx context.Context, t *turn, began time.Time, node string, 
 	}
 	end(s)
 	for _, a := range usage.Attempts {
-		t.addTokens(a.Model, a.PromptTokens+a.CompletionTokens)
+		t.addTokens(node, a.Model, a.PromptTokens+a.CompletionTokens)
 	}
 	return out, usage, err
 }

@@ -59,6 +59,9 @@ func TestGoalIntentPlansWithThreeCallsAndClassifierTags(t *testing.T) {
 	if out.Tokens["openai/gpt-4o"] == 0 || out.Tokens["anthropic/claude-sonnet-4"] == 0 || out.Tokens["openai/gpt-4o-mini"] == 0 {
 		t.Errorf("tokens per model %v: every call is counted", out.Tokens)
 	}
+	if total := out.Tokens["openai/gpt-4o"] + out.Tokens["anthropic/claude-sonnet-4"] + out.Tokens["openai/gpt-4o-mini"]; r.Tokens != total || r.Provider == "" {
+		t.Errorf("the plan card records %d tokens from %q; the turn spent %d", r.Tokens, r.Provider, total)
+	}
 }
 
 func TestNewTaskIntent(t *testing.T) {

@@ -30,6 +30,12 @@ type turn struct {
 
 	mu  sync.Mutex // out.Tokens and out.Replies may be written by the concurrent summarizer
 	out store.Turn
+	// spent is what the turn's replies cost (tokens and the last model), per writer: the
+	// summarizer's go on its summary message, the rest on the turn's last reply.
+	spent, summarySpent struct {
+		tokens int
+		model  string
+	}
 	// offline labels the replies of this turn as made without the AI planner; fallback adds
 	// that the planner is unavailable right now (it is configured, but failed).
 	offline, fallback bool
@@ -94,12 +100,18 @@ func (t *turn) restore(out store.Turn, st State) {
 	t.state = st
 }
 
-func (t *turn) addTokens(model string, n int) {
+func (t *turn) addTokens(node, model string, n int) {
 	if n <= 0 || model == "" {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	s := &t.spent
+	if node == "summarizer" {
+		s = &t.summarySpent
+	}
+	s.tokens += n
+	s.model = model
 	if t.out.Tokens == nil {
 		t.out.Tokens = map[string]int{}
 	}
@@ -111,6 +123,22 @@ func (t *turn) parse(text string) timeparse.Result {
 	p := timeparse.Parse(text, t.in.Now, t.loc)
 	p.HasTime = p.HasTime && !p.At.IsZero()
 	return p
+}
+
+// chargeReplies records on the messages what they cost (messages.tokens_used, provider).
+func (t *turn) chargeReplies() {
+	last := -1
+	for i := range t.out.Replies {
+		r := &t.out.Replies[i]
+		if r.Role == "summary" {
+			r.Tokens, r.Provider = t.summarySpent.tokens, t.summarySpent.model
+		} else {
+			last = i
+		}
+	}
+	if last >= 0 {
+		t.out.Replies[last].Tokens, t.out.Replies[last].Provider = t.spent.tokens, t.spent.model
+	}
 }
 
 // tokenWarning adds SPEC.md's soft-limit warning to the turn's last assistant reply.
