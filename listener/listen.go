@@ -33,8 +33,9 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 		return 2
 	}
 	cfg.Log = log
-	if g, ok := cfg.Agent.(*graph.Graph); ok {
-		g.Log = log
+	if _, ok := cfg.Agent.(*graph.Graph); ok {
+		g := newAgent(os.Getenv, log) // again, now that the logger exists
+		cfg.Agent = g
 		if g.LLM == nil {
 			log.InfoContext(ctx, "no OPENROUTER_API_KEY: chat answers in offline mode")
 		}
