@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flux-companion/flux/sql/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -77,13 +78,7 @@ type chatClient struct {
 
 // as runs f in a transaction as the user, the way PostgREST runs a request.
 func (c *chatClient) as(ctx context.Context, f func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
-			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated', 'aud', 'authenticated')::text, true)`, c.uid); err != nil {
-			return err
-		}
-		return f(tx)
-	})
+	return store.AsUser(ctx, c.pool, c.uid, f)
 }
 
 // say sends one message, then prints the replies that follow it until the conversation is no

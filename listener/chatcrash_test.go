@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/sql/pgtest"
@@ -46,16 +47,15 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	})
 	slowPlanner := make(chan struct{}) // closed once the first process is dead
 	fake.Script(func(req llmfake.Request) llmfake.Reply {
-		system, user := req.Messages[0].Content, req.Last("user")
-		switch {
-		case strings.Contains(system, "You route messages"):
-			if strings.Contains(user, "remind me") {
+		switch graph.AgentOf(req.Messages[0].Content) {
+		case "orchestrator":
+			if strings.Contains(req.Last("user"), "remind me") {
 				return llmfake.Reply{Content: `{"intent":"NEW_TASK","payload":"call mom","clarification_question":"","task_id":"","goal_id":""}`}
 			}
 			return llmfake.Reply{Content: `{"intent":"GOAL","payload":"run a 5K","clarification_question":"","task_id":"","goal_id":""}`}
-		case strings.Contains(system, "You tag goals"):
+		case "classifier":
 			return llmfake.Reply{Content: `{"tags":["Fitness"]}`}
-		case strings.Contains(system, "goal planner"):
+		case "planner":
 			select {
 			case <-slowPlanner:
 				return llmfake.Reply{Content: string(planJSON)}
@@ -120,7 +120,7 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		waiting := 0
 		for _, r := range fake.Requests() {
-			if strings.Contains(r.Messages[0].Content, "goal planner") && r.End.IsZero() {
+			if graph.AgentOf(r.Messages[0].Content) == "planner" && r.End.IsZero() {
 				waiting++
 			}
 		}

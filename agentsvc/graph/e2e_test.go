@@ -66,14 +66,7 @@ func newE2E(t *testing.T, g *Graph, email, timezone string, onboarded bool) *e2e
 // as runs f as the signed-in user, the way PostgREST does.
 func (e *e2e) as(t *testing.T, f func(pgx.Tx) error) {
 	t.Helper()
-	err := pgx.BeginFunc(context.Background(), e.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(context.Background(), `select set_config('role', 'authenticated', true),
-			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated')::text, true)`, e.user); err != nil {
-			return err
-		}
-		return f(tx)
-	})
-	if err != nil {
+	if err := store.AsUser(context.Background(), e.pool, e.user, f); err != nil {
 		t.Fatal(err)
 	}
 }

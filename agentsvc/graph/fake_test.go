@@ -36,13 +36,7 @@ func agentOf(req llmfake.Request) string {
 	if len(req.Messages) == 0 {
 		return ""
 	}
-	for name, p := range map[string]string{"orchestrator": orchestratorPrompt, "classifier": classifierPrompt,
-		"planner": plannerPrompt, "summarizer": summarizerPrompt} {
-		if req.Messages[0].Content == p {
-			return name
-		}
-	}
-	return "unknown"
+	return AgentOf(req.Messages[0].Content)
 }
 
 // scripted is a fake LLM that answers each agent from its own queue (the last answer

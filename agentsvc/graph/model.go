@@ -34,6 +34,23 @@ var (
 	summarizerPrompt   = prompt("summarizer")
 )
 
+// AgentOf names the agent a system prompt is for: "orchestrator", "classifier", "planner" or
+// "summarizer", and "" for any other text. Fakes of the model use it to answer each agent
+// in its own way (tests, flux bench chat).
+func AgentOf(system string) string {
+	switch system {
+	case orchestratorPrompt:
+		return "orchestrator"
+	case classifierPrompt:
+		return "classifier"
+	case plannerPrompt:
+		return "planner"
+	case summarizerPrompt:
+		return "summarizer"
+	}
+	return ""
+}
+
 // ask sends one agent's prompt and JSON input to its model and decodes the answer into T,
 // with the llm package's retries, fallbacks and correction retries. Everything sent is
 // redacted; tokens are added to the turn and the call to its trace.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/flux-companion/flux/agentsvc/onboarding"
+	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/agentsvc/slots"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -42,7 +45,7 @@ func (t *turn) onboard(ctx context.Context) error {
 	t.redact = newRedactor(t.in.Email, res.State.Phone, res.State.Profile.Name)
 	seeded := 0
 	for _, c := range res.State.Profile.Commitments {
-		rule := weeklyRule(c.Days)
+		rule := commitmentRule(c.Days)
 		for _, at := range res.State.Profile.CommitmentStarts(c, t.in.Now, loc, Horizon) {
 			t.out.Tasks = append(t.out.Tasks, store.NewTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, RecurrenceRule: rule})
 			t.in.Calendar = append(t.in.Calendar, store.BookedTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, Status: "pending"})
@@ -81,16 +84,16 @@ func profile2(raw json.RawMessage) profile {
 	return p
 }
 
-// weeklyRule is the RRULE of a commitment's days ("Mon", "Wed" → FREQ=WEEKLY;BYDAY=MO,WE).
-func weeklyRule(days []string) string {
-	var codes []string
-	for _, d := range days {
-		if len(d) >= 2 {
-			codes = append(codes, strings.ToUpper(d[:2]))
+// commitmentRule is the RRULE of a commitment's days ("Mon", "Wed" → FREQ=WEEKLY;BYDAY=MO,WE).
+func commitmentRule(names []string) string {
+	var days []time.Weekday
+	for _, n := range names {
+		if d, err := slots.ParseWeekday(n); err == nil && !slices.Contains(days, d) {
+			days = append(days, d)
 		}
 	}
-	if len(codes) == 0 || len(codes) == 7 {
-		return "FREQ=DAILY"
+	if len(days) == 0 {
+		return "" // onboarding never stores a commitment without days
 	}
-	return "FREQ=WEEKLY;BYDAY=" + strings.Join(codes, ",")
+	return plan.WeeklyRule(days)
 }

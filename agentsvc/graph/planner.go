@@ -28,7 +28,11 @@ func (t *turn) planGoal(ctx context.Context, goal string, modify *store.GoalRef)
 	} else if t.atCap() {
 		return nil
 	}
-	p, err := t.consultAndPlan(ctx, input, modify == nil, goalID)
+	classify := goal
+	if modify != nil {
+		classify = "" // the goal has its tags
+	}
+	p, err := t.consultAndPlan(ctx, input, classify, goalID)
 	if err != nil {
 		return err
 	}
@@ -40,7 +44,7 @@ func (t *turn) planGoal(ctx context.Context, goal string, modify *store.GoalRef)
 func (t *turn) negotiate(ctx context.Context, text string) error {
 	pp := t.state.PendingPlan
 	input := map[string]any{"change": text, "current_plan": pp.Plan}
-	p, err := t.consultAndPlan(ctx, input, false, pp.GoalID)
+	p, err := t.consultAndPlan(ctx, input, "", pp.GoalID)
 	if err != nil {
 		return err
 	}
@@ -92,18 +96,18 @@ func (t *turn) planningCalendar(goalID string) *slots.Calendar {
 // the two deterministic consultations are in (microseconds), so it overlaps the classifier,
 // and a plan turn costs the orchestrator, the classifier and the planner: three calls. The
 // results are merged: the classifier's tags win, the slot finder then places the tasks.
-func (t *turn) consultAndPlan(ctx context.Context, input map[string]any, classify bool, goalID string) (plan.Plan, error) {
+// classify is the goal to tag, "" when its tags are known.
+func (t *turn) consultAndPlan(ctx context.Context, input map[string]any, classify, goalID string) (plan.Plan, error) {
 	var (
 		tags    []string
 		drafted plan.Plan
 	)
 	launched := time.Now()
-	goal := fmt.Sprint(input["goal"]) // read before the planner's goroutine adds to input
 	g, gctx := errgroup.WithContext(ctx)
-	if classify {
+	if classify != "" {
 		g.Go(func() error {
 			var err error
-			tags, err = t.classify(gctx, launched, goal)
+			tags, err = t.classify(gctx, launched, classify)
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 				// The planner's own tags stand in; a missing tag is no reason to fail the plan.
 				t.log.WarnContext(ctx, "classifier failed; using the planner's tags", "error", err)

@@ -140,34 +140,14 @@ func placeOn(cal *slots.Calendar, p plan.Plan, start time.Time) (plan.Plan, time
 // errNoRoom: the plan cannot be placed without double-booking.
 var errNoRoom = errors.New("no free time for the plan")
 
-// requestDays are the weekdays a task repeats on, for tasks the slot finder can place:
-// weekly on scheduled_days (or by a simple weekly/daily rule).
+// requestDays are the weekdays a task repeats on, for tasks the slot finder can place: weekly
+// on scheduled_days, or by a rule that repeats every week on fixed days.
 func requestDays(k plan.ProposedTask) ([]time.Weekday, bool) {
-	rule := strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(k.RecurrenceRule), "RRULE:"))
-	parts := map[string]string{}
-	for _, kv := range strings.Split(rule, ";") {
-		if a, b, ok := strings.Cut(kv, "="); ok {
-			parts[a] = b
+	if strings.TrimSpace(k.RecurrenceRule) != "" {
+		days, ok := plan.WeeklyDays(k.RecurrenceRule)
+		if !ok || len(days) > 0 {
+			return days, ok
 		}
-	}
-	switch {
-	case rule == "":
-	case parts["FREQ"] == "DAILY" && len(parts) == 1:
-		return nil, true // every day
-	case parts["FREQ"] == "WEEKLY" && (len(parts) == 1 || len(parts) == 2 && parts["BYDAY"] != ""):
-		if parts["BYDAY"] != "" {
-			var days []time.Weekday
-			for _, d := range strings.Split(parts["BYDAY"], ",") {
-				wd, ok := byDay[d]
-				if !ok {
-					return nil, false
-				}
-				days = append(days, wd)
-			}
-			return days, true
-		}
-	default:
-		return nil, false
 	}
 	var days []time.Weekday
 	for _, d := range k.ScheduledDays {
@@ -179,6 +159,3 @@ func requestDays(k plan.ProposedTask) ([]time.Weekday, bool) {
 	}
 	return days, len(days) > 0
 }
-
-var byDay = map[string]time.Weekday{"MO": time.Monday, "TU": time.Tuesday, "WE": time.Wednesday, "TH": time.Thursday,
-	"FR": time.Friday, "SA": time.Saturday, "SU": time.Sunday}

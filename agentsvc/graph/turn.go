@@ -86,17 +86,16 @@ func (t *turn) snapshot() (store.Turn, State) {
 func (t *turn) restore(out store.Turn, st State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	tokens := t.out.Tokens
-	// The summarizer may have added its summary meanwhile: keep it.
-	var summaries []store.Reply
+	// The concurrent summarizer's message stays, whenever it was added.
+	replies := slices.DeleteFunc(out.Replies, func(r store.Reply) bool { return r.Role == "summary" })
 	for _, r := range t.out.Replies {
-		if r.Role == "summary" && !slices.ContainsFunc(out.Replies, func(o store.Reply) bool { return o.Role == "summary" }) {
-			summaries = append(summaries, r)
+		if r.Role == "summary" {
+			replies = append(replies, r)
 		}
 	}
+	tokens := t.out.Tokens
 	t.out = out
-	t.out.Replies = append(t.out.Replies, summaries...)
-	t.out.Tokens = tokens
+	t.out.Replies, t.out.Tokens = replies, tokens
 	t.state = st
 }
 
@@ -238,10 +237,7 @@ type Span struct {
 
 func newTracer() *tracer { return &tracer{start: time.Now()} }
 
-// span starts a node; the returned func ends it.
-func (tr *tracer) span(node string) func(s Span) { return tr.spanFrom(node, time.Now()) }
-
-// spanFrom is a node launched at began: consultations launched together share their start,
+// spanFrom starts a node launched at began; the returned func ends it. Consultations launched together share their start,
 // so the trace shows what ran side by side even when one of them needs only microseconds.
 func (tr *tracer) spanFrom(node string, began time.Time) func(s Span) {
 	return func(s Span) {

@@ -67,7 +67,7 @@ func Materialize(p Plan, start time.Time, loc *time.Location) ([]Occurrence, err
 		}
 
 		if normalizeRule(t.RecurrenceRule) == "" {
-			occ.RRule = weeklyRule(days)
+			occ.RRule = WeeklyRule(days)
 			for date := first; date.Before(end); date = date.AddDate(0, 0, 1) {
 				if slices.Contains(days, date.Weekday()) {
 					occ.At = wallTime(date, h, mi, 0, loc).UTC()

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -337,5 +338,28 @@ func TestExpandRRule(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWeeklyDays(t *testing.T) {
+	t.Parallel()
+	all := []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+	for _, tc := range []struct {
+		rule string
+		days []time.Weekday
+		ok   bool
+	}{
+		{"FREQ=WEEKLY;BYDAY=MO,WE", []time.Weekday{time.Monday, time.Wednesday}, true},
+		{"rrule:freq=weekly", nil, true},
+		{"FREQ=DAILY", all, true},
+		{"FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", nil, false},
+		{"FREQ=WEEKLY;COUNT=3", nil, false},
+		{"FREQ=MONTHLY;BYMONTHDAY=1", nil, false},
+		{"FREQ=FORTNIGHTLY", nil, false},
+	} {
+		days, ok := WeeklyDays(tc.rule)
+		if ok != tc.ok || !slices.Equal(days, tc.days) {
+			t.Errorf("WeeklyDays(%q) = %v, %v; want %v, %v", tc.rule, days, ok, tc.days, tc.ok)
+		}
 	}
 }

@@ -150,12 +150,34 @@ func dayNames(days []time.Weekday) string {
 	return "[" + strings.Join(names, " ") + "]"
 }
 
-// weeklyRule is the RRULE equivalent of a task scheduled on days every week.
-func weeklyRule(days []time.Weekday) string {
+// WeeklyRule is the RRULE equivalent of a task scheduled on days every week.
+func WeeklyRule(days []time.Weekday) string {
 	if len(days) == 7 {
 		return "FREQ=DAILY"
 	}
 	return "FREQ=WEEKLY;BYDAY=" + byDayList(days)
+}
+
+// WeeklyDays reads a rule that repeats every week on fixed days: FREQ=DAILY (all seven days)
+// or FREQ=WEEKLY with at most BYDAY and WKST. A weekly rule without BYDAY gives no days: they
+// come from elsewhere (scheduled_days). ok is false for every other rule (monthly, intervals,
+// counts, UNTIL) and for invalid ones.
+func WeeklyDays(body string) (days []time.Weekday, ok bool) {
+	r, err := parseRule(body, time.UTC)
+	if err != nil || r.opt.Interval > 1 || r.opt.Count > 0 || !r.opt.Until.IsZero() ||
+		len(r.opt.Bymonthday) > 0 || len(r.opt.Bysetpos) > 0 {
+		return nil, false
+	}
+	switch r.opt.Freq {
+	case rrule.DAILY:
+		if d := r.byDays(); len(d) > 0 {
+			return d, true
+		}
+		return []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}, true
+	case rrule.WEEKLY:
+		return r.byDays(), true
+	}
+	return nil, false
 }
 
 // ExpandRRule returns the occurrences of the RRULE body from first (included)

@@ -98,7 +98,7 @@ func Template(category string, goalTitle string, profile TemplateProfile) Plan {
 	}
 	at := profile.suggestedTime()
 	days := dayNamesList(r.days)
-	rule := weeklyRule(r.days)
+	rule := WeeklyRule(r.days)
 
 	tasks := make([]ProposedTask, 0, len(phaseWeeks))
 	for i, w := range phaseWeeks {

@@ -28,6 +28,7 @@ import (
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/sql/localpg"
 	"github.com/flux-companion/flux/sql/migrate"
+	"github.com/flux-companion/flux/sql/store"
 )
 
 // ChatConfig of a chat run.
@@ -160,10 +161,10 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 		var in struct {
 			Message string `json:"message"`
 		}
-		switch system := r.Messages[0].Content; {
-		case strings.Contains(system, "You tag goals"), strings.Contains(system, "goal planner"):
+		switch graph.AgentOf(r.Messages[0].Content) {
+		case "classifier", "planner":
 			planCalls++
-		case strings.Contains(system, "You route messages"):
+		case "orchestrator":
 			// The orchestrator's input names the message it routes.
 			if json.Unmarshal([]byte(r.Last("user")), &in) == nil && in.Message == chatScript[0] {
 				planCalls++
@@ -194,15 +195,15 @@ func scriptInstantModels(fake *llmfake.Server) error {
 		return err
 	}
 	fake.Script(func(req llmfake.Request) llmfake.Reply {
-		switch system := req.Messages[0].Content; {
-		case strings.Contains(system, "You route messages"):
+		switch graph.AgentOf(req.Messages[0].Content) {
+		case "orchestrator":
 			if strings.Contains(req.Last("user"), "remind me") {
 				return llmfake.Reply{Content: `{"intent":"NEW_TASK","payload":"call mom","clarification_question":"","task_id":"","goal_id":""}`}
 			}
 			return llmfake.Reply{Content: `{"intent":"GOAL","payload":"run a 5K","clarification_question":"","task_id":"","goal_id":""}`}
-		case strings.Contains(system, "You tag goals"):
+		case "classifier":
 			return llmfake.Reply{Content: `{"tags":["Fitness"]}`}
-		case strings.Contains(system, "goal planner"):
+		case "planner":
 			return llmfake.Reply{Content: string(p)}
 		}
 		return llmfake.Reply{Status: 400, Content: "bench: unexpected prompt"}
@@ -243,11 +244,7 @@ func converse(ctx context.Context, pool *pgxpool.Pool, c chatUser, think []time.
 		if i > 0 {
 			time.Sleep(think[i])
 		}
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
-				set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated')::text, true)`, c.id); err != nil {
-				return err
-			}
+		err := store.AsUser(ctx, pool, c.id, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `insert into public.messages (conversation_id, content) values ($1, $2)`, c.conv, text)
 			return err
 		})

@@ -259,3 +259,17 @@ func redactEndpoint(endpoint string) string {
 	}
 	return endpoint
 }
+
+// AsUser runs f in a transaction as the signed-in user uid, the way PostgREST runs a request:
+// role authenticated with the user's JWT claims, so RLS, grants and auth.uid() apply.
+func AsUser(ctx context.Context, db interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, uid string, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
+			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated', 'aud', 'authenticated')::text, true)`, uid); err != nil {
+			return err
+		}
+		return f(tx)
+	})
+}
