@@ -97,7 +97,10 @@ func (t *turn) approve() error {
 	}
 	msg := fmt.Sprintf("Plan approved: “%s” is active with %d tasks over six weeks.%s", p.GoalTitle, len(occ), first)
 	node := "goal_planner"
-	if modified != nil {
+	switch {
+	case pp.Sprint > 0:
+		msg = fmt.Sprintf("Plan approved: step %d, “%s”, is under way with %d tasks over six weeks.%s", pp.Sprint, p.GoalTitle, len(occ), first)
+	case modified != nil:
 		msg = fmt.Sprintf("Plan changed: “%s” now has %d tasks over the next six weeks; its earlier upcoming tasks are cancelled.%s", p.GoalTitle, len(occ), first)
 		node = "goal_modifier"
 	}

@@ -77,6 +77,9 @@ type PendingPlan struct {
 	Offline bool      `json:"offline"`
 	// GoalID is the active goal this plan replaces (goal modifier); "" for a new goal.
 	GoalID string `json:"goal_id,omitempty"`
+	// Sprint is the pipeline order of the micro-goal this plan is the first plan of (the
+	// sprint rule activated it); 0 otherwise.
+	Sprint int `json:"sprint,omitempty"`
 }
 
 // PendingTask is a reminder waiting for its time (the clarifying question was asked).
@@ -112,9 +115,12 @@ func (g *Graph) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput
 	if g.LLM != nil && in.Onboarded {
 		summary.Go(func() { t.summarize(ctx) })
 	}
-	if in.Onboarded {
+	switch {
+	case in.Action == ActionPlanMicroGoal:
+		err = t.planMicroGoal(ctx)
+	case in.Onboarded:
 		err = t.answer(ctx, in.Content)
-	} else {
+	default:
 		err = t.onboard(ctx)
 	}
 	summary.Wait()

@@ -127,7 +127,10 @@ func (t *turn) propose(pp PendingPlan, lead string) {
 		b.WriteString(lead + "\n")
 	}
 	what := "Here is a 6-week plan for “%s”"
-	if pp.GoalID != "" {
+	switch {
+	case pp.Sprint > 0:
+		what = fmt.Sprintf("Step %d is next. Here is its 6-week plan, “%%s”", pp.Sprint)
+	case pp.GoalID != "":
 		what = "Here is the new 6-week plan for “%s”"
 	}
 	fmt.Fprintf(&b, what+" (%s), starting %s. People keep over 70%% of their focused 6-week sprints, so it starts almost too easy and ramps up:\n",

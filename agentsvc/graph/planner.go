@@ -36,7 +36,7 @@ func (t *turn) planGoal(ctx context.Context, goal string, modify *store.GoalRef)
 	if err != nil {
 		return err
 	}
-	return t.proposePlaced(p, goalID)
+	return t.proposePlaced(p, PendingPlan{GoalID: goalID})
 }
 
 // negotiate answers a message about the pending plan: the planner revises it, or reports
@@ -59,13 +59,18 @@ func (t *turn) negotiate(ctx context.Context, text string) error {
 		return nil
 	}
 	p.Tags = pp.Plan.Tags // classified once, when the goal was first planned
-	return t.proposePlaced(p, pp.GoalID)
+	if pp.Sprint > 0 {
+		// A step of a longer goal stays that step.
+		p.GoalTitle, p.FeasibleIn6Weeks, p.MicroGoalRoadmap = pp.Plan.GoalTitle, true, nil
+	}
+	return t.proposePlaced(p, PendingPlan{GoalID: pp.GoalID, Sprint: pp.Sprint})
 }
 
-// proposePlaced places a planner's plan with the slot finder and proposes it.
-func (t *turn) proposePlaced(p plan.Plan, goalID string) error {
+// proposePlaced places a planner's plan with the slot finder and proposes it as pp (which
+// names the goal it is for, if any).
+func (t *turn) proposePlaced(p plan.Plan, pp PendingPlan) error {
 	start := t.sprintStart()
-	placed, start, err := placeOn(t.planningCalendar(goalID), p, start)
+	placed, start, err := placeOn(t.planningCalendar(pp.GoalID), p, start)
 	if errors.Is(err, errNoRoom) {
 		t.reply(fmt.Sprintf("I could not fit “%s” into your calendar without double-booking (%v). "+
 			"Tell me which days or times could be freed, or ask for fewer sessions.", p.GoalTitle, err), "goal_planner",
@@ -79,7 +84,8 @@ func (t *turn) proposePlaced(p plan.Plan, goalID string) error {
 	if err := placed.Validate(); err != nil {
 		return fmt.Errorf("graph: placed plan: %w", err)
 	}
-	t.propose(PendingPlan{Plan: placed, Start: start.Format(time.DateOnly), GoalID: goalID}, p.PlanSummary)
+	pp.Plan, pp.Start = placed, start.Format(time.DateOnly)
+	t.propose(pp, p.PlanSummary)
 	return nil
 }
 

@@ -232,9 +232,10 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 			}
 			e.deadlines.Set(c.Get("id"), due)
 		case "messages":
-			// A user message is an agent run, queued in its transaction: the run is durable
-			// once the message is, so the LSN can be confirmed as soon as a runner is woken.
-			if c.Op == "insert" && c.Get("role") == "user" {
+			// A user message (or a system message carrying an action, such as the sprint
+			// rule's) is an agent run, queued in its transaction: the run is durable once the
+			// message is, so the LSN can be confirmed as soon as a runner is woken.
+			if c.Op == "insert" && (c.Get("role") == "user" || c.Get("role") == "system") {
 				e.wakeChat()
 			}
 		case "dispatch_log":

@@ -88,6 +88,7 @@ func (s *Store) FailAgentRun(ctx context.Context, messageID, owner, reason, repl
 // TurnInput is what the database knows that a turn needs.
 type TurnInput struct {
 	Content, Action       string
+	ActionGoalID          string // the goal a system message's action is about ("" if none)
 	SentAt                time.Time
 	ConversationID        string
 	ThreadID, ContextType string
@@ -149,7 +150,7 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	var in TurnInput
 	err := s.db.QueryRow(ctx, qTurnInput, run.MessageID).Scan(&in.Content, &in.Action, &in.SentAt,
 		&in.ConversationID, &in.ThreadID, &in.ContextType, &in.Timezone, &in.Onboarded, &in.Profile,
-		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals, &in.Email, &in.Phone)
+		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals, &in.Email, &in.Phone, &in.ActionGoalID)
 	if err != nil {
 		return in, fmt.Errorf("store: load turn of message %s: %w", run.MessageID, err)
 	}

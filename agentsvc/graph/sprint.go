@@ -1,0 +1,94 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flux-companion/flux/agentsvc/llm"
+	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/sql/store"
+)
+
+// ActionPlanMicroGoal is the action of the system message SQL writes when a sprint ends and
+// the next micro-goal of its pipeline becomes active (migration 900, the sprint rule).
+const ActionPlanMicroGoal = "plan_micro_goal"
+
+// planMicroGoal plans the sprint of a micro-goal that just became active and proposes it;
+// like every plan, nothing is scheduled until the user approves. The planner model plans it
+// when there is one (the offline template otherwise, or when the models fail).
+func (t *turn) planMicroGoal(ctx context.Context) error {
+	g, parent := t.microGoal(t.in.ActionGoalID)
+	if g == nil {
+		t.offline = t.g.LLM == nil
+		t.reply("The next step of that goal is no longer active, so there is nothing to plan.", "goal_planner",
+			map[string]any{"kind": "notice"})
+		return nil
+	}
+	if t.g.LLM != nil {
+		before, state := t.snapshot()
+		err := t.planSprint(ctx, g, parent)
+		if err == nil || !(errors.Is(err, llm.ErrUnavailable) || errors.Is(err, llm.ErrInvalidAnswer)) {
+			return err
+		}
+		t.log.WarnContext(ctx, "model path failed; planning the sprint offline", "error", err)
+		t.restore(before, state)
+		t.fallback = true
+	}
+	t.offline = true
+	p := plan.Template(plan.Categorize(g.Title+" "+parent), g.Title, plan.TemplateProfile{Chronotype: t.profile.Chronotype})
+	p.Tags = sprintTags(p.Tags, g.Tags)
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("graph: template sprint for %q: %w", g.Title, err)
+	}
+	placed, start, err := t.place(p, t.sprintStart())
+	if err != nil {
+		return err
+	}
+	t.propose(PendingPlan{Plan: placed, Start: start.Format(time.DateOnly), Offline: true, GoalID: g.ID,
+		Sprint: g.PipelineOrder}, "")
+	return nil
+}
+
+// planSprint asks the planner for one six-week sprint of the micro-goal, as a step of its
+// umbrella goal. The micro-goal keeps its title and tags.
+func (t *turn) planSprint(ctx context.Context, g *store.GoalRef, parent string) error {
+	input := map[string]any{"goal": g.Title, "part_of": parent, "step": g.PipelineOrder,
+		"note": "This is one six-week step of a longer goal: plan this step only."}
+	p, err := t.consultAndPlan(ctx, input, "", g.ID)
+	if err != nil {
+		return err
+	}
+	p.GoalTitle = g.Title
+	p.Tags = sprintTags(p.Tags, g.Tags)
+	p.FeasibleIn6Weeks, p.MicroGoalRoadmap = true, nil
+	return t.proposePlaced(p, PendingPlan{GoalID: g.ID, Sprint: g.PipelineOrder})
+}
+
+// sprintTags: the goal's own tags when it has them (the umbrella was classified once).
+func sprintTags(planned, goal []string) []string {
+	if len(goal) > 0 {
+		return goal
+	}
+	return planned
+}
+
+// microGoal finds the active micro-goal id names, and its umbrella's title.
+func (t *turn) microGoal(id string) (*store.GoalRef, string) {
+	var g *store.GoalRef
+	for i := range t.in.Goals {
+		if t.in.Goals[i].ID == id && t.in.Goals[i].Status == "active" && t.in.Goals[i].ParentID != "" {
+			g = &t.in.Goals[i]
+		}
+	}
+	if g == nil {
+		return nil, ""
+	}
+	for _, u := range t.in.Goals {
+		if u.ID == g.ParentID {
+			return g, u.Title
+		}
+	}
+	return g, ""
+}
