@@ -948,3 +948,10 @@ from public.messages m
 where m.role = 'user'
   and m.user_id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222')
 group by m.user_id;
+
+-- 12. Phone verification. Sam asked for a code to his given number and has not typed it yet;
+-- Alex changed phones this morning and a code is on its way to the new number (her verified
+-- number stays until the new one is confirmed).
+insert into flux.phone_verifications (user_id, phone_number, sent_at) values
+  ('22222222-2222-4222-8222-222222222222', '+12025550143', flux.now() - interval '3 minutes'),
+  ('11111111-1111-4111-8111-111111111111', '+447700900124', flux.now() - interval '1 minute');

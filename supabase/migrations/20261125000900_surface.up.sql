@@ -415,6 +415,35 @@ $$;
 comment on function public.set_whatsapp_opt_in(boolean) is
   'Opt in to WhatsApp reminders (needs a verified phone) or out (false). Returns the opt-in time.';
 
+-- Phone verification (the listener's endpoints, which hold the Twilio Verify secret): the number a
+-- code was last sent to. Only that number can be confirmed, and confirming it is the only way
+-- phone_verified becomes true. One row per user, replaced by every send.
+create table flux.phone_verifications (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  phone_number text not null constraint phone_verifications_phone_number_check check (phone_number ~ '^\+[1-9][0-9]{6,14}$'),
+  sent_at timestamptz not null default flux.now()
+);
+revoke all on flux.phone_verifications from public, anon, authenticated;
+
+-- The code Twilio Verify approved was for p_phone: make it the user's verified number, when it is
+-- the number the code was sent to. A different number than before clears the old verification
+-- and WhatsApp opt-in first (trigger users_phone_changed), so an opt-in never carries over to a
+-- new number. False when no code was sent to p_phone.
+create function flux.confirm_phone(p_user uuid, p_phone text) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  delete from flux.phone_verifications v where v.user_id = p_user and v.phone_number = p_phone;
+  if not found then
+    return false;
+  end if;
+  update public.users set phone_number = p_phone where id = p_user;
+  update public.users set phone_verified = true where id = p_user;
+  return true;
+end
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- Location tasks (SPEC: they start their ladder when the trigger fires and repeat every 2 hours
 -- until answered). A geofencing client reports the event; the demo simulates "left home".
