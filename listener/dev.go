@@ -12,9 +12,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/listener/auth"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
@@ -27,6 +30,55 @@ import (
 	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/supabase"
 )
+
+// The local stack's user tokens are signed with this secret (a real project verifies its own
+// Supabase JWT secret or JWKS), and phone codes go through the fake Verify service.
+const (
+	devJWTSecret     = "flux-dev-jwt-secret-for-local-use-only"
+	devVerifyService = "VA0000000000000000000000000000dev0"
+	devAlex          = "11111111-1111-4111-8111-111111111111"
+)
+
+// devBanner is what `flux dev` prints once the stack is up: where everything is and what to try.
+const devBanner = `
+Flux local stack is ready.
+
+  database   %s
+  psql       psql '%s'
+  listener   %s  (webhooks /webhooks/twilio/*, user API /v1/*, /healthz, /readyz, /metrics)
+  twilio     %s  (fake Twilio API and Verify; every message, call and code is logged here)
+  push       %s  (fake Web Push service; the demo users' browsers are subscribed to it)
+  agents     %s
+  demo users alex@demo.flux.local and sam@demo.flux.local (password flux-demo)
+  jwt secret %s  (local tokens only)
+
+Things to try (ALEX is a 24-hour access token for Alex, as supabase-js would send it):
+  export ALEX='%s'
+  export DATABASE_URL='%s'
+
+  # The whole product in two minutes, on a simulated clock:
+  bin/flux demo
+
+  # Chat as Alex (messages are rows; replies come back as rows):
+  bin/flux chat
+
+  # The API as supabase-js uses it, straight in SQL (PostgREST runs exactly this):
+  psql "$DATABASE_URL" -c "begin; select set_config('role','authenticated',true), set_config('request.jwt.claims','{\"sub\":\"11111111-1111-4111-8111-111111111111\",\"role\":\"authenticated\"}',true); select title, scheduled_at from today_tasks(); select analytics_overview(); rollback;"
+
+  # The listener's user endpoints:
+  curl -s %s/v1/push/vapid-public-key
+  curl -s -X POST -H "Authorization: Bearer $ALEX" -d '{"phone_number":"+447700900124"}' %s/v1/phone/verification
+  #   (the code is in the fake Twilio's log above; then POST {"code":"..."} to /v1/phone/verification/check)
+  curl -s -H "Authorization: Bearer $ALEX" -o alex-export.zip %s/v1/account/export
+
+  # Move time to watch reminders escalate (development only):
+  psql "$DATABASE_URL" -c "select flux.set_time_warp(interval '2 hours')"
+
+  # Is it healthy?
+  curl -s %s/readyz
+
+Press Ctrl-C to stop.
+`
 
 // devDatabase is the database the local stack uses: "postgres", as on Supabase, which is also
 // where pg_cron runs its jobs (cron.database_name).
@@ -103,31 +155,14 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		mode = "through OpenRouter"
 	}
 
-	fmt.Fprintf(stdout, `
-Flux local stack is ready.
-
-  database   %s
-  psql       psql '%s'
-  listener   %s  (webhooks under /webhooks/twilio, /healthz, /readyz, /metrics)
-  twilio     %s  (fake Twilio API; every message and call is logged here as JSON)
-  push       %s  (fake Web Push service; the demo users' browsers are subscribed to it)
-  demo users alex@demo.flux.local and sam@demo.flux.local (password flux-demo)
-
-Act as a signed-in user, exactly as PostgREST does:
-  begin;
-  select set_config('role', 'authenticated', true),
-         set_config('request.jwt.claims', '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated"}', true);
-  select title, status, scheduled_at from tasks where status = 'pending' order by scheduled_at limit 5;
-  rollback;
-
-Chat as Alex, the way the app does through PostgREST (%s):
-  flux chat
-
-Move time to watch reminders escalate (development only):
-  select flux.set_time_warp(interval '2 hours');
-
-Press Ctrl-C to stop.
-`, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode)
+	alex := uuid.MustParse(devAlex)
+	token, err := auth.SignHS256(devJWTSecret, auth.UserClaims(alex, "alex@demo.flux.local", 24*time.Hour, time.Now()))
+	if err != nil {
+		log.ErrorContext(ctx, "sign a dev token", "error", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, devBanner, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode, devJWTSecret, token,
+		url, base, base, base, base)
 
 	err = service.Run(ctx, service.Config{
 		DatabaseURL:   url,
@@ -138,10 +173,12 @@ Press Ctrl-C to stop.
 			APIBaseURL: fakes.twilio.URL(), VerifyBaseURL: fakes.twilio.URL(),
 		},
 		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-		Push:     fakes.pushConfig,
-		Dispatch: dispatch.Config{Owner: "flux-dev"},
-		Agent:    agent,
-		Log:      log,
+		Push:             fakes.pushConfig,
+		Dispatch:         dispatch.Config{Owner: "flux-dev"},
+		Agent:            agent,
+		Auth:             auth.Config{Secret: devJWTSecret},
+		VerifyServiceSID: devVerifyService,
+		Log:              log,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.ErrorContext(ctx, "listener failed", "error", err)

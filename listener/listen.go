@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/flux-companion/flux/agentsvc/graph"
+	"github.com/flux-companion/flux/listener/account"
+	"github.com/flux-companion/flux/listener/auth"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
@@ -67,7 +69,23 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 			VAPIDPrivateKey: getenv("VAPID_PRIVATE_KEY"),
 			Subscriber:      getenv("VAPID_SUBSCRIBER"),
 		},
-		Dispatch: dispatch.Config{Owner: getenv("FLUX_OWNER")},
+		Dispatch:         dispatch.Config{Owner: getenv("FLUX_OWNER")},
+		VerifyServiceSID: getenv("TWILIO_VERIFY_SERVICE_SID"),
+		Auth: auth.Config{
+			Secret:   getenv("SUPABASE_JWT_SECRET"),
+			Issuer:   getenv("SUPABASE_JWT_ISSUER"),
+			Audience: getenv("SUPABASE_JWT_AUDIENCE"),
+		},
+	}
+	if base := getenv("SUPABASE_URL"); base != "" {
+		cfg.Auth.JWKSURL = auth.JWKSURL(base)
+		if key := getenv("SUPABASE_SERVICE_ROLE_KEY"); key != "" {
+			admin, err := account.NewGoTrueAdmin(base, key, nil)
+			if err != nil {
+				return cfg, fmt.Errorf("SUPABASE_URL/SUPABASE_SERVICE_ROLE_KEY: %w", err)
+			}
+			cfg.AccountAdmin = admin
+		}
 	}
 	if cfg.DatabaseURL == "" {
 		return cfg, errors.New("DATABASE_URL is not set")

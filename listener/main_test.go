@@ -105,7 +105,7 @@ func TestDev(t *testing.T) {
 		outW.Close()
 	}()
 
-	var url, listener string
+	var url, listener, alex string
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(outR)
@@ -115,7 +115,7 @@ func TestDev(t *testing.T) {
 		close(lines)
 	}()
 	timeout := time.After(2 * time.Minute)
-	for url == "" || listener == "" {
+	for url == "" || listener == "" || alex == "" {
 		select {
 		case line, ok := <-lines:
 			if !ok {
@@ -126,6 +126,9 @@ func TestDev(t *testing.T) {
 			}
 			if f := strings.Fields(line); len(f) >= 2 && f[0] == "listener" {
 				listener = f[1]
+			}
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export ALEX='"); ok {
+				alex = strings.TrimSuffix(v, "'")
 			}
 		case <-timeout:
 			t.Fatalf("flux dev not ready after 2 minutes:\n%s", stderr.String())
@@ -157,6 +160,17 @@ func TestDev(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("listener %s not ready after a minute:\n%s", listener, stderr.String())
 		}
+	}
+	// The token it prints opens the user endpoints, as the next steps say.
+	req, _ := http.NewRequest("GET", listener+"/v1/account/export", nil)
+	req.Header.Set("Authorization", "Bearer "+alex)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("export with the printed token: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 
 	cancel()

@@ -25,8 +25,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twilio/twilio-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/flux-companion/flux/listener/account"
+	"github.com/flux-companion/flux/listener/auth"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/deadline"
@@ -35,6 +38,7 @@ import (
 	"github.com/flux-companion/flux/listener/hint"
 	"github.com/flux-companion/flux/listener/metrics"
 	"github.com/flux-companion/flux/listener/twilioclient"
+	"github.com/flux-companion/flux/listener/userapi"
 	"github.com/flux-companion/flux/listener/webhook"
 	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/clock"
@@ -63,6 +67,11 @@ type Config struct {
 
 	Agent chat.Agent  // answers chat messages; nil: this replica runs no agents
 	Chat  chat.Config // Owner defaults to Dispatch.Owner
+
+	// The user endpoints (userapi) are served when Auth has a secret or a JWKS URL.
+	Auth             auth.Config
+	VerifyServiceSID string        // Twilio Verify service for phone verification
+	AccountAdmin     account.Admin // the Supabase admin API; nil: auth users are deleted directly
 
 	Log *slog.Logger
 }
@@ -99,9 +108,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Push.VAPIDPrivateKey != "" {
 		senders["push"] = &channel.Push{Client: cfg.Push, Store: st, Log: log}
 	}
+	var tc *twilio.RestClient
 	if cfg.Twilio.AccountSID != "" {
-		tc, err := twilioclient.New(cfg.Twilio)
-		if err != nil {
+		if tc, err = twilioclient.New(cfg.Twilio); err != nil {
 			return err
 		}
 		senders["whatsapp"] = &channel.WhatsApp{Twilio: channel.Twilio{Client: tc, From: cfg.WhatsAppFrom, PublicBaseURL: cfg.PublicBaseURL}}
@@ -167,6 +176,23 @@ func Run(ctx context.Context, cfg Config) error {
 				return nil
 			},
 		})
+		if cfg.Auth.Secret != "" || cfg.Auth.JWKSURL != "" {
+			if cfg.Auth.Log == nil {
+				cfg.Auth.Log = log
+			}
+			v, err := auth.New(ctx, cfg.Auth)
+			if err != nil {
+				return err
+			}
+			uc := userapi.Config{Auth: v, DB: pool, Account: &account.Service{DB: pool, Admin: cfg.AccountAdmin, Log: log},
+				VAPIDPublicKey: cfg.Push.VAPIDPublicKey, Log: log}
+			if tc != nil && cfg.VerifyServiceSID != "" {
+				uc.Verify, uc.VerifyServiceSID = tc, cfg.VerifyServiceSID
+			}
+			userapi.Mount(app, uc)
+		} else {
+			log.WarnContext(ctx, "user endpoints off: set SUPABASE_JWT_SECRET or SUPABASE_URL to verify user tokens")
+		}
 		ln := cfg.Listener
 		if ln == nil {
 			if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

@@ -1,0 +1,448 @@
+// Package userapi serves the few user actions that need a secret the client must never see,
+// next to the webhooks on the listener's HTTP side: phone verification through Twilio Verify,
+// Web Push subscriptions (the VAPID keys), and the GDPR export and erasure (a privileged
+// connection, and the Supabase admin key). Everything else a user does goes through PostgREST.
+//
+// Every route but the VAPID public key needs the user's Supabase access token (auth package:
+// verified locally, 401 otherwise). Rate limits are the SQL ones (flux.rate_limit), shared by
+// every replica and switched off on development databases; past a limit the answer is 429 with
+// Retry-After. Errors are JSON {"code", "message"} that name what to fix and never echo a
+// token, a phone number or an email.
+package userapi
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twilio/twilio-go"
+	"github.com/twilio/twilio-go/client"
+	verify "github.com/twilio/twilio-go/rest/verify/v2"
+
+	"github.com/flux-companion/flux/listener/account"
+	"github.com/flux-companion/flux/listener/auth"
+)
+
+//go:embed queries/*.sql
+var queries embed.FS
+
+func query(name string) string {
+	b, err := queries.ReadFile("queries/" + name + ".sql")
+	if err != nil {
+		panic(err) // embedded at build time: a missing file is a programming error
+	}
+	return string(b)
+}
+
+var (
+	qSubscribe           = query("subscribe")
+	qUnsubscribe         = query("unsubscribe")
+	qVerificationSent    = query("verification_sent")
+	qVerificationPending = query("verification_pending")
+	qRateLimit           = query("rate_limit")
+	qUserExists          = query("user_exists")
+)
+
+// Limits of SPEC.md that the listener enforces.
+const (
+	sendsPerHour     = 3   // phone-verification sends
+	actionsPerMinute = 100 // everything else ("others")
+)
+
+// Config wires the routes.
+type Config struct {
+	Auth    *auth.Verifier
+	DB      *pgxpool.Pool
+	Account *account.Service
+	// Verify sends and checks OTPs; nil (no Twilio account) answers the phone routes with 503.
+	Verify           *twilio.RestClient
+	VerifyServiceSID string
+	VAPIDPublicKey   string // empty: push is not configured (503)
+	Log              *slog.Logger
+}
+
+type api struct{ cfg Config }
+
+// Mount adds the routes under /v1.
+func Mount(app fiber.Router, cfg Config) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	a := &api{cfg: cfg}
+	app.Get("/v1/push/vapid-public-key", a.vapidKey)
+	v1 := app.Group("/v1", cfg.Auth.Middleware())
+	v1.Post("/phone/verification", a.sendCode)
+	v1.Post("/phone/verification/check", a.checkCode)
+	v1.Post("/push/subscriptions", a.subscribe)
+	v1.Delete("/push/subscriptions", a.unsubscribe)
+	v1.Get("/account/export", a.export)
+	v1.Delete("/account", a.erase)
+}
+
+// apiError is an answer other than success.
+type apiError struct {
+	status        int
+	code, message string
+	retryAfter    int // seconds; 429 only
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func fail(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// respond writes err as JSON; anything that is not an apiError is a 500 that is logged, not
+// shown.
+func (a *api) respond(c *fiber.Ctx, err error) error {
+	var e *apiError
+	if !errors.As(err, &e) {
+		a.cfg.Log.ErrorContext(c.UserContext(), "user api failed", "path", c.Path(), "error", err)
+		e = fail(fiber.StatusInternalServerError, "internal", "Something went wrong on our side; nothing was changed. Try again.")
+	}
+	if e.retryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.retryAfter))
+	}
+	return c.Status(e.status).JSON(fiber.Map{"code": e.code, "message": e.message})
+}
+
+// user is the signed-in user, who must still have an account.
+func (a *api) user(c *fiber.Ctx) (uuid.UUID, error) {
+	u, ok := auth.UserFrom(c)
+	if !ok {
+		return uuid.Nil, fail(fiber.StatusUnauthorized, "unauthorized", "Sign in first.")
+	}
+	return u.ID, nil
+}
+
+// limit counts one hit of action for the user; past the limit it is a 429 with Retry-After.
+func (a *api) limit(ctx context.Context, user uuid.UUID, action string, n int, window time.Duration) error {
+	_, err := a.cfg.DB.Exec(ctx, qRateLimit, user, action, n, window.String())
+	var pg *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pg) && pg.Code == "PGRST":
+		return rateLimited(pg)
+	case errors.As(err, &pg) && pg.Code == "23503": // the counter's user no longer exists
+		return fail(fiber.StatusNotFound, "no_account", "This account does not exist (any more).")
+	}
+	return fmt.Errorf("userapi: rate limit %s: %w", action, err)
+}
+
+// rateLimited turns flux.rate_limit's PostgREST-shaped error into the same HTTP answer
+// PostgREST gives: message JSON for the body, detail JSON for the status and headers.
+func rateLimited(pg *pgconn.PgError) error {
+	var msg struct{ Message string }
+	var detail struct {
+		Headers map[string]string `json:"headers"`
+	}
+	e := fail(fiber.StatusTooManyRequests, "rate_limited", "Too many requests; try again later.")
+	if json.Unmarshal([]byte(pg.Message), &msg) == nil && msg.Message != "" {
+		e.message = msg.Message
+	}
+	if json.Unmarshal([]byte(pg.Detail), &detail) == nil {
+		e.retryAfter, _ = strconv.Atoi(detail.Headers["Retry-After"])
+	}
+	if e.retryAfter <= 0 {
+		e.retryAfter = 1
+	}
+	return e
+}
+
+// body decodes a JSON request body strictly.
+func body(c *fiber.Ctx, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fail(fiber.StatusBadRequest, "invalid_body", "The body must be a JSON object as documented: %s", jsonProblem(err))
+	}
+	return nil
+}
+
+// jsonProblem says what is wrong with a body without quoting it.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not valid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "empty or truncated"
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone verification
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// sendCode sends a verification code to the number (Twilio Verify, SMS). At most 3 per hour.
+// The number becomes the user's only when its code is confirmed.
+func (a *api) sendCode(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	user, err := a.user(c)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	var req struct {
+		PhoneNumber string `json:"phone_number"`
+		Channel     string `json:"channel"`
+	}
+	if err := body(c, &req); err != nil {
+		return a.respond(c, err)
+	}
+	if !e164.MatchString(req.PhoneNumber) {
+		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_phone_number",
+			"phone_number must be in international E.164 form, like +14155550123."))
+	}
+	if req.Channel == "" {
+		req.Channel = "sms"
+	}
+	if req.Channel != "sms" && req.Channel != "call" && req.Channel != "whatsapp" {
+		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_channel", "channel must be sms, call or whatsapp."))
+	}
+	if a.cfg.Verify == nil {
+		return a.respond(c, fail(fiber.StatusServiceUnavailable, "verification_unavailable", "Phone verification is not configured on this server."))
+	}
+	if err := a.limit(ctx, user, "phone verification sends", sendsPerHour, time.Hour); err != nil {
+		return a.respond(c, err)
+	}
+	_, err = a.cfg.Verify.VerifyV2.CreateVerification(a.cfg.VerifyServiceSID,
+		(&verify.CreateVerificationParams{}).SetTo(req.PhoneNumber).SetChannel(req.Channel))
+	if err != nil {
+		return a.respond(c, a.verifyError(ctx, "send", err))
+	}
+	if _, err := a.cfg.DB.Exec(ctx, qVerificationSent, user, req.PhoneNumber); err != nil {
+		return a.respond(c, fmt.Errorf("userapi: record verification: %w", err))
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending", "channel": req.Channel})
+}
+
+// checkCode confirms the code sent to the pending number; the number is then the user's,
+// verified. A different number than before clears the WhatsApp opt-in (SQL).
+func (a *api) checkCode(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	user, err := a.user(c)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	var req struct {
+		Code        string `json:"code"`
+		PhoneNumber string `json:"phone_number"` // optional: when given, must be the number the code went to
+	}
+	if err := body(c, &req); err != nil {
+		return a.respond(c, err)
+	}
+	if len(req.Code) < 4 || len(req.Code) > 10 || strings.Trim(req.Code, "0123456789") != "" {
+		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_code", "code must be the 4 to 10 digits you received."))
+	}
+	if a.cfg.Verify == nil {
+		return a.respond(c, fail(fiber.StatusServiceUnavailable, "verification_unavailable", "Phone verification is not configured on this server."))
+	}
+	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
+		return a.respond(c, err)
+	}
+	var pending string
+	switch err := a.cfg.DB.QueryRow(ctx, qVerificationPending, user).Scan(&pending); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return a.respond(c, fail(fiber.StatusConflict, "no_pending_verification", "No code is waiting for confirmation (or it expired): send a new one."))
+	case err != nil:
+		return a.respond(c, fmt.Errorf("userapi: pending verification: %w", err))
+	}
+	if req.PhoneNumber != "" && req.PhoneNumber != pending {
+		return a.respond(c, fail(fiber.StatusConflict, "number_mismatch", "The code was sent to another number: confirm that one, or send a code to this one."))
+	}
+	check, err := a.cfg.Verify.VerifyV2.CreateVerificationCheck(a.cfg.VerifyServiceSID,
+		(&verify.CreateVerificationCheckParams{}).SetTo(pending).SetCode(req.Code))
+	if err != nil {
+		return a.respond(c, a.verifyError(ctx, "check", err))
+	}
+	if check.Status == nil || *check.Status != "approved" {
+		return a.respond(c, fail(fiber.StatusBadRequest, "wrong_code", "That code is not right. Check the message and try again."))
+	}
+	var ok bool
+	if err := a.cfg.DB.QueryRow(ctx, `select flux.confirm_phone($1, $2)`, user, pending).Scan(&ok); err != nil {
+		return a.respond(c, fmt.Errorf("userapi: confirm phone: %w", err))
+	}
+	if !ok { // a newer send replaced it while Twilio checked
+		return a.respond(c, fail(fiber.StatusConflict, "number_mismatch", "A code was sent to another number meanwhile: confirm that one."))
+	}
+	return c.JSON(fiber.Map{"phone_verified": true})
+}
+
+// verifyError maps a Twilio Verify failure to what the user can do about it.
+func (a *api) verifyError(ctx context.Context, op string, err error) error {
+	var tw *client.TwilioRestError
+	if errors.As(err, &tw) {
+		switch {
+		case tw.Code == 60203 || tw.Status == http.StatusTooManyRequests:
+			e := fail(fiber.StatusTooManyRequests, "rate_limited", "Too many codes for this number; wait a few minutes.")
+			e.retryAfter = 600
+			return e
+		case tw.Status == http.StatusNotFound:
+			return fail(fiber.StatusConflict, "no_pending_verification", "The code expired: send a new one.")
+		case tw.Status == http.StatusBadRequest:
+			return fail(fiber.StatusBadRequest, "invalid_phone_number", "Twilio cannot send a code to that number.")
+		}
+	}
+	a.cfg.Log.ErrorContext(ctx, "twilio verify failed", "op", op, "error", err)
+	return fail(fiber.StatusBadGateway, "verification_unavailable", "The verification service did not answer; try again in a moment.")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web Push
+
+func (a *api) vapidKey(c *fiber.Ctx) error {
+	if a.cfg.VAPIDPublicKey == "" {
+		return a.respond(c, fail(fiber.StatusServiceUnavailable, "push_unavailable", "Web Push is not configured on this server."))
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+	return c.JSON(fiber.Map{"public_key": a.cfg.VAPIDPublicKey})
+}
+
+// subscribe stores the browser's PushSubscription (its toJSON form).
+func (a *api) subscribe(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	user, err := a.user(c)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	var req struct {
+		Endpoint       string   `json:"endpoint"`
+		ExpirationTime *float64 `json:"expirationTime"`
+		Keys           struct {
+			P256dh string `json:"p256dh"`
+			Auth   string `json:"auth"`
+		} `json:"keys"`
+	}
+	if err := body(c, &req); err != nil {
+		return a.respond(c, err)
+	}
+	if req.Endpoint == "" || req.Keys.P256dh == "" || req.Keys.Auth == "" {
+		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "endpoint, keys.p256dh and keys.auth are required (the browser's PushSubscription.toJSON())."))
+	}
+	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
+		return a.respond(c, err)
+	}
+	var id string
+	var created bool
+	ua := c.Get(fiber.HeaderUserAgent)
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	err = a.cfg.DB.QueryRow(ctx, qSubscribe, user, req.Endpoint, req.Keys.P256dh, req.Keys.Auth, nullIfEmpty(ua)).Scan(&id, &created)
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23514" {
+		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "%s", subscriptionProblem(pg.ConstraintName)))
+	}
+	if err != nil {
+		return a.respond(c, fmt.Errorf("userapi: subscribe: %w", err))
+	}
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(fiber.Map{"id": id})
+}
+
+func subscriptionProblem(constraint string) string {
+	switch constraint {
+	case "push_subscriptions_endpoint_check":
+		return "endpoint must be an https URL of at most 2048 characters."
+	case "push_subscriptions_p256dh_check":
+		return "keys.p256dh must be the browser's base64url P-256 public key."
+	case "push_subscriptions_auth_check":
+		return "keys.auth must be the browser's base64url auth secret."
+	}
+	return "The subscription is not valid."
+}
+
+func (a *api) unsubscribe(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	user, err := a.user(c)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	var req struct {
+		Endpoint string `json:"endpoint"`
+	}
+	if err := body(c, &req); err != nil {
+		return a.respond(c, err)
+	}
+	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
+		return a.respond(c, err)
+	}
+	tag, err := a.cfg.DB.Exec(ctx, qUnsubscribe, user, req.Endpoint)
+	if err != nil {
+		return a.respond(c, fmt.Errorf("userapi: unsubscribe: %w", err))
+	}
+	if tag.RowsAffected() == 0 {
+		return a.respond(c, fail(fiber.StatusNotFound, "no_subscription", "No subscription with that endpoint for this user."))
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// ---------------------------------------------------------------------------------------------
+// GDPR
+
+// export answers with a ZIP of JSON files: every row of the user's, from one snapshot.
+func (a *api) export(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	user, err := a.user(c)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
+		return a.respond(c, err)
+	}
+	// Buffered: a failure halfway must be a clean 500, never half a ZIP.
+	var buf bytes.Buffer
+	m, err := a.cfg.Account.Export(ctx, user, &buf)
+	if errors.Is(err, account.ErrNotFound) {
+		return a.respond(c, fail(fiber.StatusNotFound, "no_account", "This account does not exist (any more)."))
+	}
+	if err != nil {
+		return a.respond(c, err)
+	}
+	c.Set(fiber.HeaderContentType, "application/zip")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="flux-export-%s.zip"`, m.ExportedAt.Format("2006-01-02")))
+	return c.Send(buf.Bytes())
+}
+
+// erase deletes the account and everything in it. Idempotent: a retry after a lost answer
+// (the token is still valid for a while) answers 204 again.
+func (a *api) erase(c *fiber.Ctx) error {
+	user, err := a.user(c)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	if err := a.cfg.Account.Delete(c.UserContext(), user); err != nil {
+		return a.respond(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
