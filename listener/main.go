@@ -42,6 +42,11 @@ Usage:
       Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
       it, print how to connect, and run until interrupted. With DATABASE_URL set, use
       that database instead of starting one.
+  flux demo
+      The product end to end in about a minute: a throwaway database, the listener, the
+      offline agents and fake providers, with the clock warped through three weeks.
+      Onboarding, a plan, reminders escalating, a WhatsApp reply, misses turning into a
+      pattern, and the analytics, printed as a timeline.
 `
 
 func main() {
@@ -68,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdChat(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr, log)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdout, stderr, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -77,6 +77,9 @@ func (s *Scheduler) Len() int {
 // back through Set. fire runs on Run's goroutine, so claims never overlap.
 func (s *Scheduler) Run(ctx context.Context, fire func(ctx context.Context)) error {
 	for {
+		// Taken before next reads the clock: a warp between the two still wakes this loop
+		// (taken after, its close would be missed and the timer would wait out the old time).
+		changed := s.clock.Changed()
 		wait, due := s.next()
 		if due {
 			fire(ctx)
@@ -91,7 +94,7 @@ func (s *Scheduler) Run(ctx context.Context, fire func(ctx context.Context)) err
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
-		case <-s.clock.Changed():
+		case <-changed:
 		case <-expired:
 		}
 		if timer != nil {

@@ -315,13 +315,17 @@ func (e *escalation) refill(ctx context.Context) error {
 func (e *escalation) refillLoop(ctx context.Context) error {
 	t := time.NewTicker(e.deadlines.Horizon() / 2)
 	defer t.Stop()
+	// The change channel is taken before each refill reads the clock, so a warp during a
+	// refill is not lost (it triggers another).
+	changed := e.clock.Changed()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-		case <-e.clock.Changed(): // a warp moved the horizon: load what it now covers
+		case <-changed: // a warp moved the horizon: load what it now covers
 		}
+		changed = e.clock.Changed()
 		if err := e.refill(ctx); err != nil && ctx.Err() == nil {
 			e.log.ErrorContext(ctx, "deadline refill failed", "error", err)
 		}

@@ -316,7 +316,7 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 				from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::text[]) as x(g, ti, d, a, m, r)`,
 				run.UserID, goals, titles, descs, ats, mins, rules)
 		}
-		for _, r := range t.Replies {
+		for i, r := range t.Replies {
 			role := r.Role
 			if role == "" {
 				role = "assistant"
@@ -325,9 +325,11 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 			if meta == nil {
 				meta = json.RawMessage(`{}`)
 			}
-			batch.Queue(`insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata)
-				values ($1, $2, $3, $4, nullif($5, ''), $6, nullif($7, ''), $8)`,
-				run.ConversationID, run.UserID, role, r.Content, r.Node, r.Tokens, r.Provider, meta)
+			// A turn's replies share the transaction's time; a microsecond apart, they sort
+			// in the order they were written (clients order by created_at).
+			batch.Queue(`insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
+				values ($1, $2, $3, $4, nullif($5, ''), $6, nullif($7, ''), $8, flux.now() + make_interval(secs => $9 / 1e6))`,
+				run.ConversationID, run.UserID, role, r.Content, r.Node, r.Tokens, r.Provider, meta, i)
 		}
 		if t.State != nil {
 			batch.Queue(`insert into flux.agent_state (thread_id, user_id, state)
