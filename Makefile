@@ -26,6 +26,7 @@ test-sql: setup
 bench: setup build
 	bin/flux bench escalation
 	bin/flux bench chat
+	bin/flux bench surface
 
 vet:
 	$(GO) vet ./...

@@ -12,11 +12,15 @@ import (
 )
 
 const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W]
-       flux bench chat [--users U] [--workers W]`
+       flux bench chat [--users U] [--workers W]
+       flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]`
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	if len(args) > 0 && args[0] == "chat" {
 		return benchChat(ctx, args[1:], stdout, stderr, log)
+	}
+	if len(args) > 0 && args[0] == "surface" {
+		return benchSurface(ctx, args[1:], stdout, stderr, log)
 	}
 	if len(args) == 0 || args[0] != "escalation" {
 		fmt.Fprintln(stderr, benchUsage)
@@ -52,6 +56,25 @@ func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer, log
 	}
 	cfg.Out = stdout
 	if _, err := bench.RunChat(ctx, cfg); err != nil {
+		log.ErrorContext(ctx, "bench failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func benchSurface(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := flag.NewFlagSet("bench surface", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.SurfaceConfig
+	fs.IntVar(&cfg.Tasks, "tasks", 1000000, "tasks in the database")
+	fs.IntVar(&cfg.Users, "users", 2000, "users the tasks belong to")
+	fs.IntVar(&cfg.Ops, "ops", 2000, "measured calls of each kind (complete_task, analytics_overview)")
+	fs.IntVar(&cfg.Conns, "conns", 4, "concurrent clients")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg.Out = stdout
+	if _, err := bench.RunSurface(ctx, cfg); err != nil {
 		log.ErrorContext(ctx, "bench failed", "error", err)
 		return 1
 	}

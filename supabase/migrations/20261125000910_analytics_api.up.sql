@@ -25,7 +25,6 @@ declare
   v_total integer := 0;
   v_expect date;
   v_streak integer := 0;
-  v_row record;
   v_heatmap jsonb;
 begin
   if v_uid is null then
@@ -47,21 +46,21 @@ begin
   v_done := coalesce(v_done, 0);
   v_total := coalesce(v_total, 0);
 
-  -- Streak: walk the day rows backwards on the primary key and stop at the first day that is
-  -- missing (no tasks), has no done task, or is not the day expected. Today without a done task
-  -- is still open, so counting then starts yesterday. The FOR loop fetches rows in small batches,
-  -- so the walk reads about as many rows as the streak is long; the date bound caps it at ten
-  -- years of daily rows even so.
+  -- Streak: consecutive days with a done task, counted back from today; today without one is
+  -- still open, so counting then starts yesterday. A day with no tasks breaks it. Capped at
+  -- ten years.
   v_expect := case when v_done > 0 then v_today else v_today - 1 end;
-  for v_row in
-    select s.day, s.done from flux.task_day_stats s
-    where s.user_id = v_uid and s.day <= v_expect and s.day > v_expect - 3660
-    order by s.day desc
-  loop
-    exit when v_row.day <> v_expect or v_row.done = 0;
-    v_streak := v_streak + 1;
-    v_expect := v_expect - 1;
-  end loop;
+  -- One primary-key probe per streak day, stopping at the first day without a done task
+  -- (a loop over a range query may be planned to read the whole history first).
+  with recursive streak (day) as (
+    select v_expect
+    where exists (select 1 from flux.task_day_stats s where s.user_id = v_uid and s.day = v_expect and s.done > 0)
+    union all
+    select st.day - 1 from streak st
+    where st.day > v_expect - 3659
+      and exists (select 1 from flux.task_day_stats s where s.user_id = v_uid and s.day = st.day - 1 and s.done > 0)
+  )
+  select count(*) into v_streak from streak;
 
   select coalesce(jsonb_agg(jsonb_build_object('date', s.day, 'done', s.done,
                                                'total', s.pending + s.done + s.missed) order by s.day),
