@@ -144,13 +144,16 @@ $$;
 create trigger tasks_escalation before insert or update of status, scheduled_at on public.tasks
   for each row execute function flux.tasks_escalation();
 
--- New lead or window: the open rungs of the user's pending tasks move with it.
+-- New lead or window: the open rungs of the user's pending tasks move with it (a fired
+-- location task's by its own rule).
 create function flux.users_preferences_changed() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
   update public.tasks t
-  set escalation_due_at = flux.stage_due(t.escalation_stage, t.scheduled_at, new.notification_preferences)
+  set escalation_due_at = case when t.trigger_type = 'location'
+                               then flux.location_rung_due(t.escalation_stage, t.scheduled_at, new.notification_preferences)
+                               else flux.stage_due(t.escalation_stage, t.scheduled_at, new.notification_preferences) end
   where t.user_id = new.id and t.status = 'pending' and t.escalation_stage is not null and t.scheduled_at is not null;
   return null;
 end
@@ -159,6 +162,15 @@ $$;
 create trigger users_preferences_changed after update of notification_preferences on public.users
   for each row when (old.notification_preferences is distinct from new.notification_preferences)
   execute function flux.users_preferences_changed();
+
+-- The ladder's next rung for a location task: its last rung (auto-miss) is a restart 2 hours
+-- after the trigger fired instead.
+create function flux.location_rung_due(p_stage text, p_fired timestamptz, p_prefs jsonb) returns timestamptz
+language sql immutable
+as $$
+  select case when p_stage = 'auto_miss' then p_fired + interval '2 hours'
+              else flux.stage_due(p_stage, p_fired, p_prefs) end
+$$;
 
 -- Claim one batch of due rungs. Returns the number of rungs taken; callers repeat while a full
 -- batch comes back. Tasks locked by a concurrent claimer are skipped, not waited for.
@@ -172,7 +184,7 @@ declare
 begin
   with due as (
     select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at,
-           t.escalation_due_at as due_at
+           t.escalation_due_at as due_at, t.trigger_type = 'location' as located
     from public.tasks t
     where t.escalation_due_at <= v_now and t.status = 'pending'
     order by t.escalation_due_at
@@ -198,21 +210,25 @@ begin
            case when s.stage = 'auto_miss' then v_now end,
            v_now, s.due_at
     from step s
-    where s.available
+    where s.available and not (s.located and s.stage = 'auto_miss')
   ),
   advanced as (
     update public.tasks t
-    set escalation_stage = s.next_stage,
-        escalation_due_at = flux.stage_due(s.next_stage, s.scheduled_at, s.prefs),
+    set escalation_stage = case when s.stage = 'auto_miss' then 'push' else s.next_stage end,
+        escalation_due_at = case
+          when s.stage = 'auto_miss' then s.due_at -- a location task's restart: push now
+          when s.located then flux.location_rung_due(s.next_stage, s.scheduled_at, s.prefs)
+          else flux.stage_due(s.next_stage, s.scheduled_at, s.prefs) end,
+        scheduled_at = case when s.stage = 'auto_miss' then s.due_at else t.scheduled_at end,
         reminder_sent_at = case when s.stage = 'push' and s.available then v_now else t.reminder_sent_at end,
         whatsapp_sent_at = case when s.stage = 'whatsapp' and s.available then v_now else t.whatsapp_sent_at end,
         call_sent_at = case when s.stage = 'call' and s.available then v_now else t.call_sent_at end
     from step s
-    where t.id = s.id and s.stage <> 'auto_miss'
+    where t.id = s.id and (s.stage <> 'auto_miss' or s.located)
     returning 1
   )
   select (select count(*) from advanced),
-         (select array_agg(s.id) from step s where s.stage = 'auto_miss')
+         (select array_agg(s.id) from step s where s.stage = 'auto_miss' and not s.located)
   into v_advanced, v_missed;
 
   if v_missed is not null then

@@ -118,16 +118,19 @@ begin
 end
 $$;
 
--- A new user message: rate limit, then queue its run. Messages written by the service
--- (assistant, summary, system) are not work.
+-- A new user message: rate limit, then queue its run. A system message carrying an action is
+-- agent work too (the sprint rule's "plan the next micro-goal", migration 900); only the service
+-- and SQL write system messages, so no rate limit applies. Other messages the service writes
+-- (assistant, summary) are not work.
 create function flux.messages_queue_run() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
-  if new.role <> 'user' then
+  if new.role = 'user' then
+    perform flux.rate_limit(new.user_id, 'chat messages', 20, interval '1 minute');
+  elsif not (new.role = 'system' and new.metadata ? 'action') then
     return null;
   end if;
-  perform flux.rate_limit(new.user_id, 'chat messages', 20, interval '1 minute');
   insert into flux.agent_runs (message_id, conversation_id, user_id) values (new.id, new.conversation_id, new.user_id);
   return null;
 end

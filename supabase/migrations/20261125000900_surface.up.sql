@@ -14,8 +14,10 @@
 --       PGRST  rate limited: HTTP 429 with Retry-After (flux.rate_limit)
 --   * writes count against the user's "actions" limit (SPEC: others 100/min).
 
--- A user-facing action: signed in, and within the rate limit. Returns the caller's id.
-create function flux.begin_action(p_name text) returns uuid
+-- A user-facing call: signed in, and within its rate limit (by default the "others" limit).
+-- Returns the caller's id.
+create function flux.begin_action(p_name text, p_action text default 'actions', p_limit integer default 100)
+returns uuid
 language plpgsql
 set search_path = ''
 as $$
@@ -25,7 +27,7 @@ begin
   if v_uid is null then
     raise exception '%: not signed in', p_name using errcode = '28000';
   end if;
-  perform flux.rate_limit(v_uid, 'actions', 100, interval '1 minute');
+  perform flux.rate_limit(v_uid, p_action, p_limit, interval '1 minute');
   return v_uid;
 end
 $$;
@@ -340,22 +342,6 @@ create trigger tasks_sprint_settled after update of status on public.tasks
   for each row when (new.goal_id is not null and old.status = 'pending' and new.status in ('done', 'missed'))
   execute function flux.tasks_sprint_settled();
 
--- A system message carrying an action is agent work too (the sprint rule's "plan the next
--- micro-goal"); only the service and SQL write system messages, so no rate limit applies.
-create or replace function flux.messages_queue_run() returns trigger
-language plpgsql security definer set search_path = ''
-as $$
-begin
-  if new.role = 'user' then
-    perform flux.rate_limit(new.user_id, 'chat messages', 20, interval '1 minute');
-  elsif not (new.role = 'system' and new.metadata ? 'action') then
-    return null;
-  end if;
-  insert into flux.agent_runs (message_id, conversation_id, user_id) values (new.id, new.conversation_id, new.user_id);
-  return null;
-end
-$$;
-
 -- ---------------------------------------------------------------------------------------------
 -- Patterns
 
@@ -450,7 +436,7 @@ $$;
 
 -- A fired location task: T is the moment it fired, its push goes out at once (no lead: nobody
 -- knew in advance), the later rungs follow T like a time task's, and instead of an auto-miss the
--- ladder starts again 2 hours after T.
+-- ladder starts again 2 hours after T (flux.claim_escalations, migration 600).
 create function public.simulate_location_trigger(p_place text, p_event text default 'leave') returns setof public.tasks
 language plpgsql security definer
 set search_path = ''
@@ -473,106 +459,6 @@ end
 $$;
 comment on function public.simulate_location_trigger(text, text) is
   'Report a location event (arrive/leave a place): the matching pending location tasks start their reminders now.';
-
--- The ladder's next rung for a location task: its last rung (auto-miss) is a restart 2 hours
--- after the trigger fired instead.
-create function flux.location_rung_due(p_stage text, p_fired timestamptz, p_prefs jsonb) returns timestamptz
-language sql immutable
-as $$
-  select case when p_stage = 'auto_miss' then p_fired + interval '2 hours'
-              else flux.stage_due(p_stage, p_fired, p_prefs) end
-$$;
-
-create or replace function flux.claim_escalations(p_limit integer default 1000) returns integer
-language plpgsql
-as $$
-declare
-  v_now timestamptz := flux.now();
-  v_advanced integer;
-  v_missed uuid[];
-begin
-  with due as (
-    select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at,
-           t.escalation_due_at as due_at, t.trigger_type = 'location' as located
-    from public.tasks t
-    where t.escalation_due_at <= v_now and t.status = 'pending'
-    order by t.escalation_due_at
-    limit p_limit
-    for update skip locked
-  ),
-  step as (
-    select d.*, u.notification_preferences as prefs,
-           flux.next_stage(d.policy, d.stage) as next_stage,
-           case d.stage
-             when 'push' then exists (select 1 from public.push_subscriptions p where p.user_id = d.user_id)
-             when 'whatsapp' then u.phone_verified and u.whatsapp_opt_in_at is not null
-             when 'call' then u.phone_verified
-             else true
-           end as available
-    from due d
-    join public.users u on u.id = d.user_id
-  ),
-  outbox as (
-    insert into public.dispatch_log (user_id, task_id, channel, status, dispatched_at, next_attempt_at, due_at)
-    select s.user_id, s.id, s.stage,
-           case when s.stage = 'auto_miss' then 'dispatched' else 'pending' end,
-           case when s.stage = 'auto_miss' then v_now end,
-           v_now, s.due_at
-    from step s
-    where s.available and not (s.located and s.stage = 'auto_miss')
-  ),
-  advanced as (
-    update public.tasks t
-    set escalation_stage = case when s.stage = 'auto_miss' then 'push' else s.next_stage end,
-        escalation_due_at = case
-          when s.stage = 'auto_miss' then s.due_at -- a location task's restart: push now
-          when s.located then flux.location_rung_due(s.next_stage, s.scheduled_at, s.prefs)
-          else flux.stage_due(s.next_stage, s.scheduled_at, s.prefs) end,
-        scheduled_at = case when s.stage = 'auto_miss' then s.due_at else t.scheduled_at end,
-        reminder_sent_at = case when s.stage = 'push' and s.available then v_now else t.reminder_sent_at end,
-        whatsapp_sent_at = case when s.stage = 'whatsapp' and s.available then v_now else t.whatsapp_sent_at end,
-        call_sent_at = case when s.stage = 'call' and s.available then v_now else t.call_sent_at end
-    from step s
-    where t.id = s.id and (s.stage <> 'auto_miss' or s.located)
-    returning 1
-  )
-  select (select count(*) from advanced),
-         (select array_agg(s.id) from step s where s.stage = 'auto_miss' and not s.located)
-  into v_advanced, v_missed;
-
-  if v_missed is not null then
-    -- An auto-miss moves analytics counters that other claimers' tasks share (same user and
-    -- day, same goal). Lock them in one global order first, or two claimers can deadlock.
-    perform 1 from flux.task_day_stats s
-    where (s.user_id, s.day) in (
-      select t.user_id, flux.task_local_day(t, u.timezone)
-      from public.tasks t join public.users u on u.id = t.user_id
-      where t.id = any (v_missed))
-    order by s.user_id, s.day
-    for update;
-    perform 1 from flux.goal_task_stats g
-    where g.goal_id in (select t.goal_id from public.tasks t where t.id = any (v_missed))
-    order by g.goal_id
-    for update;
-    update public.tasks set status = 'missed' where id = any (v_missed);
-  end if;
-  return v_advanced + coalesce(cardinality(v_missed), 0);
-end
-$$;
-
--- New lead or window: a fired location task's open rungs move too, by their own rule.
-create or replace function flux.users_preferences_changed() returns trigger
-language plpgsql security definer set search_path = ''
-as $$
-begin
-  update public.tasks t
-  set escalation_due_at = case when t.trigger_type = 'location'
-                               then flux.location_rung_due(t.escalation_stage, t.scheduled_at, new.notification_preferences)
-                               else flux.stage_due(t.escalation_stage, t.scheduled_at, new.notification_preferences) end
-  where t.user_id = new.id and t.status = 'pending' and t.escalation_stage is not null and t.scheduled_at is not null;
-  return null;
-end
-$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Rate limits on what a client inserts directly (SPEC: new goals 5/hour, new tasks 60/hour).

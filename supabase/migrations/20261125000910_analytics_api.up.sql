@@ -18,7 +18,7 @@ create function public.analytics_overview(p_days integer default 91) returns jso
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  v_uid uuid := auth.uid();
+  v_uid uuid := flux.begin_action('analytics_overview', 'analytics requests', 30);
   v_tz text;
   v_today date;
   v_done integer := 0;
@@ -27,10 +27,6 @@ declare
   v_streak integer := 0;
   v_heatmap jsonb;
 begin
-  if v_uid is null then
-    raise exception 'analytics_overview: not signed in' using errcode = '28000';
-  end if;
-  perform flux.rate_limit(v_uid, 'analytics requests', 30, interval '1 minute');
   if p_days is null or p_days not between 1 and 366 then
     raise exception 'analytics_overview: p_days must be between 1 and 366, got %', coalesce(p_days::text, 'null')
       using errcode = '22023';
@@ -97,12 +93,8 @@ returns table (goal_id uuid, title text, status text, class_tags text[], parent_
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  v_uid uuid := auth.uid();
+  v_uid uuid := flux.begin_action('analytics_goal_progress', 'analytics requests', 30);
 begin
-  if v_uid is null then
-    raise exception 'analytics_goal_progress: not signed in' using errcode = '28000';
-  end if;
-  perform flux.rate_limit(v_uid, 'analytics requests', 30, interval '1 minute');
   -- Every goal with all its descendants (UNION, not UNION ALL: a malformed cycle ends too). An
   -- abandoned micro-goal's tasks still count for its umbrella: they happened.
   return query
@@ -145,12 +137,8 @@ returns table (category text, missed integer, total integer, missed_percent nume
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  v_uid uuid := auth.uid();
+  v_uid uuid := flux.begin_action('analytics_missed_by_category', 'analytics requests', 30);
 begin
-  if v_uid is null then
-    raise exception 'analytics_missed_by_category: not signed in' using errcode = '28000';
-  end if;
-  perform flux.rate_limit(v_uid, 'analytics requests', 30, interval '1 minute');
   return query
   select c.tag, c.m, c.t, round(100.0 * c.m / c.t, 1)
   from (
@@ -180,15 +168,11 @@ returns table (week_start date, done integer, total integer, percent numeric)
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  v_uid uuid := auth.uid();
+  v_uid uuid := flux.begin_action('analytics_weekly_completion', 'analytics requests', 30);
   v_tz text;
   v_today date;
   v_monday date;
 begin
-  if v_uid is null then
-    raise exception 'analytics_weekly_completion: not signed in' using errcode = '28000';
-  end if;
-  perform flux.rate_limit(v_uid, 'analytics requests', 30, interval '1 minute');
   if p_weeks is null or p_weeks not between 1 and 104 then
     raise exception 'analytics_weekly_completion: p_weeks must be between 1 and 104, got %', coalesce(p_weeks::text, 'null')
       using errcode = '22023';
