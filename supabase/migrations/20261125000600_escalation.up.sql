@@ -449,10 +449,10 @@ declare
   v_uid uuid := auth.uid();
 begin
   if v_uid is null then
-    raise exception 'not signed in' using errcode = 'insufficient_privilege';
+    raise exception 'respond_to_reminder: not signed in' using errcode = 'PT401';
   end if;
   if not exists (select 1 from public.tasks where id = p_task_id and user_id = v_uid) then
-    raise exception 'no task % for this user', p_task_id using errcode = 'no_data_found';
+    raise exception 'respond_to_reminder: no task % for this user', p_task_id using errcode = 'PT404';
   end if;
   return flux.record_response(p_task_id, p_response, 'push', null);
 end

@@ -54,7 +54,12 @@ begin
     raise sqlstate 'PGRST' using
       message = json_build_object('code', 'rate_limited',
                                   'message', format('Too many %s: at most %s per %s. Try again in %s s.',
-                                                    p_action, p_limit, p_window, v_retry),
+                                                    p_action, p_limit,
+                                                    case p_window when interval '1 minute' then 'minute'
+                                                                  when interval '1 hour' then 'hour'
+                                                                  when interval '1 day' then 'day'
+                                                                  else p_window::text end,
+                                                    v_retry),
                                   'hint', format('Retry after %s seconds.', v_retry))::text,
       detail = json_build_object('status', 429, 'status_text', 'Too Many Requests',
                                  'headers', json_build_object('Retry-After', v_retry::text))::text;
@@ -301,16 +306,16 @@ declare
   v_id uuid;
 begin
   if v_uid is null then
-    raise exception 'approve_plan: not signed in' using errcode = '28000';
+    raise exception 'approve_plan: not signed in' using errcode = 'PT401';
   end if;
   select c.thread_id into v_thread from public.conversations c where c.id = p_conversation_id and c.user_id = v_uid;
   if not found then
-    raise exception 'approve_plan: no conversation % for this user', p_conversation_id using errcode = 'no_data_found';
+    raise exception 'approve_plan: no conversation % for this user', p_conversation_id using errcode = 'PT404';
   end if;
   if not exists (select 1 from flux.agent_state s
                  where s.thread_id = v_thread and s.state ? 'pending_plan') then
     raise exception 'approve_plan: conversation % has no plan waiting for approval', p_conversation_id
-      using errcode = 'invalid_parameter_value';
+      using errcode = 'PT409';
   end if;
   insert into public.messages (conversation_id, user_id, role, content, metadata)
   values (p_conversation_id, v_uid, 'user', 'Approve the plan', '{"action": "approve_plan"}')

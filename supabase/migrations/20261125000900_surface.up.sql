@@ -5,11 +5,12 @@
 --   * exposed to authenticated only (anon and PUBLIC have no EXECUTE);
 --   * SECURITY DEFINER only when it must write what the user has no grant on, then with an empty
 --     search_path and an explicit auth.uid() check; otherwise SECURITY INVOKER, under RLS;
---   * errors a client can act on, by SQLSTATE (PostgREST passes code, message and hint through):
---       28000  not signed in
---       P0002  no such row for this user (an unknown id and someone else's id look the same, so
+--   * errors a client can act on, by SQLSTATE (PostgREST passes code, message and hint through,
+--     and answers a PTxyz code with HTTP status xyz; P0002 and 55000 would be HTTP 500):
+--       PT401  not signed in
+--       PT404  no such row for this user (an unknown id and someone else's id look the same, so
 --              ids of other users cannot be probed)
---       55000  the row is not in a state that allows it (completing a task that is not pending)
+--       PT409  the row is not in a state that allows it (completing a task that is not pending)
 --       22023  an invalid argument (a time in the past, an unknown event)
 --       PGRST  rate limited: HTTP 429 with Retry-After (flux.rate_limit)
 --   * writes count against the user's "actions" limit (SPEC: others 100/min).
@@ -25,14 +26,14 @@ declare
   v_uid uuid := auth.uid();
 begin
   if v_uid is null then
-    raise exception '%: not signed in', p_name using errcode = '28000';
+    raise exception '%: not signed in', p_name using errcode = 'PT401';
   end if;
   perform flux.rate_limit(v_uid, p_action, p_limit, interval '1 minute');
   return v_uid;
 end
 $$;
 
--- The caller's pending-or-not task, locked; P0002 when it is not theirs.
+-- The caller's task, whatever its status, locked; PT404 when it is not theirs.
 create function flux.own_task(p_uid uuid, p_task_id uuid, p_name text) returns public.tasks
 language plpgsql
 set search_path = ''
@@ -42,7 +43,7 @@ declare
 begin
   select t.* into v_task from public.tasks t where t.id = p_task_id and t.user_id = p_uid for update;
   if not found then
-    raise exception '%: no task % for this user', p_name, p_task_id using errcode = 'P0002';
+    raise exception '%: no task % for this user', p_name, p_task_id using errcode = 'PT404';
   end if;
   return v_task;
 end
@@ -84,7 +85,7 @@ declare
 begin
   if v_task.status <> 'pending' then
     raise exception '%: task % is %, not pending', p_name, p_task_id, v_task.status
-      using errcode = '55000', hint = 'Only a pending task can be completed or marked missed.';
+      using errcode = 'PT409', hint = 'Only a pending task can be completed or marked missed.';
   end if;
   perform flux.record_response(p_task_id, p_response, null, null);
   select t.* into v_task from public.tasks t where t.id = p_task_id;
@@ -171,7 +172,7 @@ declare
 begin
   if v_task.status not in ('pending', 'missed') then
     raise exception 'propose_reschedule: task % is %', p_task_id, v_task.status
-      using errcode = '55000', hint = 'Only a pending or missed task can be rescheduled.';
+      using errcode = 'PT409', hint = 'Only a pending or missed task can be rescheduled.';
   end if;
   if p_at is not null and p_at <= v_now then
     raise exception 'propose_reschedule: % is in the past', p_at
@@ -208,7 +209,7 @@ declare
 begin
   if v_task.status not in ('pending', 'missed') then
     raise exception 'confirm_reschedule: task % is %', p_task_id, v_task.status
-      using errcode = '55000', hint = 'Only a pending or missed task can be rescheduled.';
+      using errcode = 'PT409', hint = 'Only a pending or missed task can be rescheduled.';
   end if;
   if p_at is null or p_at <= flux.now() then
     raise exception 'confirm_reschedule: % is not in the future', p_at
@@ -250,11 +251,11 @@ declare
 begin
   select g.* into v_goal from public.goals g where g.id = p_goal_id and g.user_id = v_uid for update;
   if not found then
-    raise exception 'abandon_goal: no goal % for this user', p_goal_id using errcode = 'P0002';
+    raise exception 'abandon_goal: no goal % for this user', p_goal_id using errcode = 'PT404';
   end if;
   if v_goal.status not in ('active', 'pipeline') then
     raise exception 'abandon_goal: goal % is already %', p_goal_id, v_goal.status
-      using errcode = '55000', hint = 'Only an active goal or one waiting in a pipeline can be abandoned.';
+      using errcode = 'PT409', hint = 'Only an active goal or one waiting in a pipeline can be abandoned.';
   end if;
   with abandoned as (
     update public.goals g set status = 'abandoned'
@@ -357,7 +358,7 @@ declare
   v_pattern public.patterns;
 begin
   if auth.uid() is null then
-    raise exception 'override_pattern: not signed in' using errcode = '28000';
+    raise exception 'override_pattern: not signed in' using errcode = 'PT401';
   end if;
   update public.patterns p
   set confidence = coalesce(p_confidence, p.confidence),
@@ -365,7 +366,7 @@ begin
   where p.id = p_pattern_id and p.user_id = (select auth.uid())
   returning p.* into v_pattern;
   if not found then
-    raise exception 'override_pattern: no pattern % for this user', p_pattern_id using errcode = 'P0002';
+    raise exception 'override_pattern: no pattern % for this user', p_pattern_id using errcode = 'PT404';
   end if;
   return v_pattern;
 end
@@ -388,7 +389,7 @@ declare
   v_at timestamptz;
 begin
   if p_opt_in and not (select u.phone_verified from public.users u where u.id = v_uid) then
-    raise exception 'set_whatsapp_opt_in: verify your phone number first' using errcode = '55000',
+    raise exception 'set_whatsapp_opt_in: verify your phone number first' using errcode = 'PT409',
       hint = 'POST /v1/phone/verification with your number, then confirm the code.';
   end if;
   update public.users u

@@ -33,7 +33,7 @@ begin
   end if;
   select u.timezone into v_tz from public.users u where u.id = v_uid;
   if not found then
-    raise exception 'analytics_overview: no profile for this user' using errcode = 'P0002';
+    raise exception 'analytics_overview: no profile for this user' using errcode = 'PT404';
   end if;
   v_today := (flux.now() at time zone v_tz)::date;
 
@@ -179,7 +179,7 @@ begin
   end if;
   select u.timezone into v_tz from public.users u where u.id = v_uid;
   if not found then
-    raise exception 'analytics_weekly_completion: no profile for this user' using errcode = 'P0002';
+    raise exception 'analytics_weekly_completion: no profile for this user' using errcode = 'PT404';
   end if;
   v_today := (flux.now() at time zone v_tz)::date;
   v_monday := v_today - (extract(isodow from v_today)::integer - 1);

@@ -120,7 +120,7 @@ select throws_ok($$ select flux.record_response('00000000-0000-4000-8000-0000000
 insert into tasks (id, user_id, title, scheduled_at) values
   ('00000000-0000-4000-8000-0000000000e1', tests.uid('ann'), 'button', (select t from t2) + interval '2 hours');
 select tests.authenticate_as('ben');
-select throws_ok($$ select respond_to_reminder('00000000-0000-4000-8000-0000000000e1', 'done') $$, 'P0002', null, 'another user cannot answer ann''s reminder');
+select throws_ok($$ select respond_to_reminder('00000000-0000-4000-8000-0000000000e1', 'done') $$, 'PT404', null, 'another user cannot answer ann''s reminder');
 select tests.authenticate_as_anon();
 select throws_ok($$ select respond_to_reminder('00000000-0000-4000-8000-0000000000e1', 'done') $$, '42501', null, 'anon cannot call it');
 select tests.authenticate_as('ann');

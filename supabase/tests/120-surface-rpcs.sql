@@ -40,21 +40,21 @@ insert into notification_log (user_id, task_id, channel, sent_at) values
   (tests.uid('ana'), '00000000-0000-4000-8000-0000000c0003', 'whatsapp', '2026-03-03 14:02Z');
 
 select tests.authenticate_as('ben');
-select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, 'P0002', null,
+select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, 'PT404', null,
   'complete_task: someone else''s task is "no task for this user"');
-select throws_ok($$ select complete_task('00000000-0000-4000-8000-00000000ffff') $$, 'P0002', null,
+select throws_ok($$ select complete_task('00000000-0000-4000-8000-00000000ffff') $$, 'PT404', null,
   'complete_task: an unknown id gives the same error');
 select tests.authenticate_as_anon();
 select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, '42501', null,
   'complete_task: anon may not call it');
 select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '{"role":"authenticated"}', true);
-select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, '28000', null,
+select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, 'PT401', null,
   'complete_task: a token without a user is "not signed in"');
 
 select tests.authenticate_as('ana');
 select is((select status || ' ' || completed_at::text from complete_task('00000000-0000-4000-8000-0000000c0001')),
   'done 2026-03-04 10:00:00+00', 'complete_task: the owner completes a pending task, at flux.now()');
-select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, '55000', null,
+select throws_ok($$ select complete_task('00000000-0000-4000-8000-0000000c0001') $$, 'PT409', null,
   'complete_task: completing it again is an invalid transition');
 select is((select status from mark_missed('00000000-0000-4000-8000-0000000c0003')), 'missed',
   'mark_missed: the owner marks a pending task missed');
@@ -117,7 +117,7 @@ insert into tasks (id, user_id, goal_id, title, scheduled_at, shared_with_goal_i
   ('00000000-0000-4000-8000-0000000c0203', tests.uid('ana'), '00000000-0000-4000-8000-0000000a0011', 'first lesson', '2026-03-02 10:00Z', '{}', 'done');
 
 select tests.authenticate_as('ben');
-select throws_ok($$ select abandon_goal('00000000-0000-4000-8000-0000000a0011') $$, 'P0002', null,
+select throws_ok($$ select abandon_goal('00000000-0000-4000-8000-0000000a0011') $$, 'PT404', null,
   'abandon_goal: someone else''s goal is "no goal for this user"');
 select tests.authenticate_as_anon();
 select throws_ok($$ select abandon_goal('00000000-0000-4000-8000-0000000a0011') $$, '42501', null, 'abandon_goal: anon may not call it');
@@ -130,7 +130,7 @@ select results_eq(
   $$ values ('first lesson', 'done'), ('practice', 'cancelled'), ('scales', 'pending') $$,
   'abandon_goal: pending tasks cancelled, the one shared with another active goal kept, history untouched');
 select is((select status from goals where id = '00000000-0000-4000-8000-0000000a0011'), 'abandoned', 'abandon_goal: the goal is abandoned');
-select throws_ok($$ select abandon_goal('00000000-0000-4000-8000-0000000a0011') $$, '55000', null,
+select throws_ok($$ select abandon_goal('00000000-0000-4000-8000-0000000a0011') $$, 'PT409', null,
   'abandon_goal: abandoning twice is an invalid transition');
 
 select tests.clear_authentication();
@@ -179,9 +179,9 @@ select is((select scheduled_at from tasks where id = '00000000-0000-4000-8000-00
 select throws_ok($$ select propose_reschedule('00000000-0000-4000-8000-0000000c0301', '2026-03-04 09:00Z') $$, '22023', null,
   'propose_reschedule: a time in the past is refused');
 select tests.authenticate_as('ben');
-select throws_ok($$ select propose_reschedule('00000000-0000-4000-8000-0000000c0301') $$, 'P0002', null,
+select throws_ok($$ select propose_reschedule('00000000-0000-4000-8000-0000000c0301') $$, 'PT404', null,
   'propose_reschedule: not for another user''s task');
-select throws_ok($$ select confirm_reschedule('00000000-0000-4000-8000-0000000c0301', '2026-03-04 13:15Z') $$, 'P0002', null,
+select throws_ok($$ select confirm_reschedule('00000000-0000-4000-8000-0000000c0301', '2026-03-04 13:15Z') $$, 'PT404', null,
   'confirm_reschedule: not for another user''s task');
 select tests.authenticate_as_anon();
 select throws_ok($$ select confirm_reschedule('00000000-0000-4000-8000-0000000c0301', '2026-03-04 13:15Z') $$, '42501', null,
@@ -200,7 +200,7 @@ select is((select status from confirm_reschedule('00000000-0000-4000-8000-000000
   'confirm_reschedule: a missed task can be tried again');
 select throws_ok($$ select confirm_reschedule('00000000-0000-4000-8000-0000000c0301', '2026-03-04 09:00Z') $$, '22023', null,
   'confirm_reschedule: a time in the past is refused');
-select throws_ok($$ select confirm_reschedule('00000000-0000-4000-8000-0000000c0004', '2026-03-05 09:00Z') $$, '55000', null,
+select throws_ok($$ select confirm_reschedule('00000000-0000-4000-8000-0000000c0004', '2026-03-05 09:00Z') $$, 'PT409', null,
   'confirm_reschedule: a done task cannot be rescheduled');
 
 -- ---------------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ select tests.clear_authentication();
 insert into patterns (id, user_id, pattern_type, description, confidence, data) values
   ('00000000-0000-4000-8000-0000000f0001', tests.uid('ana'), 'time_avoidance', 'Misses Monday 7:00', 0.8, '{"rule": "miss"}');
 select tests.authenticate_as('ben');
-select throws_ok($$ select override_pattern('00000000-0000-4000-8000-0000000f0001', 0.1) $$, 'P0002', null,
+select throws_ok($$ select override_pattern('00000000-0000-4000-8000-0000000f0001', 0.1) $$, 'PT404', null,
   'override_pattern: not another user''s pattern');
 select is(tests.rows_affected($$ delete from patterns where id = '00000000-0000-4000-8000-0000000f0001' $$), 0,
   'deleting another user''s pattern deletes nothing');
@@ -229,7 +229,7 @@ select is(tests.rows_affected($$ delete from patterns where id = '00000000-0000-
 
 -- ---------------------------------------------------------------------------------------------
 -- set_whatsapp_opt_in
-select throws_ok($$ select set_whatsapp_opt_in() $$, '55000', null, 'set_whatsapp_opt_in: needs a verified phone');
+select throws_ok($$ select set_whatsapp_opt_in() $$, 'PT409', null, 'set_whatsapp_opt_in: needs a verified phone');
 select tests.clear_authentication();
 -- (Two steps: a new number clears verification, by trigger.)
 update users set phone_number = '+819012345678' where id = tests.uid('ana');
