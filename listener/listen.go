@@ -54,6 +54,8 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 	cfg := service.Config{
 		DatabaseURL:   getenv("DATABASE_URL"),
 		HTTPAddr:      getenv("FLUX_HTTP_ADDR"),
+		MetricsAddr:   getenv("FLUX_METRICS_ADDR"),
+		AllowOrigins:  getenv("FLUX_CORS_ORIGINS"),
 		PublicBaseURL: getenv("FLUX_PUBLIC_BASE_URL"),
 		Slot:          getenv("FLUX_SLOT"),
 		Twilio: twilioclient.Config{

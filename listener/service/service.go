@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,11 +48,16 @@ import (
 
 // Config of the service. Zero values take defaults where one makes sense.
 type Config struct {
-	DatabaseURL   string
-	HTTPAddr      string // default 127.0.0.1:8080
-	Listener      net.Listener
-	PublicBaseURL string // where Twilio reaches the webhooks
-	Slot          string // replication slot; default flux_listener
+	DatabaseURL string
+	HTTPAddr    string // default 127.0.0.1:8080
+	Listener    net.Listener
+	// MetricsAddr moves /metrics off the public port to its own (e.g. 127.0.0.1:9464, or a
+	// private interface Prometheus scrapes); empty serves it next to the webhooks.
+	MetricsAddr     string
+	MetricsListener net.Listener // instead of MetricsAddr (tests)
+	AllowOrigins    string       // web origins allowed to call /v1 from a browser; empty: any
+	PublicBaseURL   string       // where Twilio reaches the webhooks
+	Slot            string       // replication slot; default flux_listener
 
 	Twilio          twilioclient.Config // no AccountSID: WhatsApp and calls are not sent
 	WhatsAppFrom    string
@@ -163,9 +169,12 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return ignoreCanceled(f.Run(ctx)) })
 	}
 	if !cfg.DisableHTTP {
-		app := webhook.New(webhook.Config{
+		if cfg.Twilio.AuthToken == "" {
+			log.WarnContext(ctx, "Twilio webhooks off (404): set TWILIO_AUTH_TOKEN to check their signatures")
+		}
+		wc := webhook.Config{
 			AuthToken: cfg.Twilio.AuthToken, PublicBaseURL: cfg.PublicBaseURL, Store: st, Log: log,
-			Counter: m, Metrics: m.Handler(),
+			Counter: m,
 			Ready: func(ctx context.Context) error {
 				if err := pool.Ping(ctx); err != nil {
 					return fmt.Errorf("database: %w", err)
@@ -175,7 +184,33 @@ func Run(ctx context.Context, cfg Config) error {
 				}
 				return nil
 			},
-		})
+		}
+		if ml := cfg.MetricsListener; ml != nil || cfg.MetricsAddr != "" {
+			if ml == nil {
+				if ml, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+					return fmt.Errorf("service: metrics on %s: %w", cfg.MetricsAddr, err)
+				}
+			}
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", m.Handler())
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			log.InfoContext(ctx, "metrics listening", "addr", ml.Addr().String())
+			g.Go(func() error {
+				if err := srv.Serve(ml); !errors.Is(err, http.ErrServerClosed) {
+					return fmt.Errorf("service: metrics: %w", err)
+				}
+				return nil
+			})
+			g.Go(func() error {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				return srv.Shutdown(sctx)
+			})
+		} else {
+			wc.Metrics = m.Handler()
+		}
+		app := webhook.New(wc)
 		if cfg.Auth.Secret != "" || cfg.Auth.JWKSURL != "" {
 			if cfg.Auth.Log == nil {
 				cfg.Auth.Log = log
@@ -185,7 +220,7 @@ func Run(ctx context.Context, cfg Config) error {
 				return err
 			}
 			uc := userapi.Config{Auth: v, DB: pool, Account: &account.Service{DB: pool, Admin: cfg.AccountAdmin, Log: log},
-				VAPIDPublicKey: cfg.Push.VAPIDPublicKey, Log: log}
+				VAPIDPublicKey: cfg.Push.VAPIDPublicKey, AllowOrigins: cfg.AllowOrigins, Log: log}
 			if tc != nil && cfg.VerifyServiceSID != "" {
 				uc.Verify, uc.VerifyServiceSID = tc, cfg.VerifyServiceSID
 			}

@@ -12,6 +12,7 @@ package userapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -72,7 +74,11 @@ type Config struct {
 	Verify           *twilio.RestClient
 	VerifyServiceSID string
 	VAPIDPublicKey   string // empty: push is not configured (503)
-	Log              *slog.Logger
+	// AllowOrigins: the web origins that may call /v1 from a browser, comma separated
+	// ("https://app.example.com"); empty allows any. Tokens travel in the Authorization
+	// header, never in cookies, so another origin gains nothing it could not do with the token.
+	AllowOrigins string
+	Log          *slog.Logger
 }
 
 type api struct{ cfg Config }
@@ -83,6 +89,14 @@ func Mount(app fiber.Router, cfg Config) {
 		cfg.Log = slog.Default()
 	}
 	a := &api{cfg: cfg}
+	// Before the token check: a browser's preflight carries no token.
+	app.Use("/v1", cors.New(cors.Config{
+		AllowOrigins:  cmp.Or(cfg.AllowOrigins, "*"),
+		AllowMethods:  "GET,POST,DELETE",
+		AllowHeaders:  "Authorization,Content-Type,apikey,x-client-info",
+		ExposeHeaders: "Retry-After,Content-Disposition",
+		MaxAge:        3600,
+	}))
 	app.Get("/v1/push/vapid-public-key", a.vapidKey)
 	v1 := app.Group("/v1", cfg.Auth.Middleware())
 	v1.Post("/phone/verification", a.sendCode)

@@ -49,7 +49,7 @@ type env struct {
 	tw   *twiliofake.Server
 }
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T, opts ...func(*userapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
@@ -68,8 +68,12 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	userapi.Mount(app, userapi.Config{Auth: v, DB: pool, Account: &account.Service{DB: pool, Log: quiet},
-		Verify: rc, VerifyServiceSID: serviceSID, VAPIDPublicKey: "BPublicKeyForTests", Log: quiet})
+	cfg := userapi.Config{Auth: v, DB: pool, Account: &account.Service{DB: pool, Log: quiet},
+		Verify: rc, VerifyServiceSID: serviceSID, VAPIDPublicKey: "BPublicKeyForTests", Log: quiet}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	userapi.Mount(app, cfg)
 	return &env{app: app, pool: pool, tw: tw}
 }
 
@@ -374,5 +378,52 @@ func TestExportAndErasure(t *testing.T) {
 	}
 	if res := e.do(t, "GET", "/v1/account/export", bobTok, ""); res.status != 200 {
 		t.Fatalf("bob's export: %d", res.status)
+	}
+}
+
+// A browser app on another origin: its preflight (no token) is answered, the real request's
+// answer carries the CORS headers (so the app can read a 401 or a Retry-After), and an origin
+// that is not allowed gets no grant.
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *userapi.Config) { c.AllowOrigins = "https://app.flux.example" })
+	send := func(method, origin string, header map[string]string) *http.Response {
+		req := httptest.NewRequest(method, "/v1/account/export", nil)
+		req.Header.Set("Origin", origin)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := e.app.Test(req, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	pre := send(http.MethodOptions, "https://app.flux.example", map[string]string{
+		"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "https://app.flux.example" ||
+		!strings.Contains(strings.ToLower(pre.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight: %d %v", pre.StatusCode, pre.Header)
+	}
+	res := send(http.MethodGet, "https://app.flux.example", nil)
+	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("Access-Control-Allow-Origin") != "https://app.flux.example" {
+		t.Fatalf("request without a token: %d %v", res.StatusCode, res.Header)
+	}
+	if got := send(http.MethodOptions, "https://evil.example", map[string]string{"Access-Control-Request-Method": "GET"}).Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Fatalf("another origin was granted %q", got)
+	}
+
+	open := setup(t) // no list: any origin
+	req := httptest.NewRequest(http.MethodOptions, "/v1/phone/verification", nil)
+	req.Header.Set("Origin", "http://localhost:5173")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	res, err := open.app.Test(req, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("default preflight: %d %v", res.StatusCode, res.Header)
 	}
 }

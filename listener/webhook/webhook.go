@@ -1,7 +1,8 @@
 // Package webhook is the listener's HTTP side: Twilio's WhatsApp and voice webhooks, health and
 // readiness probes, and Prometheus metrics.
 //
-// Every Twilio request is authenticated by its X-Twilio-Signature, computed by Twilio over the
+// Every Twilio request is authenticated by its X-Twilio-Signature (without an auth token to check
+// it with, the webhooks answer 404), computed by Twilio over the
 // public URL it called and the form parameters; the listener may sit behind a proxy, so the URL
 // is rebuilt from the configured public base URL, never from the Host header. Missing or wrong
 // signature: 403. A body that is not a form: 400. Neither writes anything.
@@ -72,6 +73,15 @@ func New(cfg Config) *fiber.App {
 	app.Get("/readyz", h.ready)
 	if cfg.Metrics != nil {
 		app.Get("/metrics", adaptor.HTTPHandler(cfg.Metrics))
+	}
+	if cfg.AuthToken == "" {
+		// Without the signing key every request would check against an empty key, which anyone
+		// can compute: refuse them all, and say why.
+		app.All("/webhooks/twilio/*", func(c *fiber.Ctx) error {
+			h.count(strings.TrimPrefix(c.Path(), "/webhooks/twilio/"), "disabled")
+			return fiber.NewError(fiber.StatusNotFound, "Twilio webhooks are off: TWILIO_AUTH_TOKEN is not set")
+		})
+		return app
 	}
 	tw := app.Group("/webhooks/twilio", h.verify)
 	tw.Post("/whatsapp", h.whatsapp)

@@ -267,3 +267,37 @@ func TestProbesAndMetrics(t *testing.T) {
 		t.Fatalf("metrics: %d\n%s", code, body)
 	}
 }
+
+// Without TWILIO_AUTH_TOKEN there is no key to check signatures with; a request signed with the
+// empty key (which anyone can compute) must not answer a reminder.
+func TestWebhooksAreOffWithoutAnAuthToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	app := webhook.New(webhook.Config{PublicBaseURL: base, Store: store.New(e.pool), Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	params := twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+15005550006", "1")
+	req, err := http.NewRequest(http.MethodPost, base+"/webhooks/twilio/whatsapp", strings.NewReader(params.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twiliofake.Signature("", base+"/webhooks/twilio/whatsapp", params))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", resp.StatusCode)
+	}
+	if status, responses, receipts := e.state(t); status != "pending" || responses != "" || receipts != 0 {
+		t.Fatalf("the reply was applied: %s %q %d", status, responses, receipts)
+	}
+}
