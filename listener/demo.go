@@ -161,13 +161,15 @@ func (d *demo) story(ctx context.Context) error {
 	if _, err := d.call(ctx, "POST", "/v1/phone/verification/check", `{"code": "`+code+`"}`, http.StatusOK); err != nil {
 		return err
 	}
-	if err := d.as(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `select public.set_whatsapp_opt_in()`)
-		return err
-	}); err != nil {
+	// Maya said yes to WhatsApp in onboarding: verifying the number opts her in.
+	var optedIn bool
+	if err := d.pool.QueryRow(ctx, `select whatsapp_opt_in_at is not null from public.users where id = $1`, d.user).Scan(&optedIn); err != nil {
 		return err
 	}
-	d.event("app", "phone verified; WhatsApp reminders opted in (set_whatsapp_opt_in)")
+	if !optedIn {
+		return errors.New("demo: the WhatsApp consent from onboarding was not applied when the phone was verified")
+	}
+	d.event("app", "phone verified; WhatsApp reminders on (Maya said yes in onboarding)")
 	sub := d.push.NewSubscription()
 	body, _ := json.Marshal(map[string]any{"endpoint": sub.Endpoint, "keys": map[string]string{"p256dh": sub.P256dh, "auth": sub.Auth}})
 	if _, err := d.call(ctx, "POST", "/v1/push/subscriptions", string(body), http.StatusCreated); err != nil {

@@ -369,6 +369,11 @@ func TestE2EOnboardingThenTheFirstRequest(t *testing.T) {
 	if !onboarded || tz != "America/New_York" || phone != "+12125550199" || verified {
 		t.Fatalf("user: onboarded %v, tz %s, phone %q verified %v", onboarded, tz, phone, verified)
 	}
+	// The WhatsApp "yes" is written where flux.confirm_phone reads it; until the number is
+	// verified it opts in nothing.
+	if profile["whatsapp_consent"] != true || e.count(t, `select count(*) from public.users where id = $1 and whatsapp_opt_in_at is not null`) != 0 {
+		t.Errorf("profile %v: want whatsapp_consent true and no opt-in before verification", profile)
+	}
 	if profile["name"] != "Sam Rivera" || profile["chronotype"] != "morning" ||
 		!strings.Contains(mustJSONText(profile["sleep_window"]), `"start":"23:00"`) || !strings.Contains(mustJSONText(profile["work_hours"]), `"start":"09:00"`) {
 		t.Errorf("profile %v", profile)
@@ -413,6 +418,56 @@ func TestE2EOnboardingThenTheFirstRequest(t *testing.T) {
 	}
 	if got := fake.calls(0); got["orchestrator"] != 1 || len(fake.srv.Requests()) != 1 {
 		t.Errorf("model calls %v: onboarding itself needs none", got)
+	}
+}
+
+// The WhatsApp consent of onboarding opts in once the number is verified, whichever comes
+// first: verification before the last onboarding turn (the profile write applies it) or after
+// (flux.confirm_phone, the listener's verification check, applies it).
+func TestE2EOnboardingWhatsAppConsentOptsInWhenVerified(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	optedIn := func(e *e2e) bool {
+		return e.count(t, `select count(*) from public.users where id = $1 and whatsapp_opt_in_at is not null and phone_verified
+			and not profile ? 'whatsapp_consent'`) == 1
+	}
+	verify := func(e *e2e) {
+		t.Helper()
+		// What the listener's verification endpoints do: record the send, then confirm the code.
+		if _, err := e.pool.Exec(ctx, `insert into flux.phone_verifications (user_id, phone_number) values ($1, '+12125550199')`, e.user); err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		if err := e.pool.QueryRow(ctx, `select flux.confirm_phone($1, '+12125550199')`, e.user).Scan(&ok); err != nil || !ok {
+			t.Fatalf("confirm_phone: %v %v", ok, err)
+		}
+	}
+	answers := []string{"hi", "Sam", "6:30", "11pm", "none", "morning person", "yes", "skip", "none", "+1 (212) 555-0199"}
+
+	before := newE2E(t, &Graph{}, "verified-first@test.flux.local", "America/New_York", false)
+	for _, a := range answers {
+		before.say(t, a)
+	}
+	verify(before)
+	if optedIn(before) {
+		t.Fatal("opted in before the WhatsApp question was answered")
+	}
+	before.say(t, "yes")
+	before.say(t, "later")
+	if !optedIn(before) {
+		t.Error("verified during onboarding: the consent written at the end did not opt in")
+	}
+
+	after := newE2E(t, &Graph{}, "verified-later@test.flux.local", "America/New_York", false)
+	for _, a := range append(answers, "yes", "later") {
+		after.say(t, a)
+	}
+	if optedIn(after) {
+		t.Fatal("opted in without a verified number")
+	}
+	verify(after)
+	if !optedIn(after) {
+		t.Error("verified after onboarding: confirm_phone did not apply the consent")
 	}
 }
 

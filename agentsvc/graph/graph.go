@@ -4,6 +4,9 @@
 // a turn that fails half-way has written nothing.
 //
 // The graph, in plain Go (see docs/chat.md for the picture):
+//   - a system message's action is answered by its node: plan_micro_goal (the sprint rule)
+//     plans the next step, reschedule_task (a reminder answered "reschedule") proposes the next
+//     free slot for a yes;
 //   - users not onboarded talk to onboarding (package onboarding, deterministic);
 //   - a reply to something pending is settled without a model when it is unambiguous: the
 //     approve_plan button, a short yes or no to a plan or a proposed move, a time for a
@@ -118,6 +121,8 @@ func (g *Graph) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput
 	switch {
 	case in.Action == ActionPlanMicroGoal:
 		err = t.planMicroGoal(ctx)
+	case in.Action == ActionRescheduleTask:
+		err = t.rescheduleTask()
 	case in.Onboarded:
 		err = t.answer(ctx, in.Content)
 	default:

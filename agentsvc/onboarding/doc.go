@@ -19,7 +19,9 @@
 // Output.Handoff for the normal chat graph ("later" hands off nothing), and
 // Done carries the confirmed Timezone. The caller then sets onboarded,
 // users.timezone, users.profile and the unverified phone, and seeds the
-// commitments as tasks with Profile.CommitmentStarts. A Done state answers
+// commitments as tasks with Profile.CommitmentStarts. The WhatsApp answer is
+// part of the profile (whatsapp_consent), so it is written with it; the
+// database turns a yes into the opt-in once the number is verified. A Done state answers
 // every further turn with Done and nothing else, so a retried turn cannot
 // hand the first request off twice.
 //

@@ -29,11 +29,10 @@ const (
 // State persists between turns (it is stored as JSON in the conversation's
 // agent state).
 type State struct {
-	Step     Step    `json:"step"`
-	Profile  Profile `json:"profile"`
-	Phone    string  `json:"phone,omitempty"`    // E.164, unverified
-	WhatsApp bool    `json:"whatsapp,omitempty"` // consent given (opt-in itself needs a verified phone, later)
-	Started  bool    `json:"started,omitempty"`
+	Step    Step    `json:"step"`
+	Profile Profile `json:"profile"`
+	Phone   string  `json:"phone,omitempty"` // E.164, unverified
+	Started bool    `json:"started,omitempty"`
 	// Wake holds the wake time until the bed time arrives, so Profile never
 	// carries a half sleep window (flux.profile_ok needs both ends).
 	Wake string `json:"wake,omitempty"`
@@ -50,6 +49,10 @@ type Profile struct {
 	Chronotype  string            `json:"chronotype,omitempty"`   // morning|evening|neutral
 	Locations   map[string]string `json:"locations,omitempty"`    // {"home": "...", "work": "..."} labels only
 	Commitments []Commitment      `json:"existing_commitments,omitempty"`
+	// WhatsAppConsent is the answer to the WhatsApp question (nil: not asked, as without a
+	// phone). Written with the profile, it becomes the opt-in when the number is verified
+	// (flux.confirm_phone): the opt-in itself needs a verified phone.
+	WhatsAppConsent *bool `json:"whatsapp_consent,omitempty"`
 }
 
 // Window is a local time-of-day span; it may cross midnight.
@@ -199,7 +202,7 @@ func Next(st State, in Input) Output {
 		if problem != "" {
 			return reask(st, in, problem)
 		}
-		st.Phone, st.WhatsApp = phone, false
+		st.Phone, st.Profile.WhatsAppConsent = phone, nil
 		if !skip {
 			// The OTP flow is a later feature: promise the code, never claim it went out.
 			ack = fmt.Sprintf("Thanks! I've noted your number ending in %s. It still needs verifying: "+
@@ -212,7 +215,7 @@ func Next(st State, in Input) Output {
 		if !ok {
 			return reask(st, in, "I need a yes or a no.")
 		}
-		st.WhatsApp = yes
+		st.Profile.WhatsAppConsent = &yes
 		if yes {
 			ack = "Great, WhatsApp reminders start once your number is verified."
 		} else {
@@ -334,7 +337,7 @@ func summary(st State, handoff bool) string {
 	}
 	if st.Phone != "" {
 		fmt.Fprintf(&b, "\n- Phone: %s, to be verified", maskPhone(st.Phone))
-		if st.WhatsApp {
+		if c := p.WhatsAppConsent; c != nil && *c {
 			b.WriteString("; WhatsApp reminders after verification")
 		}
 	}

@@ -62,6 +62,9 @@ func profileOK(raw []byte) error {
 	if v, ok := p["locations"]; ok && kind(v) != '{' {
 		return fmt.Errorf("locations is not an object: %s", v)
 	}
+	if v, ok := p["whatsapp_consent"]; ok && string(v) != "true" && string(v) != "false" {
+		return fmt.Errorf("whatsapp_consent is not a boolean: %s", v)
+	}
 	return nil
 }
 
@@ -122,8 +125,8 @@ func TestHappyPath(t *testing.T) {
 	if !out.Done || out.Timezone != "Europe/Berlin" || out.Handoff != "I want to run a 5K" {
 		t.Fatalf("final output: done %v tz %q handoff %q", out.Done, out.Timezone, out.Handoff)
 	}
-	if st.Phone != "+4915123456789" || !st.WhatsApp {
-		t.Fatalf("phone %q whatsapp %v", st.Phone, st.WhatsApp)
+	if st.Phone != "+4915123456789" {
+		t.Fatalf("phone %q", st.Phone)
 	}
 	got, err := json.Marshal(st.Profile)
 	if err != nil {
@@ -133,7 +136,7 @@ func TestHappyPath(t *testing.T) {
 		`"work_hours":{"start":"09:00","end":"17:00","days":["Mon","Tue","Wed","Thu","Fri"]},` +
 		`"chronotype":"evening","locations":{"home":"Kreuzberg","work":"Mitte"},` +
 		`"existing_commitments":[{"title":"Gym","days":["Mon","Wed"],"time":"18:00","duration_minutes":90},` +
-		`{"title":"Choir","days":["Thu"],"time":"19:30","duration_minutes":60}]}`
+		`{"title":"Choir","days":["Thu"],"time":"19:30","duration_minutes":60}],"whatsapp_consent":true}`
 	if string(got) != want {
 		t.Fatalf("profile\n got %s\nwant %s", got, want)
 	}
@@ -225,15 +228,33 @@ func TestCommitmentReaskQuotesItem(t *testing.T) {
 func TestSkipPhoneSkipsWhatsApp(t *testing.T) {
 	for _, skip := range []string{"skip", "no", "later", "No thanks."} {
 		st := at(t, StepPhone, "UTC")
-		st.WhatsApp = true // a stale consent must not survive a skipped phone
+		yes := true
+		st.Profile.WhatsAppConsent = &yes // a stale consent must not survive a skipped phone
 		out := turn(t, st, skip, "UTC")
-		if out.State.Step != StepFirst || out.Field != "first" || out.State.Phone != "" || out.State.WhatsApp {
+		if out.State.Step != StepFirst || out.Field != "first" || out.State.Phone != "" || out.State.Profile.WhatsAppConsent != nil {
 			t.Errorf("%q: %+v", skip, out)
 		}
 		out = turn(t, out.State, "later", "UTC")
 		if !out.Done || out.Handoff != "" || strings.Contains(out.Reply, "Phone") {
 			t.Errorf("%q: final %+v", skip, out)
 		}
+	}
+}
+
+// The WhatsApp answer goes into the profile the caller writes, where flux.confirm_phone reads
+// it when the number is verified: a yes becomes the opt-in, a no is written as false so nothing
+// in the stored profile can opt in instead. A new phone answer asks again.
+func TestWhatsAppConsentInProfile(t *testing.T) {
+	for answer, want := range map[string]string{"yes please": `"whatsapp_consent":true`, "no thanks": `"whatsapp_consent":false`} {
+		out := turn(t, at(t, StepWhatsApp, "UTC"), answer, "UTC")
+		if b, _ := json.Marshal(out.State.Profile); out.State.Step != StepFirst || !strings.Contains(string(b), want) {
+			t.Errorf("%q: step %d, profile %s; want %s", answer, out.State.Step, b, want)
+		}
+	}
+	st := turn(t, at(t, StepWhatsApp, "UTC"), "yes", "UTC").State
+	st.Step = StepPhone
+	if out := turn(t, st, "+14155550199", "UTC"); out.State.Profile.WhatsAppConsent != nil || out.State.Step != StepWhatsApp {
+		t.Errorf("a new number keeps an old consent: %+v", out.State)
 	}
 }
 

@@ -142,7 +142,7 @@ var answers = map[string]string{
 var confirmations = map[string]string{
 	"done":       "Marked as done. Nice work!",
 	"missed":     "Marked as missed. Tomorrow is another go.",
-	"reschedule": "OK, let's find a new time: open Flux to pick one.",
+	"reschedule": "OK, I'll suggest a new time in the Flux chat.",
 }
 
 func (h *handlers) whatsapp(c *fiber.Ctx) error {

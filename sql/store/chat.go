@@ -89,6 +89,7 @@ func (s *Store) FailAgentRun(ctx context.Context, messageID, owner, reason, repl
 type TurnInput struct {
 	Content, Action       string
 	ActionGoalID          string // the goal a system message's action is about ("" if none)
+	ActionTaskID          string // the task a system message's action is about ("" if none)
 	SentAt                time.Time
 	ConversationID        string
 	ThreadID, ContextType string
@@ -150,7 +151,7 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	var in TurnInput
 	err := s.db.QueryRow(ctx, qTurnInput, run.MessageID).Scan(&in.Content, &in.Action, &in.SentAt,
 		&in.ConversationID, &in.ThreadID, &in.ContextType, &in.Timezone, &in.Onboarded, &in.Profile,
-		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals, &in.Email, &in.Phone, &in.ActionGoalID)
+		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals, &in.Email, &in.Phone, &in.ActionGoalID, &in.ActionTaskID)
 	if err != nil {
 		return in, fmt.Errorf("store: load turn of message %s: %w", run.MessageID, err)
 	}
@@ -219,7 +220,8 @@ type Turn struct {
 	Trace       json.RawMessage
 }
 
-// Reschedule moves a pending task; its reminder ladder starts again for the new time.
+// Reschedule moves a pending task; its reminder ladder starts again for the new time (a held
+// ladder, after a reminder was answered "reschedule", too).
 type Reschedule struct {
 	TaskID string
 	At     time.Time
@@ -293,7 +295,9 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 				sw.GoalID, run.UserID, sw.From)
 		}
 		for _, r := range t.Reschedules {
-			batch.Queue(`update public.tasks set scheduled_at = $3, status = 'pending'
+			// As confirm_reschedule: a location task moved to a time becomes a time task, or
+			// the tasks_escalation trigger would start no ladder for it.
+			batch.Queue(`update public.tasks set scheduled_at = $3, status = 'pending', trigger_type = 'time', location_trigger = null
 				where id = $1 and user_id = $2 and status in ('pending', 'rescheduled')`,
 				r.TaskID, run.UserID, r.At).Exec(changed("task", r.TaskID))
 		}
@@ -347,6 +351,11 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 			// The users_phone_changed trigger clears verification and WhatsApp opt-in.
 			batch.Queue(`update public.users set phone_number = $2 where id = $1 and phone_number is distinct from $2`,
 				run.UserID, t.Phone)
+		}
+		if t.Profile != nil {
+			// A WhatsApp consent in the profile is applied by flux.confirm_phone; when the number
+			// was verified before onboarding finished, it applies now.
+			batch.Queue(`select flux.apply_whatsapp_consent($1)`, run.UserID)
 		}
 		if len(t.Tokens) > 0 {
 			providers, counts := make([]string, 0, len(t.Tokens)), make([]int32, 0, len(t.Tokens))

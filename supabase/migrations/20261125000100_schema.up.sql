@@ -79,6 +79,7 @@ as $$
     and (not p ? 'work_hours' or (flux.is_hhmm(p #> '{work_hours,start}') and flux.is_hhmm(p #> '{work_hours,end}')))
     and (not p ? 'existing_commitments' or jsonb_typeof(p -> 'existing_commitments') = 'array')
     and (not p ? 'locations' or jsonb_typeof(p -> 'locations') = 'object')
+    and (not p ? 'whatsapp_consent' or jsonb_typeof(p -> 'whatsapp_consent') = 'boolean')
 $$;
 
 create function flux.notification_preferences_ok(p jsonb) returns boolean

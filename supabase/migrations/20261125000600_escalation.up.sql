@@ -145,7 +145,9 @@ create trigger tasks_escalation before insert or update of status, scheduled_at 
   for each row execute function flux.tasks_escalation();
 
 -- New lead or window: the open rungs of the user's pending tasks move with it (a fired
--- location task's by its own rule).
+-- location task's by its own rule). A time task's rung that is not where the old preferences
+-- put it was held there on purpose (a reschedule answer's end-of-day auto-miss, see
+-- flux.record_response) and keeps its time.
 create function flux.users_preferences_changed() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
@@ -154,7 +156,9 @@ begin
   set escalation_due_at = case when t.trigger_type = 'location'
                                then flux.location_rung_due(t.escalation_stage, t.scheduled_at, new.notification_preferences)
                                else flux.stage_due(t.escalation_stage, t.scheduled_at, new.notification_preferences) end
-  where t.user_id = new.id and t.status = 'pending' and t.escalation_stage is not null and t.scheduled_at is not null;
+  where t.user_id = new.id and t.status = 'pending' and t.escalation_stage is not null and t.scheduled_at is not null
+    and (t.trigger_type = 'location'
+         or t.escalation_due_at = flux.stage_due(t.escalation_stage, t.scheduled_at, old.notification_preferences));
   return null;
 end
 $$;
@@ -389,14 +393,25 @@ $$;
 -- acknowledge), so no rung fires after it. p_provider_sid makes a replayed webhook a no-op.
 -- Returns 'recorded', 'duplicate' (that provider event was already processed) or 'not_pending'
 -- (the task was already settled; nothing changes).
+--
+-- "Reschedule" asks for a new time, so it must lead somewhere: the ladder of a time task is held
+-- at its auto-miss rung, due at the end of the task's local day (or one normal auto-miss distance
+-- from now, when that is later). claim_escalations then misses it exactly as the full ladder
+-- would, unless a move restarts the ladder first (the tasks_escalation trigger sets the push rung
+-- of the new time). The same transaction queues an agent run that proposes the nearest free slot
+-- in chat (action reschedule_task), unless one is already waiting for this task. A location task
+-- is only stopped, as before: its next trigger arms it again. p_moving: the caller moves the task
+-- itself in this transaction (confirm_reschedule), so only the answer is recorded here.
 create function flux.record_response(p_task_id uuid, p_response text,
-                                     p_channel text default null, p_provider_sid text default null)
+                                     p_channel text default null, p_provider_sid text default null,
+                                     p_moving boolean default false)
 returns text
 language plpgsql
 as $$
 declare
-  v_status text;
+  v_task public.tasks;
   v_notification uuid;
+  v_hold timestamptz;
 begin
   if p_response not in ('done', 'missed', 'reschedule', 'acknowledge') then
     raise exception 'record_response: unknown response %', p_response using errcode = 'invalid_parameter_value';
@@ -410,11 +425,11 @@ begin
     end if;
   end if;
 
-  select t.status into v_status from public.tasks t where t.id = p_task_id for update;
+  select t.* into v_task from public.tasks t where t.id = p_task_id for update;
   if not found then
     raise exception 'record_response: no task %', p_task_id using errcode = 'no_data_found';
   end if;
-  if v_status <> 'pending' then
+  if v_task.status <> 'pending' then
     return 'not_pending';
   end if;
 
@@ -429,13 +444,31 @@ begin
         responded_at = flux.now()
     where id = v_notification;
   end if;
+  if p_moving then
+    return 'recorded';
+  end if;
 
-  -- done/missed leave pending (the trigger clears the ladder); the others stop it in place.
+  if p_response = 'reschedule' and v_task.trigger_type = 'time' and v_task.scheduled_at is not null then
+    select greatest(((v_task.scheduled_at at time zone u.timezone)::date + 1)::timestamp at time zone u.timezone,
+                    flux.stage_due('auto_miss', flux.now(), u.notification_preferences))
+    into v_hold
+    from public.users u where u.id = v_task.user_id;
+  end if;
+  -- done/missed leave pending (the trigger clears the ladder); the others stop it in place, or
+  -- hold it (above).
   update public.tasks t
   set status = case p_response when 'done' then 'done' when 'missed' then 'missed' else t.status end,
-      escalation_stage = null,
-      escalation_due_at = null
+      escalation_stage = case when v_hold is not null then 'auto_miss' end,
+      escalation_due_at = v_hold
   where t.id = p_task_id;
+
+  if p_response = 'reschedule' and not exists (
+       select 1 from flux.agent_runs r join public.messages m on m.id = r.message_id
+       where r.user_id = v_task.user_id and r.status in ('pending', 'running')
+         and m.metadata @> jsonb_build_object('action', 'reschedule_task', 'task_id', p_task_id)) then
+    perform flux.queue_agent_action(v_task.user_id, 'reschedule', format('Reschedule requested: “%s”.', v_task.title),
+                                    jsonb_build_object('action', 'reschedule_task', 'task_id', p_task_id));
+  end if;
   return 'recorded';
 end
 $$;

@@ -143,6 +143,37 @@ $$;
 create trigger messages_queue_run after insert on public.messages
   for each row execute function flux.messages_queue_run();
 
+-- Agent work that no user message asked for (the sprint rule, a reminder answered "reschedule"):
+-- a system message carrying p_metadata's action in the user's latest conversation (a new one of
+-- p_context when they have none), so the trigger above queues its run in the caller's
+-- transaction. Returns the message's id.
+create function flux.queue_agent_action(p_user uuid, p_context text, p_content text, p_metadata jsonb)
+returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_conversation uuid;
+  v_id uuid;
+begin
+  if not coalesce(p_metadata ? 'action', false) then
+    raise exception 'queue_agent_action: metadata % names no action', p_metadata using errcode = 'invalid_parameter_value';
+  end if;
+  select c.id into v_conversation from public.conversations c
+  where c.user_id = p_user
+  order by c.last_message_at desc nulls last, c.created_at desc
+  limit 1;
+  if v_conversation is null then
+    insert into public.conversations (user_id, context_type) values (p_user, p_context)
+    returning id into v_conversation;
+  end if;
+  insert into public.messages (conversation_id, user_id, role, content, metadata)
+  values (v_conversation, p_user, 'system', p_content, p_metadata)
+  returning id into v_id;
+  return v_id;
+end
+$$;
+
 -- Claim the next run: the oldest unfinished run of a conversation, when it is not leased by a
 -- live runner. Only a conversation's head can be claimed, so its runs go one at a time and in
 -- order on every replica. p_conversation restricts the claim to one conversation (the runner

@@ -219,7 +219,9 @@ begin
     raise exception 'confirm_reschedule: % is more than a year away', p_at using errcode = '22023';
   end if;
   if v_task.status = 'pending' then
-    perform flux.record_response(p_task_id, 'reschedule', null, null);
+    -- Moving: the answer is recorded, and the update below restarts the ladder (no hold, no
+    -- proposal in chat).
+    perform flux.record_response(p_task_id, 'reschedule', null, null, p_moving => true);
   end if;
   update public.tasks t set scheduled_at = p_at, status = 'pending',
          -- A location task that was moved to a time becomes a time task.
@@ -301,7 +303,6 @@ as $$
 declare
   v_goal public.goals;
   v_next public.goals;
-  v_conversation uuid;
 begin
   select g.* into v_goal from public.goals g where g.id = new.goal_id and g.status = 'active' for update;
   if not found or exists (select 1 from flux.goal_task_stats s where s.goal_id = v_goal.id and s.pending > 0) then
@@ -323,18 +324,9 @@ begin
   end if;
   update public.goals set status = 'active' where id = v_next.id;
 
-  select c.id into v_conversation from public.conversations c
-  where c.user_id = new.user_id
-  order by c.last_message_at desc nulls last, c.created_at desc
-  limit 1;
-  if v_conversation is null then
-    insert into public.conversations (user_id, context_type) values (new.user_id, 'goal')
-    returning id into v_conversation;
-  end if;
-  insert into public.messages (conversation_id, user_id, role, content, metadata)
-  values (v_conversation, new.user_id, 'system',
-          format('Sprint complete: “%s”. Next up: “%s”.', v_goal.title, v_next.title),
-          jsonb_build_object('action', 'plan_micro_goal', 'goal_id', v_next.id, 'completed_goal_id', v_goal.id));
+  perform flux.queue_agent_action(new.user_id, 'goal',
+    format('Sprint complete: “%s”. Next up: “%s”.', v_goal.title, v_next.title),
+    jsonb_build_object('action', 'plan_micro_goal', 'goal_id', v_next.id, 'completed_goal_id', v_goal.id));
   return null;
 end
 $$;
@@ -379,6 +371,8 @@ comment on function public.override_pattern(uuid, numeric, text) is
 
 -- WhatsApp reminders need an explicit opt-in, recorded with its time, and a verified phone
 -- (verification goes through the listener, which holds the Twilio secret). false opts out.
+-- Either way this explicit choice replaces a consent still waiting in the profile (see
+-- flux.apply_whatsapp_consent), so a later verification cannot opt the user back in.
 -- Returns the opt-in time (null after opting out).
 create function public.set_whatsapp_opt_in(p_opt_in boolean default true) returns timestamptz
 language plpgsql security definer
@@ -393,7 +387,8 @@ begin
       hint = 'POST /v1/phone/verification with your number, then confirm the code.';
   end if;
   update public.users u
-  set whatsapp_opt_in_at = case when p_opt_in then coalesce(u.whatsapp_opt_in_at, flux.now()) end
+  set whatsapp_opt_in_at = case when p_opt_in then coalesce(u.whatsapp_opt_in_at, flux.now()) end,
+      profile = u.profile - 'whatsapp_consent'
   where u.id = v_uid
   returning u.whatsapp_opt_in_at into v_at;
   return v_at;
@@ -412,10 +407,27 @@ create table flux.phone_verifications (
 );
 revoke all on flux.phone_verifications from public, anon, authenticated;
 
+-- The WhatsApp consent given in onboarding ("May I send reminders on WhatsApp too?"): the agents
+-- write the answer as users.profile.whatsapp_consent (a boolean; the user may edit it like the
+-- rest of the profile), and it becomes the opt-in once the phone is verified, at that moment.
+-- It is used up by that: a later new number (users_phone_changed clears the opt-in) needs a new
+-- opt-in, as before. false or absent changes nothing. Called by confirm_phone and after the
+-- onboarding writes the profile (the number may have been verified first).
+create function flux.apply_whatsapp_consent(p_user uuid) returns void
+language sql
+set search_path = ''
+as $$
+  update public.users u
+  set whatsapp_opt_in_at = coalesce(u.whatsapp_opt_in_at, flux.now()),
+      profile = u.profile - 'whatsapp_consent'
+  where u.id = p_user and u.phone_verified and u.profile -> 'whatsapp_consent' = 'true'::jsonb
+$$;
+
 -- The code Twilio Verify approved was for p_phone: make it the user's verified number, when it is
 -- the number the code was sent to. A different number than before clears the old verification
 -- and WhatsApp opt-in first (trigger users_phone_changed), so an opt-in never carries over to a
--- new number. False when no code was sent to p_phone.
+-- new number; a consent from onboarding still waiting is applied to the verified number. False
+-- when no code was sent to p_phone.
 create function flux.confirm_phone(p_user uuid, p_phone text) returns boolean
 language plpgsql
 set search_path = ''
@@ -427,6 +439,7 @@ begin
   end if;
   update public.users set phone_number = p_phone where id = p_user;
   update public.users set phone_verified = true where id = p_user;
+  perform flux.apply_whatsapp_consent(p_user);
   return true;
 end
 $$;

@@ -2,7 +2,7 @@
 -- stage stops what follows, replays change nothing, the RPC checks ownership).
 begin;
 set local search_path = extensions, public, tests;
-select plan(32);
+select plan(57);
 delete from auth.users; -- claims are global: no seeded task may join in (rolled back at the end)
 
 create function pg_temp.warp_to(p_at timestamptz) returns timestamptz language sql
@@ -94,7 +94,8 @@ select is(flux.record_response('00000000-0000-4000-8000-0000000000d4', 'reschedu
 select pg_temp.warp_to((select t from t2) + interval '4 min');
 select pg_temp.claim(); select pg_temp.send_all();
 select is(flux.record_response('00000000-0000-4000-8000-0000000000d3', 'acknowledge', 'call', 'CAack00000000000000000000000000d3:9'), 'recorded', 'acknowledged on the call');
-select pg_temp.warp_to((select t from t2) + interval '1 hour');
+-- (Half an hour: T2 is on the hour, so the end of its day is at least an hour away.)
+select pg_temp.warp_to((select t from t2) + interval '30 min');
 select is(pg_temp.claim(), 0, 'with every task answered, nothing is left to fire');
 
 select results_eq(
@@ -103,8 +104,8 @@ select results_eq(
   $$ values ('done after push', 'done', null::text, 'push'),
             ('missed after whatsapp', 'missed', null, 'push,whatsapp'),
             ('acknowledged after call', 'pending', null, 'push,whatsapp,call'),
-            ('reschedule after whatsapp', 'pending', null, 'push,whatsapp') $$,
-  'a response at each stage stops every rung after it');
+            ('reschedule after whatsapp', 'pending', 'auto_miss', 'push,whatsapp') $$,
+  'a response at each stage stops every rung after it (reschedule holds only the auto-miss, see below)');
 select results_eq(
   $$ select t.title, n.channel, n.response from notification_log n join tasks t on t.id = n.task_id
      where t.id::text like '%d_' and n.response is not null order by t.id $$,
@@ -126,6 +127,103 @@ select throws_ok($$ select respond_to_reminder('00000000-0000-4000-8000-00000000
 select tests.authenticate_as('ann');
 select is(respond_to_reminder('00000000-0000-4000-8000-0000000000e1', 'done'), 'recorded', 'the owner answers from the notification');
 select tests.clear_authentication();
+
+-- A reschedule answer ----------------------------------------------------------------------------
+-- The ladder stops; a task nobody moves is auto-missed at the end of its local day; the agents
+-- are asked (a system message with its run) to propose a new time. cy lives in New York (EST in
+-- January, UTC-5): Tuesday 2027-01-12 14:00 local is 19:00Z, and that day ends at 05:00Z.
+select pg_temp.warp_to('2027-01-12 12:00Z');
+select flux.sweep_escalations(); -- everything older fires now, so the counts below are cy's
+select tests.create_user('cy', 'America/New_York');
+update users set phone_number = '+12125550100' where id = tests.uid('cy');
+update users set phone_verified = true, whatsapp_opt_in_at = flux.now() where id = tests.uid('cy');
+insert into push_subscriptions (user_id, endpoint, p256dh, auth)
+values (tests.uid('cy'), 'https://push.example.invalid/cy', repeat('C', 87), repeat('c', 22));
+insert into tasks (id, user_id, title, scheduled_at) values
+  ('00000000-0000-4000-8000-0000000000f1', tests.uid('cy'), 'walk', '2027-01-12 19:00Z'),
+  ('00000000-0000-4000-8000-0000000000f2', tests.uid('cy'), 'late stretch', '2027-01-15 04:58Z'),
+  ('00000000-0000-4000-8000-0000000000f3', tests.uid('cy'), 'call the bank', '2027-01-16 20:00Z');
+create function pg_temp.cy_actions() returns setof jsonb language sql as $$
+  select m.metadata from messages m join flux.agent_runs r on r.message_id = m.id
+  where m.user_id = tests.uid('cy') and m.role = 'system' order by m.created_at, m.id $$;
+
+select pg_temp.warp_to('2027-01-12 18:50Z');
+select is(pg_temp.claim(), 1, 'reschedule: the push rung fires');
+select pg_temp.send_all();
+select pg_temp.warp_to('2027-01-12 19:02Z');
+select is(pg_temp.claim(), 1, 'reschedule: then WhatsApp');
+select pg_temp.send_all();
+select is(flux.record_response('00000000-0000-4000-8000-0000000000f1', 'reschedule', 'whatsapp', 'SMreply00000000000000000000000000f1'),
+  'recorded', 'reschedule: "2" on WhatsApp is recorded');
+select is((select escalation_stage || ' ' || escalation_due_at::text from tasks where id = '00000000-0000-4000-8000-0000000000f1'),
+  'auto_miss 2027-01-13 05:00:00+00', 'reschedule: the ladder is held at its auto-miss rung, at the end of the task''s local day');
+select results_eq($$ select m.role, m.content, m.metadata, r.status, c.context_type
+                    from messages m join flux.agent_runs r on r.message_id = m.id join conversations c on c.id = m.conversation_id
+                    where m.user_id = tests.uid('cy') $$,
+  $$ values ('system', 'Reschedule requested: “walk”.',
+             '{"action": "reschedule_task", "task_id": "00000000-0000-4000-8000-0000000000f1"}'::jsonb, 'pending', 'reschedule') $$,
+  'reschedule: a system message asks the agents for a proposal (its run queued; a conversation made for a user without one)');
+select is(flux.record_response('00000000-0000-4000-8000-0000000000f1', 'reschedule', 'whatsapp', 'SMreply00000000000000000000000000f1'),
+  'duplicate', 'reschedule: the replayed webhook is recognised');
+select tests.authenticate_as('cy');
+select is(respond_to_reminder('00000000-0000-4000-8000-0000000000f1', 'reschedule'), 'recorded',
+  'reschedule: a second answer (the push button) is recorded too');
+select tests.clear_authentication();
+select is((select count(*)::int from pg_temp.cy_actions()), 1,
+  'reschedule: neither the replay nor the second answer queues a second proposal while one is waiting');
+select pg_temp.warp_to('2027-01-12 19:06Z');
+select is(pg_temp.claim(), 0, 'reschedule: no call, and no auto-miss at the ladder''s usual rung');
+select pg_temp.warp_to('2027-01-13 04:59Z');
+select is(pg_temp.claim() || ' ' || (select status from tasks where id = '00000000-0000-4000-8000-0000000000f1'), '0 pending',
+  'reschedule: the task stays pending until its day ends');
+select pg_temp.warp_to('2027-01-13 05:00Z');
+select is(pg_temp.claim(), 1, 'reschedule: at the end of the day the held rung is due');
+select results_eq(
+  $$ select t.status, t.escalation_stage, (select string_agg(d.channel || ':' || d.status, ',' order by d.id) from dispatch_log d where d.task_id = t.id)
+     from tasks t where t.id = '00000000-0000-4000-8000-0000000000f1' $$,
+  $$ values ('missed', null::text, 'push:dispatched,whatsapp:dispatched,auto_miss:dispatched') $$,
+  'reschedule: not moved, it is auto-missed like any ignored reminder; no rung fired twice');
+
+-- Answered after its day ended (23:58 local, answered at 00:01): one normal auto-miss distance
+-- from the answer instead. New preferences do not move a held rung.
+select pg_temp.warp_to('2027-01-15 04:48Z');
+select is(pg_temp.claim(), 1, 'late: the push rung fires');
+select pg_temp.warp_to('2027-01-15 05:01Z');
+select tests.authenticate_as('cy');
+select is(respond_to_reminder('00000000-0000-4000-8000-0000000000f2', 'reschedule'), 'recorded', 'late: reschedule from the push button');
+select tests.clear_authentication();
+select is((select escalation_stage || ' ' || escalation_due_at::text from tasks where id = '00000000-0000-4000-8000-0000000000f2'),
+  'auto_miss 2027-01-15 05:07:00+00', 'late: held until now + 3 windows, the ladder''s distance from due time to auto-miss');
+update users set notification_preferences = '{"reminder_lead_minutes": 10, "escalation_window_minutes": 30, "escalation_policy": "full"}'
+where id = tests.uid('cy');
+select is((select escalation_due_at from tasks where id = '00000000-0000-4000-8000-0000000000f2'), '2027-01-15 05:07Z'::timestamptz,
+  'late: a new escalation window leaves the held rung where it is');
+update users set notification_preferences = '{"reminder_lead_minutes": 10, "escalation_window_minutes": 2, "escalation_policy": "full"}'
+where id = tests.uid('cy');
+select is(pg_temp.claim(), 0, 'late: nothing fires before the held rung');
+
+-- Moved in time: confirm_reschedule (the app) starts a normal ladder for the new time, and asks
+-- the agents nothing (it is the answer already).
+select pg_temp.warp_to('2027-01-16 19:50Z');
+select is(pg_temp.claim(), 2, 'moved: the late task''s held auto-miss and this push fire');
+select tests.authenticate_as('cy');
+select respond_to_reminder('00000000-0000-4000-8000-0000000000f3', 'reschedule');
+select tests.clear_authentication();
+select is((select count(*)::int from pg_temp.cy_actions() a where a ->> 'task_id' = '00000000-0000-4000-8000-0000000000f3'), 1,
+  'moved: the answer asked for a proposal');
+select tests.authenticate_as('cy');
+select is((select escalation_stage || ' ' || escalation_due_at::text || ' ' || status
+           from confirm_reschedule('00000000-0000-4000-8000-0000000000f3', '2027-01-16 22:00Z')),
+  'push 2027-01-16 21:50:00+00 pending', 'moved: confirm_reschedule replaces the hold with a normal ladder for the new time');
+select tests.clear_authentication();
+select is((select count(*)::int from pg_temp.cy_actions()), 3, 'moved: confirming queues no further proposal');
+select pg_temp.warp_to('2027-01-16 22:04Z');
+select is(pg_temp.claim() + pg_temp.claim() + pg_temp.claim() + pg_temp.claim(), 3, 'moved: the new ladder runs: push, WhatsApp, call');
+select is((select escalation_stage || ' ' || escalation_due_at::text from tasks where id = '00000000-0000-4000-8000-0000000000f3'),
+  'auto_miss 2027-01-16 22:06:00+00', 'moved: up to its own auto-miss rung; the old hold is gone');
+select is(flux.record_response('00000000-0000-4000-8000-0000000000f1', 'reschedule', 'whatsapp', null), 'not_pending',
+  'a reschedule answer for a settled task changes nothing');
+select is((select count(*)::int from pg_temp.cy_actions()), 3, 'and queues nothing');
 
 -- The warp is development-only.
 update flux.clock set warp_allowed = false;

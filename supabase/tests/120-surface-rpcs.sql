@@ -2,7 +2,7 @@
 -- with the errors a client acts on; the sprint rule; reschedule; location triggers; rate limits.
 begin;
 set local search_path = extensions, public, tests;
-select plan(66);
+select plan(77);
 
 -- Now is pinned: Wednesday 2026-03-04 10:00 UTC, 19:00 in Tokyo (UTC+9, no DST).
 update flux.clock set warp = timestamptz '2026-03-04 10:00Z' - now();
@@ -195,6 +195,8 @@ select is((select scheduled_at::text || ' ' || status || ' ' || escalation_stage
 select tests.clear_authentication();
 select is((select response from notification_log where task_id = '00000000-0000-4000-8000-0000000c0301'), 'reschedule',
   'confirm_reschedule: the outstanding reminder records "reschedule"');
+select is((select count(*)::int from messages where user_id = tests.uid('ana') and metadata ->> 'action' = 'reschedule_task'), 0,
+  'confirm_reschedule: it is the new time already, so no proposal is asked of the agents');
 select tests.authenticate_as('ana');
 select is((select status from confirm_reschedule('00000000-0000-4000-8000-0000000c0003', '2026-03-05 01:00Z')), 'pending',
   'confirm_reschedule: a missed task can be tried again');
@@ -240,6 +242,50 @@ select is((select whatsapp_opt_in_at from users where id = tests.uid('ben')), nu
 select is(set_whatsapp_opt_in(false), null, 'set_whatsapp_opt_in(false) opts out');
 select tests.authenticate_as_anon();
 select throws_ok($$ select set_whatsapp_opt_in() $$, '42501', null, 'set_whatsapp_opt_in: anon may not call it');
+
+-- ---------------------------------------------------------------------------------------------
+-- The WhatsApp consent given in onboarding (profile.whatsapp_consent) becomes the opt-in when
+-- the phone is verified (flux.confirm_phone, the listener's verification check).
+select tests.clear_authentication();
+select tests.create_user('cora'), tests.create_user('dev'), tests.create_user('eli'), tests.create_user('fay'), tests.create_user('gus');
+update users set profile = '{"name": "Cora", "whatsapp_consent": true}' where id = tests.uid('cora');
+update users set profile = '{"whatsapp_consent": false}' where id = tests.uid('dev');
+update users set profile = '{"whatsapp_consent": true}' where id in (tests.uid('fay'), tests.uid('gus'));
+insert into flux.phone_verifications (user_id, phone_number) values
+  (tests.uid('cora'), '+12125550101'), (tests.uid('dev'), '+12125550102'), (tests.uid('eli'), '+12125550103');
+select is(flux.confirm_phone(tests.uid('cora'), '+12125550199'), false, 'confirm_phone: only the number the code went to');
+select is((select whatsapp_opt_in_at from users where id = tests.uid('cora')), null, 'confirm_phone: a refused confirmation applies no consent');
+select is(flux.confirm_phone(tests.uid('cora'), '+12125550101'), true, 'confirm_phone: the number is confirmed');
+select is((select phone_verified::text || ' ' || whatsapp_opt_in_at::text || ' ' || profile::text from users where id = tests.uid('cora')),
+  'true 2026-03-04 10:00:00+00 {"name": "Cora"}',
+  'confirm_phone: a consent given in onboarding opts in, now; the consent is used up, the rest of the profile kept');
+select flux.confirm_phone(tests.uid('dev'), '+12125550102'), flux.confirm_phone(tests.uid('eli'), '+12125550103');
+select results_eq(
+  $$ select phone_verified, whatsapp_opt_in_at, profile from users where id in (tests.uid('dev'), tests.uid('eli')) order by email $$,
+  $$ values (true, null::timestamptz, '{"whatsapp_consent": false}'::jsonb), (true, null, '{}') $$,
+  'confirm_phone: a declined or absent consent does not opt in');
+update users set phone_number = '+12125550111' where id = tests.uid('cora');
+insert into flux.phone_verifications (user_id, phone_number) values (tests.uid('cora'), '+12125550111');
+select flux.confirm_phone(tests.uid('cora'), '+12125550111');
+select is((select phone_verified::text || ' ' || coalesce(whatsapp_opt_in_at::text, 'not opted in') from users where id = tests.uid('cora')),
+  'true not opted in', 'confirm_phone: a new number needs a new opt-in (the consent was used for the first one)');
+-- Opting out before the phone is verified withdraws the waiting consent.
+select tests.authenticate_as('fay');
+select is(set_whatsapp_opt_in(false), null, 'set_whatsapp_opt_in(false) before verification');
+select tests.clear_authentication();
+insert into flux.phone_verifications (user_id, phone_number) values (tests.uid('fay'), '+12125550104');
+select flux.confirm_phone(tests.uid('fay'), '+12125550104');
+select is((select coalesce(whatsapp_opt_in_at::text, 'not opted in') || ' ' || profile::text from users where id = tests.uid('fay')),
+  'not opted in {}', 'set_whatsapp_opt_in(false) removed the consent: verifying later does not opt in');
+-- Verified before the onboarding wrote the consent: the agents' write applies it
+-- (store.ApplyTurn calls flux.apply_whatsapp_consent after writing the profile).
+update users set phone_number = '+12125550105' where id = tests.uid('gus');
+update users set phone_verified = true where id = tests.uid('gus');
+select flux.apply_whatsapp_consent(tests.uid('gus'));
+select is((select whatsapp_opt_in_at from users where id = tests.uid('gus')), '2026-03-04 10:00Z'::timestamptz,
+  'apply_whatsapp_consent: a consent written after verification opts in');
+select throws_ok($$ update users set profile = '{"whatsapp_consent": "yes"}' where id = tests.uid('dev') $$, '23514', null,
+  'profile.whatsapp_consent is a boolean');
 
 -- ---------------------------------------------------------------------------------------------
 -- simulate_location_trigger: the push goes out now, the later rungs follow, and instead of an

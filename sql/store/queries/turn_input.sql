@@ -7,7 +7,8 @@ select m.content, coalesce(m.metadata ->> 'action', ''), m.created_at,
        coalesce(s.state, '{}'::jsonb), flux.now(),
        (select count(*)::int from public.goals g
         where g.user_id = m.user_id and g.status = 'active' and g.parent_goal_id is null),
-       coalesce(u.email, ''), coalesce(u.phone_number, ''), coalesce(m.metadata ->> 'goal_id', '')
+       coalesce(u.email, ''), coalesce(u.phone_number, ''), coalesce(m.metadata ->> 'goal_id', ''),
+       coalesce(m.metadata ->> 'task_id', '')
 from public.messages m
 join public.conversations c on c.id = m.conversation_id
 join public.users u on u.id = m.user_id
