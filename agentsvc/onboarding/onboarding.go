@@ -204,7 +204,7 @@ func Next(st State, in Input) Output {
 		}
 		st.Phone, st.Profile.WhatsAppConsent = phone, nil
 		if !skip {
-			// The OTP flow is a later feature: promise the code, never claim it went out.
+			// The code is sent by the app (POST /v1/phone/verification), not by this chat: never claim it went out.
 			ack = fmt.Sprintf("Thanks! I've noted your number ending in %s. It still needs verifying: "+
 				"the app's phone verification will send you a code for that.", st.Phone[len(st.Phone)-2:])
 		} else {

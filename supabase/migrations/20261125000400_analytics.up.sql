@@ -44,12 +44,45 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   tz text;
+  v_day date;
 begin
   select u.timezone into tz from public.users u
   where u.id = coalesce(new.user_id, old.user_id);
   -- The owner's row is gone only while their account is being erased: nothing left to count.
   if tz is null then
     return null;
+  end if;
+
+  -- The common change, a status change between counted buckets on the same day and goal (a task
+  -- done, missed, or reopened): one row of each moves a count between buckets, half the writes
+  -- of the general path below, on the path every answered reminder takes. A rollup row that is
+  -- missing (it cannot be, short of a concurrent erasure) is left to the general path, which
+  -- recreates it.
+  if tg_op = 'UPDATE' and old.status in ('pending', 'done', 'missed') and new.status in ('pending', 'done', 'missed')
+     and new.user_id = old.user_id and new.goal_id is not distinct from old.goal_id then
+    v_day := flux.task_local_day(new, tz);
+    if v_day = flux.task_local_day(old, tz) then
+      update flux.task_day_stats s
+      set pending = s.pending - (old.status = 'pending')::int + (new.status = 'pending')::int,
+          done    = s.done    - (old.status = 'done')::int    + (new.status = 'done')::int,
+          missed  = s.missed  - (old.status = 'missed')::int  + (new.status = 'missed')::int
+      where s.user_id = new.user_id and s.day = v_day;
+      if found then
+        if new.goal_id is not null then
+          update flux.goal_task_stats s
+          set pending = s.pending - (old.status = 'pending')::int + (new.status = 'pending')::int,
+              done    = s.done    - (old.status = 'done')::int    + (new.status = 'done')::int,
+              missed  = s.missed  - (old.status = 'missed')::int  + (new.status = 'missed')::int
+          where s.goal_id = new.goal_id;
+          if not found then
+            insert into flux.goal_task_stats (goal_id, user_id, pending, done, missed)
+            values (new.goal_id, new.user_id,
+                    (new.status = 'pending')::int, (new.status = 'done')::int, (new.status = 'missed')::int);
+          end if;
+        end if;
+        return null;
+      end if;
+    end if;
   end if;
 
   -- Take the old row out. Plain UPDATEs: when the rollup row is already gone (cascade), no-op.

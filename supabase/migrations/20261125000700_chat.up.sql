@@ -40,16 +40,14 @@ declare
   v_hits integer;
   v_retry integer;
 begin
-  if not (select rate_limits from flux.settings) then
-    return;
-  end if;
-  v_now := flux.now();
-  v_start := date_bin(p_window, v_now, timestamptz '2000-01-01');
+  -- One statement (every write RPC pays for it): nothing is counted while limits are off.
   insert into flux.rate_counters as c (user_id, action, window_start, hits)
-  values (p_user, p_action, v_start, 1)
+  select p_user, p_action, date_bin(p_window, flux.now(), timestamptz '2000-01-01'), 1
+  from flux.settings s where s.rate_limits
   on conflict (user_id, action, window_start) do update set hits = c.hits + 1
-  returning hits into v_hits;
+  returning c.hits, c.window_start into v_hits, v_start;
   if v_hits > p_limit then
+    v_now := flux.now();
     v_retry := greatest(1, ceil(extract(epoch from v_start + p_window - v_now)))::integer;
     raise sqlstate 'PGRST' using
       message = json_build_object('code', 'rate_limited',

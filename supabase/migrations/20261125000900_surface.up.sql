@@ -93,17 +93,19 @@ begin
 end
 $$;
 
+-- plpgsql rather than sql: PostgreSQL cannot inline a SECURITY DEFINER sql function and plans its
+-- body again on every call, where plpgsql keeps the plan for the session.
 create function public.complete_task(p_task_id uuid) returns public.tasks
-language sql security definer
+language plpgsql security definer
 set search_path = ''
-as $$ select flux.settle_task(p_task_id, 'done', 'complete_task') $$;
+as $$ begin return flux.settle_task(p_task_id, 'done', 'complete_task'); end $$;
 comment on function public.complete_task(uuid) is
   'Mark a pending task done. The last settled task of a sprint completes its goal and starts the next micro-goal.';
 
 create function public.mark_missed(p_task_id uuid) returns public.tasks
-language sql security definer
+language plpgsql security definer
 set search_path = ''
-as $$ select flux.settle_task(p_task_id, 'missed', 'mark_missed') $$;
+as $$ begin return flux.settle_task(p_task_id, 'missed', 'mark_missed'); end $$;
 comment on function public.mark_missed(uuid) is
   'Mark a pending task missed: the miss signal the Pattern Observer learns from.';
 
@@ -304,8 +306,14 @@ declare
   v_goal public.goals;
   v_next public.goals;
 begin
+  -- Most settled tasks are not a sprint's last: a read of the counter, no lock. It is exact: this
+  -- transaction's own counter update holds that row, so of two tasks settled at once the later
+  -- committer sees both.
+  if exists (select 1 from flux.goal_task_stats s where s.goal_id = new.goal_id and s.pending > 0) then
+    return null;
+  end if;
   select g.* into v_goal from public.goals g where g.id = new.goal_id and g.status = 'active' for update;
-  if not found or exists (select 1 from flux.goal_task_stats s where s.goal_id = v_goal.id and s.pending > 0) then
+  if not found then
     return null;
   end if;
   update public.goals set status = 'completed' where id = v_goal.id;

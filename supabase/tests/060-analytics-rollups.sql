@@ -2,7 +2,7 @@
 -- local day, are rebuilt when the timezone changes, and are unreadable through the API.
 begin;
 set local search_path = extensions, public, tests;
-select plan(9);
+select plan(11);
 select tests.create_user('nina', 'America/New_York');
 insert into goals (id, user_id, title, class_tags) values ('00000000-0000-4000-8000-00000000a001', tests.uid('nina'), 'Run', '{Fitness}');
 
@@ -70,6 +70,38 @@ select results_eq(
   $$ select day, pending::bigint, done::bigint, missed::bigint from flux.task_day_stats where user_id = tests.uid('nina') and pending + done + missed > 0 order by day $$,
   $$ select * from pg_temp.recomputed(tests.uid('nina')) $$,
   'still equal to a recomputation after all of it');
+
+-- Many changes in random order (a fixed seed): status changes between every pair of statuses,
+-- which take the one-write path when day and goal stay, mixed with moves across days and goals.
+select setseed(0.25);
+insert into tasks (user_id, goal_id, title, scheduled_at)
+select tests.uid('nina'), case when i % 3 = 0 then null when i % 3 = 1 then '00000000-0000-4000-8000-00000000a001'::uuid
+                              else '00000000-0000-4000-8000-00000000a002'::uuid end,
+       'r' || i, '2026-04-01 12:00Z'::timestamptz + i * interval '7 hours'
+from generate_series(1, 40) i;
+do $$
+declare
+  v_id uuid;
+begin
+  for i in 1..400 loop
+    select id into v_id from tasks where title like 'r%' order by random() limit 1;
+    case floor(random() * 8)::int
+      when 0 then update tasks set scheduled_at = scheduled_at + interval '1 day' where id = v_id;
+      when 1 then update tasks set goal_id = case when goal_id is null then '00000000-0000-4000-8000-00000000a001'::uuid end where id = v_id;
+      else update tasks set status = (array['pending', 'done', 'missed', 'cancelled', 'rescheduled'])[1 + floor(random() * 5)::int] where id = v_id;
+    end case;
+  end loop;
+end
+$$;
+select results_eq(
+  $$ select day, pending::bigint, done::bigint, missed::bigint from flux.task_day_stats where user_id = tests.uid('nina') and pending + done + missed > 0 order by day $$,
+  $$ select * from pg_temp.recomputed(tests.uid('nina')) $$,
+  'day counters equal a recomputation after 400 random changes');
+select results_eq(
+  $$ select goal_id, pending, done, missed from flux.goal_task_stats where user_id = tests.uid('nina') and pending + done + missed > 0 order by goal_id $$,
+  $$ select goal_id, count(*) filter (where status = 'pending')::int, count(*) filter (where status = 'done')::int, count(*) filter (where status = 'missed')::int
+     from tasks where user_id = tests.uid('nina') and goal_id is not null and status in ('pending', 'done', 'missed') group by goal_id order by goal_id $$,
+  'goal counters equal a recomputation after 400 random changes');
 
 -- Nothing materialized is readable through the API.
 select tests.authenticate_as('nina');
