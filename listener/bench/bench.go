@@ -74,21 +74,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "machine: %s, %d CPUs, %s\n", host, runtime.NumCPU(), runtime.Version())
 
-	cluster, err := localpg.Start(ctx, localpg.Options{})
+	url, pool, stopDB, err := startDatabase(ctx, nil)
 	if err != nil {
 		return Result{}, err
 	}
-	defer cluster.Stop()
-	url := cluster.ConnString("postgres")
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
-		return Result{}, err
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return Result{}, err
-	}
-	defer pool.Close()
+	defer stopDB()
 	tw, err := twiliofake.Start(token)
 	if err != nil {
 		return Result{}, err
@@ -282,3 +272,23 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startDatabase starts a throwaway PostgreSQL with the extra settings, migrates it (--local) and
+// opens a pool on it; stop closes both.
+func startDatabase(ctx context.Context, settings map[string]string) (url string, pool *pgxpool.Pool, stop func(), err error) {
+	cluster, err := localpg.Start(ctx, localpg.Options{Settings: settings})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	url = cluster.ConnString("postgres")
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
+		cluster.Stop()
+		return "", nil, nil, err
+	}
+	if pool, err = pgxpool.New(ctx, url); err != nil {
+		cluster.Stop()
+		return "", nil, nil, err
+	}
+	return url, pool, func() { pool.Close(); cluster.Stop() }, nil
+}

@@ -26,8 +26,6 @@ import (
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
-	"github.com/flux-companion/flux/sql/localpg"
-	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -71,21 +69,11 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 	// Commits flush their WAL, as on a real project: the change feed only ever sees flushed
 	// WAL, so with a throwaway cluster's synchronous_commit=off every message would wait for
 	// the WAL writer (up to 200 ms) before the listener could hear of it.
-	cluster, err := localpg.Start(ctx, localpg.Options{Settings: map[string]string{"synchronous_commit": "on"}})
+	url, pool, stopDB, err := startDatabase(ctx, map[string]string{"synchronous_commit": "on"})
 	if err != nil {
 		return ChatResult{}, err
 	}
-	defer cluster.Stop()
-	url := cluster.ConnString("postgres")
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
-		return ChatResult{}, err
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return ChatResult{}, err
-	}
-	defer pool.Close()
+	defer stopDB()
 
 	fake, err := llmfake.Start()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -18,8 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/flux-companion/flux/sql/localpg"
-	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -92,21 +89,11 @@ func RunSurface(ctx context.Context, cfg SurfaceConfig) (SurfaceResult, error) {
 	host, _ := os.Hostname()
 
 	// Commits flush their WAL, as on a real project (see RunChat).
-	cluster, err := localpg.Start(ctx, localpg.Options{Settings: map[string]string{"synchronous_commit": "on"}})
+	url, pool, stopDB, err := startDatabase(ctx, map[string]string{"synchronous_commit": "on"}) // seeding and checks
 	if err != nil {
 		return SurfaceResult{}, err
 	}
-	defer cluster.Stop()
-	url := cluster.ConnString("postgres")
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
-		return SurfaceResult{}, err
-	}
-	pool, err := pgxpool.New(ctx, url) // seeding and checks
-	if err != nil {
-		return SurfaceResult{}, err
-	}
-	defer pool.Close()
+	defer stopDB()
 	var pgVersion string
 	if err := pool.QueryRow(ctx, `show server_version`).Scan(&pgVersion); err != nil {
 		return SurfaceResult{}, err
