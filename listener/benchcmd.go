@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/flux-companion/flux/listener/bench"
 )
 
-const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W]
+const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W] [--cpuprofile FILE]
        flux bench chat [--users U] [--workers W]
        flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]`
 
@@ -34,10 +36,24 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	fs.IntVar(&cfg.Rate, "rate", 1000, "rungs falling due per second in the latency phase")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
 	fs.IntVar(&cfg.Workers, "workers", 32, "dispatch workers")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	cfg.Out = stdout
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.ErrorContext(ctx, "bench: cpu profile", "error", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.ErrorContext(ctx, "bench: cpu profile", "error", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if _, err := bench.Run(ctx, cfg); err != nil {
 		log.ErrorContext(ctx, "bench failed", "error", err)
 		return 1

@@ -204,7 +204,7 @@ func waitDrained(ctx context.Context, pool *pgxpool.Pool) error {
 	for {
 		var busy bool
 		err := pool.QueryRow(ctx, `
-			select exists (select 1 from public.tasks where escalation_due_at <= (select flux.now()))
+			select exists (select 1 from public.tasks where escalation_due_at <= (select flux.now()) and status = 'pending')
 			    or exists (select 1 from public.dispatch_log where status = 'pending')`).Scan(&busy)
 		if err != nil {
 			return err

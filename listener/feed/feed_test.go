@@ -139,8 +139,8 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	if qerr := e.pool.QueryRow(context.Background(), `select escalation_due_at from public.tasks where title = 'Stretch'`).Scan(&want); qerr != nil {
 		t.Fatal(qerr)
 	}
-	if c.Get("escalation_stage") != "push" || err != nil || !due.Equal(want) || c.Row["goal_id"] != nil {
-		t.Fatalf("row = %v, due %v (%v), want %v", c.Row, due, err, want)
+	if c.Get("escalation_stage") != "push" || err != nil || !due.Equal(want) || !c.IsNull("goal_id") {
+		t.Fatalf("row = %+v, due %v (%v), want %v", c, due, err, want)
 	}
 	// A rolled-back transaction never reaches the feed.
 	tx, err := e.pool.Begin(context.Background())

@@ -1,7 +1,9 @@
 -- Publications.
 --
--- flux_listener: the change feed the listener follows by logical replication (pgoutput). New
--- messages are agent work, tasks carry escalation deadlines, dispatch_log is the outbox.
+-- flux_listener and flux_listener_inserts: the change feed the listener follows by logical
+-- replication (pgoutput, both names in publication_names). Tasks carry escalation deadlines, so
+-- every change to them counts; of messages (agent work) and dispatch_log (the outbox) only new
+-- rows do, and leaving out their updates spares the feed two of every send's five changes.
 -- supabase_realtime: the tables a client watches; Realtime applies each table's SELECT policy, so a
 -- user only receives their own rows.
 do $$
@@ -9,7 +11,11 @@ declare
   t text;
 begin
   if not exists (select 1 from pg_publication where pubname = 'flux_listener') then
-    create publication flux_listener for table public.messages, public.tasks, public.dispatch_log;
+    create publication flux_listener for table public.tasks;
+  end if;
+  if not exists (select 1 from pg_publication where pubname = 'flux_listener_inserts') then
+    create publication flux_listener_inserts for table public.messages, public.dispatch_log
+      with (publish = 'insert');
   end if;
 
   if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then

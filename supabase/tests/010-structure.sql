@@ -2,7 +2,7 @@
 -- later is held to the same rules without editing this file.
 begin;
 set local search_path = extensions, public, tests;
-select plan(20);
+select plan(22);
 
 -- Every public table holds user data and has RLS on, with an owner column the policies use.
 select is(
@@ -112,10 +112,14 @@ select is(
    from tests.user_tables() u
    where not exists (
      select 1 from pg_constraint c
-     where c.contype = 'f' and c.confrelid = 'auth.users'::regclass
-       and c.conrelid = format('%I.%I', u.schema_name, u.table_name)::regclass)),
+     where c.contype = 'f' and c.conrelid = format('%I.%I', u.schema_name, u.table_name)::regclass
+       and (c.confrelid = 'auth.users'::regclass
+            -- the outbox and the notification log reach the user through their task
+            or (c.confrelid = 'public.tasks'::regclass and c.confdeltype = 'c'
+                and c.conkey @> array[(select attnum from pg_attribute
+                                       where attrelid = c.conrelid and attname = 'user_id')])))),
   null,
-  'every user table references auth.users');
+  'every user table references auth.users, directly or through its task');
 
 -- The indexes SPEC.md lists (by columns, whatever their names).
 select is(
@@ -141,8 +145,16 @@ select is(
 -- Publications: the listener's change feed, and what clients watch through Realtime.
 select set_eq(
   $$ select tablename::text from pg_publication_tables where pubname = 'flux_listener' $$,
-  array['messages', 'tasks', 'dispatch_log'],
-  'flux_listener publishes messages, tasks and dispatch_log');
+  array['tasks'],
+  'flux_listener publishes every change to tasks');
+select set_eq(
+  $$ select tablename::text from pg_publication_tables where pubname = 'flux_listener_inserts' $$,
+  array['messages', 'dispatch_log'],
+  'flux_listener_inserts publishes messages and dispatch_log');
+select is(
+  (select array[pubinsert, pubupdate, pubdelete, pubtruncate] from pg_publication where pubname = 'flux_listener_inserts'),
+  array[true, false, false, false],
+  'flux_listener_inserts publishes new rows only');
 
 select set_has(
   $$ select tablename::text from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' $$,

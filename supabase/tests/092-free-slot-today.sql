@@ -1,7 +1,7 @@
 -- Whether a WhatsApp reminder may offer "2 reschedule": a free slot must remain today.
 begin;
 set local search_path = extensions, public, tests;
-select plan(11);
+select plan(13);
 select tests.create_user('busy');
 -- It is 20:00 UTC today (the user's zone): the day has four hours left.
 select flux.set_time_warp(date_trunc('day', now()) + interval '20 hours' - now());
@@ -32,6 +32,19 @@ insert into tasks (user_id, title, scheduled_at, duration_minutes) values
 select is(flux.free_slot_today(tests.uid('quiet')), false, 'a task inside a longer one does not open a gap when it ends');
 delete from tasks where title = 'late';
 select is(flux.free_slot_today(tests.uid('quiet')), true, 'once the long one ends (22:15) the rest of the evening is free');
+-- Tasks that ended before now are left out of the search; one that began before now and is
+-- still running is not.
+select flux.set_time_warp(date_trunc('day', now()) + interval '21 hours' - now());
+update users set profile = '{"sleep_window": {"start": "22:30", "end": "07:00"}}' where id = tests.uid('quiet');
+insert into tasks (user_id, title, scheduled_at, status) values
+  (tests.uid('quiet'), 'overdue', date_trunc('day', now()) + interval '18 hours', 'pending');  -- busy 17:45-18:45
+select is(flux.free_slot_today(tests.uid('quiet')), false,
+  'at 21:00 the task begun at 19:30 still blocks until 22:15: no slot before a 22:30 bedtime');
+delete from tasks where title = 'long';
+select is(flux.free_slot_today(tests.uid('quiet')), true,
+  'without it 21:45-22:15 is free, and the overdue task that ended at 18:30 blocks nothing');
+update users set profile = '{}' where id = tests.uid('quiet');
+select flux.set_time_warp(date_trunc('day', now()) + interval '19 hours' - now());
 
 -- A batch of users at once (what claim_outbox asks): each user's gaps are their own.
 update users set profile = '{}' where id = tests.uid('busy');
