@@ -2,7 +2,7 @@
 -- later is held to the same rules without editing this file.
 begin;
 set local search_path = extensions, public, tests;
-select plan(22);
+select plan(23);
 
 -- Every public table holds user data and has RLS on, with an owner column the policies use.
 select is(
@@ -141,6 +141,19 @@ select is(
   (select pg_get_expr(indpred, indrelid) from pg_index where indexrelid = 'public.dispatch_log_pending_idx'::regclass),
   '(status = ''pending''::text)',
   'the outbox index covers pending rows only');
+
+-- The claims must take their batch from an ordered index scan even when the statistics are stale
+-- (right after a burst): a sort or bitmap over the whole backlog per batch made draining it
+-- quadratic. The free-slot check they call needs sorts back.
+select is(
+  (select string_agg(p.proname || ': ' || array_to_string(p.proconfig, ', '), '; ' order by p.proname)
+   from pg_proc p
+   where p.pronamespace = 'flux'::regnamespace
+     and p.proname in ('claim_escalations', 'claim_outbox', 'users_with_free_slot')),
+  'claim_escalations: enable_sort=off, enable_bitmapscan=off; '
+  'claim_outbox: enable_sort=off, enable_bitmapscan=off; '
+  'users_with_free_slot: enable_sort=on, enable_bitmapscan=on',
+  'the claims plan without sorts or bitmaps; the free-slot check keeps both');
 
 -- Publications: the listener's change feed, and what clients watch through Realtime.
 select set_eq(
