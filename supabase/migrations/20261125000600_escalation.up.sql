@@ -179,19 +179,37 @@ as $$
               else flux.stage_due(p_stage, p_fired, p_prefs) end
 $$;
 
--- Claim one batch of due rungs. Returns the number of rungs taken; callers repeat while a full
--- batch comes back. Tasks locked by a concurrent claimer are skipped, not waited for.
--- The batch must come from an ordered index scan that stops after p_limit rows. Right after a
--- burst the table's statistics still describe it nearly empty, and the planner then took a bitmap
--- of every due row, joined and sorted them all to keep the first few: 20-40 ms per call with
--- ten thousand rows waiting (the benchmark found it). No plan here needs a sort or a bitmap.
-create function flux.claim_escalations(p_limit integer default 1000) returns integer
-language plpgsql
+-- The claims must take their batch from an ordered index scan that stops after p_limit rows.
+-- Right after a burst the tables' statistics still describe them with nothing waiting, and the
+-- planner then took a bitmap of every waiting row, joined and sorted them all to keep the first
+-- few: 20-40 ms per call with ten thousand rows waiting, a quadratic drain (the benchmark found
+-- it; after downtime a production outbox is in exactly that state). Sorts and bitmaps are ruled
+-- out where no plan needs them: here, for the due tasks, and in claim_outbox.
+--
+-- lock_due_tasks locks a batch of due tasks (rows a concurrent claimer holds are skipped, not
+-- waited for). It is a statement of its own so that the rest of the claim, and the triggers an
+-- auto-miss fires, are planned normally; the claim's next statement takes a newer snapshot, so
+-- it reads the rows as locked.
+create function flux.lock_due_tasks(p_now timestamptz, p_limit integer) returns setof uuid
+language sql
 set enable_sort = off
 set enable_bitmapscan = off
 as $$
+  select t.id from public.tasks t
+  where t.escalation_due_at <= p_now and t.status = 'pending'
+  order by t.escalation_due_at
+  limit p_limit
+  for update skip locked
+$$;
+
+-- Claim one batch of due rungs. Returns the number of rungs taken; callers repeat while a full
+-- batch comes back.
+create function flux.claim_escalations(p_limit integer default 1000) returns integer
+language plpgsql
+as $$
 declare
   v_now timestamptz := flux.now();
+  v_ids uuid[] := array(select flux.lock_due_tasks(v_now, p_limit));
   v_advanced integer;
   v_missed uuid[];
 begin
@@ -199,10 +217,7 @@ begin
     select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at,
            t.escalation_due_at as due_at, t.trigger_type = 'location' as located
     from public.tasks t
-    where t.escalation_due_at <= v_now and t.status = 'pending'
-    order by t.escalation_due_at
-    limit p_limit
-    for update skip locked
+    where t.id = any (v_ids)
   ),
   step as (
     select d.*, u.notification_preferences as prefs,
@@ -301,7 +316,8 @@ returns table (id bigint, user_id uuid, task_id uuid, channel text, attempts int
                task_title text, scheduled_at timestamptz, timezone text, phone_number text,
                push_subscriptions jsonb, offer_reschedule boolean)
 language plpgsql
--- As for claim_escalations: an ordered scan of the pending index, whatever the statistics say.
+-- An ordered scan of the pending index, whatever the statistics say (see lock_due_tasks). Its
+-- statements write only dispatch_log, which has no triggers; the free-slot check turns both back on.
 set enable_sort = off
 set enable_bitmapscan = off
 as $$
@@ -525,7 +541,7 @@ grant execute on function public.respond_to_reminder(uuid, text) to authenticate
 create function flux.users_with_free_slot(p_users uuid[], p_minutes integer, p_now timestamptz)
 returns setof uuid
 language sql stable
--- Its windows need sorts; claim_outbox, its caller, turns sorts and bitmaps off for itself.
+-- Its windows need sorts; claim_outbox, its caller, turns sorts and bitmaps off.
 set enable_sort = on
 set enable_bitmapscan = on
 as $$
