@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,7 +38,7 @@ type Change struct {
 	Op    string // insert, update or delete
 	// The relation's columns and their values in text form. A delete carries the key only, and
 	// an unchanged TOAST value is absent. All values share one copy of the tuple: a map of
-	// strings per row was most of the feed's cost under load.
+	// strings per row was the largest part of the feed's cost under load.
 	cols []*pglogrepl.RelationMessageColumn
 	vals []value
 }
@@ -369,11 +370,12 @@ func change(relations map[uint32]*pglogrepl.RelationMessage, id uint32, op strin
 	for _, col := range tuple.Columns {
 		n += len(col.Data)
 	}
-	buf := make([]byte, 0, n)
+	var buf strings.Builder
+	buf.Grow(n)
 	for _, col := range tuple.Columns {
-		buf = append(buf, col.Data...)
+		buf.Write(col.Data)
 	}
-	all := string(buf)
+	all := buf.String()
 	c.vals = make([]value, len(tuple.Columns))
 	off := 0
 	for i, col := range tuple.Columns {
