@@ -48,7 +48,7 @@ type value struct {
 	kind byte // 't' text, 'n' NULL, 'u' unchanged TOAST (absent)
 }
 
-func (c Change) value(col string) value {
+func (c Change) lookup(col string) value {
 	for i, rc := range c.cols {
 		if rc.Name == col && i < len(c.vals) {
 			return c.vals[i]
@@ -58,10 +58,10 @@ func (c Change) value(col string) value {
 }
 
 // Get is the text value of a column ("" when NULL or absent).
-func (c Change) Get(col string) string { return c.value(col).text }
+func (c Change) Get(col string) string { return c.lookup(col).text }
 
 // IsNull reports whether a column is NULL (false when absent).
-func (c Change) IsNull(col string) bool { return c.value(col).kind == 'n' }
+func (c Change) IsNull(col string) bool { return c.lookup(col).kind == 'n' }
 
 // Time parses a timestamptz column (zero when NULL). The replication session runs in UTC, so
 // values come as "2006-01-02 15:04:05.999999+00".
