@@ -13,7 +13,7 @@ import (
 	"github.com/flux-companion/flux/listener/bench"
 )
 
-const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W] [--cpuprofile FILE]
+const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W] [--no-provider] [--cpuprofile FILE]
        flux bench chat [--users U] [--workers W]
        flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]`
 
@@ -36,6 +36,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	fs.IntVar(&cfg.Rate, "rate", 1000, "rungs falling due per second in the latency phase")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
 	fs.IntVar(&cfg.Workers, "workers", 32, "dispatch workers")
+	fs.BoolVar(&cfg.NoProvider, "no-provider", false, "record WhatsApp rungs as sent without a request to the fake Twilio (the cost of everything but the provider)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2

@@ -79,6 +79,9 @@ type Config struct {
 	VerifyServiceSID string        // Twilio Verify service for phone verification
 	AccountAdmin     account.Admin // the Supabase admin API; nil: auth users are deleted directly
 
+	// Senders replace those built from Twilio and Push (the benchmark's provider-free run).
+	Senders map[string]dispatch.Sender
+
 	Log *slog.Logger
 }
 
@@ -121,6 +124,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		senders["whatsapp"] = &channel.WhatsApp{Twilio: channel.Twilio{Client: tc, From: cfg.WhatsAppFrom, PublicBaseURL: cfg.PublicBaseURL}}
 		senders["call"] = &channel.Call{Twilio: channel.Twilio{Client: tc, From: cfg.VoiceFrom, PublicBaseURL: cfg.PublicBaseURL}}
+	}
+	if cfg.Senders != nil {
+		senders = cfg.Senders
 	}
 	var configured []string
 	for ch := range senders {
