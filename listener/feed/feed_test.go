@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,25 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var slotSeq atomic.Int64
+
+// Tasks are named by their title in these tests, but the feed carries only the columns the
+// listener reads: a task's id is the md5 of its title, so a change's id gives its title back.
+var titles sync.Map // id -> title
+
+// taskID is the id of the task with this title (md5(title)::uuid in SQL).
+func taskID(title string) string {
+	h := fmt.Sprintf("%x", md5.Sum([]byte(title)))
+	id := h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	titles.Store(id, title)
+	return id
+}
+
+// title of a change's task ("" when no test named it).
+func title(c Change) string {
+	t, _ := titles.Load(c.Get("id"))
+	s, _ := t.(string)
+	return s
+}
 
 // recorder is a Handler that keeps what it got; failOnce makes the first Handle of a title fail.
 type recorder struct {
@@ -42,7 +62,7 @@ func (r *recorder) Handle(_ context.Context, cs []Change) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range cs {
-		if r.failOnce != "" && !r.failed && c.Get("title") == r.failOnce {
+		if r.failOnce != "" && !r.failed && title(c) == r.failOnce {
 			r.failed = true
 			return errors.New("handler failed")
 		}
@@ -58,7 +78,7 @@ func (r *recorder) titles() []string {
 	var out []string
 	for _, c := range r.changes {
 		if c.Table == "tasks" {
-			out = append(out, c.Op+":"+c.Get("title"))
+			out = append(out, c.Op+":"+title(c))
 		}
 	}
 	return out
@@ -106,7 +126,7 @@ func (e env) start(t *testing.T, h Handler, cfg Config) (*Feed, context.CancelFu
 func (e env) task(t *testing.T, title string) {
 	t.Helper()
 	if _, err := e.pool.Exec(context.Background(),
-		`insert into public.tasks (user_id, title, scheduled_at) values ($1, $2, now() + interval '1 hour')`, e.user, title); err != nil {
+		`insert into public.tasks (id, user_id, title, scheduled_at) values ($1, $2, $3, now() + interval '1 hour')`, taskID(title), e.user, title); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -139,7 +159,9 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	if qerr := e.pool.QueryRow(context.Background(), `select escalation_due_at from public.tasks where title = 'Stretch'`).Scan(&want); qerr != nil {
 		t.Fatal(qerr)
 	}
-	if c.Get("escalation_stage") != "push" || err != nil || !due.Equal(want) || !c.IsNull("goal_id") {
+	// Only the published columns arrive: an absent one reads as "" and not NULL.
+	if c.Get("id") != taskID("Stretch") || err != nil || !due.Equal(want) || c.IsNull("escalation_due_at") ||
+		c.Get("title") != "" || c.IsNull("title") {
 		t.Fatalf("row = %+v, due %v (%v), want %v", c, due, err, want)
 	}
 	// A rolled-back transaction never reaches the feed.
@@ -147,7 +169,7 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(context.Background(), `insert into public.tasks (user_id, title, scheduled_at) values ($1, 'Ghost', now())`, e.user); err != nil {
+	if _, err := tx.Exec(context.Background(), `insert into public.tasks (id, user_id, title, scheduled_at) values ($1, $2, 'Ghost', now())`, taskID("Ghost"), e.user); err != nil {
 		t.Fatal(err)
 	}
 	_ = tx.Rollback(context.Background())
@@ -155,6 +177,17 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	waitFor(t, "the next insert", func() bool { return len(r.titles()) == 2 })
 	if got := r.titles(); got[1] != "insert:After" {
 		t.Fatalf("changes %v", got)
+	}
+	// A task that leaves pending has no deadline: the update carries a NULL.
+	if _, err := e.pool.Exec(context.Background(), `update public.tasks set status = 'cancelled' where id = $1`, taskID("Stretch")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update", func() bool { return len(r.titles()) == 3 })
+	r.mu.Lock()
+	c = r.changes[len(r.changes)-1]
+	r.mu.Unlock()
+	if c.Op != "update" || title(c) != "Stretch" || !c.IsNull("escalation_due_at") {
+		t.Fatalf("update = %+v", c)
 	}
 }
 

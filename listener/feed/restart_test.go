@@ -28,7 +28,7 @@ func TestSurvivesADatabaseRestart(t *testing.T) {
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, `
 			with u as (insert into auth.users (id, email) values (gen_random_uuid(), $1 || '@test.flux.local') returning id)
-			insert into public.tasks (user_id, title, scheduled_at) select id, $1, now() + interval '1 hour' from u`, title); err != nil {
+			insert into public.tasks (id, user_id, title, scheduled_at) select $2, id, $1, now() + interval '1 hour' from u`, title, taskID(title)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,6 +4,9 @@
 -- replication (pgoutput, both names in publication_names). Tasks carry escalation deadlines, so
 -- every change to them counts; of messages (agent work) and dispatch_log (the outbox) only new
 -- rows do, and leaving out their updates spares the feed two of every send's five changes.
+-- Each table publishes only the columns the listener reads (service.escalation.Handle): less to
+-- stream and decode per change, and no title or message content leaves through the slot.
+-- Replication identity (the primary key) must be among them for published updates and deletes.
 -- supabase_realtime: the tables a client watches; Realtime applies each table's SELECT policy, so a
 -- user only receives their own rows.
 do $$
@@ -11,10 +14,10 @@ declare
   t text;
 begin
   if not exists (select 1 from pg_publication where pubname = 'flux_listener') then
-    create publication flux_listener for table public.tasks;
+    create publication flux_listener for table public.tasks (id, escalation_due_at);
   end if;
   if not exists (select 1 from pg_publication where pubname = 'flux_listener_inserts') then
-    create publication flux_listener_inserts for table public.messages, public.dispatch_log
+    create publication flux_listener_inserts for table public.messages (id, role), public.dispatch_log (id, status)
       with (publish = 'insert');
   end if;
 
