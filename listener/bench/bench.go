@@ -104,11 +104,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("bench: tasks: %w", err)
 	}
 	var senders map[string]dispatch.Sender
-	label := "escalation"
+	label, sends := "escalation", "WhatsApp sends"
 	if cfg.NoProvider {
 		senders = map[string]dispatch.Sender{"whatsapp": new(nullSender)}
-		label = "escalation (no provider)"
-		fmt.Fprintln(out, "provider: none, WhatsApp rungs are recorded as sent without a request")
+		label, sends = "escalation (no provider)", "WhatsApp rungs recorded as sent without a request"
 	}
 	stop, err := startService(ctx, url, tw, cfg.Workers, senders)
 	if err != nil {
@@ -122,8 +121,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	elapsed := time.Since(started)
 	res := Result{Steps: 2 * cfg.Tasks}
 	res.StepRate = float64(res.Steps) / elapsed.Seconds()
-	fmt.Fprintf(out, "throughput: %d rungs (%d skipped pushes, %d WhatsApp sends) in %s: %.0f steps/s\n",
-		res.Steps, cfg.Tasks, cfg.Tasks, elapsed.Round(time.Millisecond), res.StepRate)
+	fmt.Fprintf(out, "throughput: %d rungs (%d skipped pushes, %d %s) in %s: %.0f steps/s\n",
+		res.Steps, cfg.Tasks, cfg.Tasks, sends, elapsed.Round(time.Millisecond), res.StepRate)
 
 	// Latency: WhatsApp rungs falling due at Rate/s from a few seconds ahead, in real time.
 	n := cfg.Rate * int(cfg.Duration/time.Second)
