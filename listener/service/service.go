@@ -285,7 +285,8 @@ func (e *escalation) wakeChat() {
 	e.chatHints.Hint()
 }
 
-// Handle implements feed.Handler.
+// Handle implements feed.Handler. It reads only the columns the publications carry (the
+// publications migration): a column read here must be added there.
 func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 	for _, c := range changes {
 		switch c.Table {

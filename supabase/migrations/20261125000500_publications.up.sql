@@ -6,7 +6,7 @@
 -- rows do, and leaving out their updates spares the feed two of every send's five changes.
 -- Each table publishes only the columns the listener reads (service.escalation.Handle): less to
 -- stream and decode per change, and no title or message content leaves through the slot.
--- Replication identity (the primary key) must be among them for published updates and deletes.
+-- The replica identity (the primary key) must be among them where updates and deletes are published.
 -- supabase_realtime: the tables a client watches; Realtime applies each table's SELECT policy, so a
 -- user only receives their own rows.
 do $$
