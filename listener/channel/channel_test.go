@@ -245,3 +245,20 @@ func TestTwilioPermanentFailureIsRecorded(t *testing.T) {
 		t.Fatalf("WhatsApp row %s/%d/%q", status, attempts, errText)
 	}
 }
+
+// The reminder names the due time in the user's zone (UTC when the zone is unknown), the same on
+// every send of a zone.
+func TestWhatsAppBodyInTheUsersZone(t *testing.T) {
+	due := time.Date(2026, 11, 25, 16, 30, 0, 0, time.UTC)
+	for _, tc := range []struct{ zone, want string }{
+		{"Europe/Berlin", "(due 17:30)"},
+		{"America/New_York", "(due 11:30)"},
+		{"Europe/Berlin", "(due 17:30)"},
+		{"Not/A_Zone", "(due 16:30)"},
+	} {
+		body := channel.WhatsAppBody(store.OutboxItem{TaskTitle: "Run", ScheduledAt: &due, Timezone: tc.zone})
+		if !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %q, want %s", tc.zone, body, tc.want)
+		}
+	}
+}
