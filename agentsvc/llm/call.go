@@ -188,12 +188,14 @@ func (c *Client) complete(ctx context.Context, role Role, models []string, req o
 // attempt sends one request under its own timeout and records it in usage.
 // It also returns the response's Retry-After, if any.
 func (c *Client) attempt(ctx context.Context, req openai.ChatCompletionRequest, usage *Usage) (string, time.Duration, error) {
+	// The clock starts before the timeout's, so an attempt that timed out reports at least the
+	// timeout as its latency.
+	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	hint := new(retryHint)
 	actx = context.WithValue(actx, retryHintKey{}, hint)
 
-	start := time.Now()
 	resp, err := c.api.CreateChatCompletion(actx, req)
 	a := Attempt{Model: req.Model, Latency: time.Since(start)}
 	switch {
