@@ -208,6 +208,9 @@ func jsonProblem(err error) string {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
+// errVerifyOff answers both phone routes on a server without Twilio Verify.
+var errVerifyOff = fail(fiber.StatusServiceUnavailable, "verification_unavailable", "Phone verification is not configured on this server.")
+
 // sendCode sends a verification code to the number (Twilio Verify, SMS). At most 3 per hour.
 // The number becomes the user's only when its code is confirmed.
 func (a *api) sendCode(c *fiber.Ctx) error {
@@ -234,7 +237,7 @@ func (a *api) sendCode(c *fiber.Ctx) error {
 		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_channel", "channel must be sms, call or whatsapp."))
 	}
 	if a.cfg.Verify == nil {
-		return a.respond(c, fail(fiber.StatusServiceUnavailable, "verification_unavailable", "Phone verification is not configured on this server."))
+		return a.respond(c, errVerifyOff)
 	}
 	if err := a.limit(ctx, user, "phone verification sends", sendsPerHour, time.Hour); err != nil {
 		return a.respond(c, err)
@@ -269,7 +272,7 @@ func (a *api) checkCode(c *fiber.Ctx) error {
 		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_code", "code must be the 4 to 10 digits you received."))
 	}
 	if a.cfg.Verify == nil {
-		return a.respond(c, fail(fiber.StatusServiceUnavailable, "verification_unavailable", "Phone verification is not configured on this server."))
+		return a.respond(c, errVerifyOff)
 	}
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
 		return a.respond(c, err)

@@ -257,6 +257,28 @@ func TestPhoneVerification(t *testing.T) {
 	}
 }
 
+// A server without Twilio Verify says so on both routes, after checking the request, and
+// records nothing.
+func TestPhoneVerificationNotConfigured(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(c *userapi.Config) { c.Verify = nil })
+	alice, tok := e.newUser(t)
+	for _, r := range []struct{ path, body string }{
+		{"/v1/phone/verification", `{"phone_number": "+14155550104"}`},
+		{"/v1/phone/verification/check", `{"code": "123456"}`},
+	} {
+		if res := e.do(t, "POST", r.path, tok, r.body); res.status != 503 || res.json(t)["code"] != "verification_unavailable" {
+			t.Fatalf("%s: %d %s", r.path, res.status, res.body)
+		}
+	}
+	if res := e.do(t, "POST", "/v1/phone/verification", tok, `{"phone_number": "0155 5501"}`); res.status != 400 {
+		t.Fatalf("a bad number is still a 400: %d %s", res.status, res.body)
+	}
+	if v := e.one(t, `select coalesce(phone_number, '-') || (select count(*) from flux.phone_verifications where user_id = $1)::text from public.users where id = $1`, alice); v != "-0" {
+		t.Fatalf("recorded: %s", v)
+	}
+}
+
 func TestPhoneVerificationSendsAreLimited(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
