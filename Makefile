@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: setup build dev test test-sql vet fmt bench
+.PHONY: setup build dev test test-sql vet fmt bench release-migrations
 
 setup:
 	@scripts/setup
@@ -33,3 +33,8 @@ vet:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# A migration is released when it lands: its SHA-256 goes into supabase/released-migrations.sha256
+# and `make test` fails if the file ever changes again.
+release-migrations:
+	@scripts/release-migrations

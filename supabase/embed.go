@@ -11,6 +11,10 @@ import "embed"
 //go:embed migrations/*.sql
 var Migrations embed.FS
 
+// Baseline is the last migration of the first release: the ten files every database deployed
+// then started from. Upgrades are tested from here.
+const Baseline = 20261125000910
+
 // Seed is seed.sql: two demo users with data in every user table.
 //
 //go:embed seed.sql

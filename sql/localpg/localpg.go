@@ -70,14 +70,19 @@ type Cluster struct {
 	stopErr   error
 }
 
+// BinDir is where the PostgreSQL 15 binaries are: $FLUX_PG_BINDIR, else DefaultBinDir.
+func BinDir() string {
+	if dir := os.Getenv("FLUX_PG_BINDIR"); dir != "" {
+		return dir
+	}
+	return DefaultBinDir
+}
+
 // Start initializes (when needed) and starts a cluster, and returns once it accepts connections.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	binDir := opts.BinDir
 	if binDir == "" {
-		binDir = os.Getenv("FLUX_PG_BINDIR")
-	}
-	if binDir == "" {
-		binDir = DefaultBinDir
+		binDir = BinDir()
 	}
 	for _, bin := range []string{"initdb", "postgres"} {
 		if _, err := os.Stat(filepath.Join(binDir, bin)); err != nil {

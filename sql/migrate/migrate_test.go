@@ -111,7 +111,10 @@ func TestUpWithoutLocalOnASupabaseLikeDatabase(t *testing.T) {
 }
 
 // In the database pg_cron runs in (cron.database_name: "postgres" on Supabase and in flux dev),
-// the migrations schedule the safety-net sweep and the purge, and their commands run.
+// the migrations schedule the safety-net sweep and the purge, and their commands run. A database
+// deployed at the baseline has pg_cron in public (the escalation migration named no schema); the
+// upgrade recreates it in pg_catalog, where Supabase puts it, and keeps every job, the project's
+// own included.
 func TestCronJobsInTheCronDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -124,18 +127,35 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := cluster.ConnString("flux_cron")
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet, Version: supabase.Baseline}); err != nil {
 		t.Fatal(err)
 	}
 	conn := connect(t, url)
-	rows, err := conn.Query(ctx, `select jobname, schedule, command from cron.job order by jobname`)
+	var ownID int64
+	if err := conn.QueryRow(ctx, `select cron.schedule('project-own', '5 4 * * *', 'select 1')`).Scan(&ownID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := conn.QueryRow(ctx, `select extnamespace::regnamespace::text from pg_extension where extname = 'pg_cron'`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if schema != "pg_catalog" {
+		t.Errorf("pg_cron lives in %s, want pg_catalog", schema)
+	}
+	rows, err := conn.Query(ctx, `select jobid, jobname, schedule, command from cron.job order by jobname`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	type job struct{ name, schedule, command string }
+	type job struct {
+		id                      int64
+		name, schedule, command string
+	}
 	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job, error) {
 		var j job
-		return j, r.Scan(&j.name, &j.schedule, &j.command)
+		return j, r.Scan(&j.id, &j.name, &j.schedule, &j.command)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -145,10 +165,14 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 		"flux-escalation-sweep":  "* * * * *",
 		"flux-outbox-purge":      "17 3 * * *",
 		"flux-token-usage-reset": "0 0 1 * *",
+		"project-own":            "5 4 * * *",
 	}
 	got := map[string]string{}
 	for _, j := range jobs {
 		got[j.name] = j.schedule
+		if j.name == "project-own" && j.id != ownID {
+			t.Errorf("the project's own job has id %d after the upgrade, was %d", j.id, ownID)
+		}
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("cron jobs = %v, want %v", got, want)
@@ -156,6 +180,16 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 	for _, j := range jobs {
 		if _, err := conn.Exec(ctx, j.command); err != nil {
 			t.Errorf("job %s: its command fails: %v", j.name, err)
+		}
+	}
+	// A new job takes a fresh id: the id sequence moved past the jobs carried over.
+	var next int64
+	if err := conn.QueryRow(ctx, `select cron.schedule('after-upgrade', '1 1 * * *', 'select 1')`).Scan(&next); err != nil {
+		t.Fatalf("schedule after the upgrade: %v", err)
+	}
+	for _, j := range jobs {
+		if j.id == next {
+			t.Errorf("a job scheduled after the upgrade reuses id %d of %s", next, j.name)
 		}
 	}
 }

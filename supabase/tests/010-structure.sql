@@ -145,9 +145,12 @@ select is(
 -- The claims must take their batch from an ordered index scan even when the statistics are stale
 -- (right after a burst): a sort or bitmap over the whole backlog per batch made draining it
 -- quadratic. The rest of the escalation claim (and the auto-miss triggers) plans normally, and
--- the free-slot check claim_outbox calls needs sorts back.
+-- the free-slot check claim_outbox calls needs sorts back. (Every function also pins search_path:
+-- 015-advisor.sql.)
 select is(
-  (select string_agg(p.proname || ': ' || coalesce(array_to_string(p.proconfig, ', '), 'defaults'), '; ' order by p.proname)
+  (select string_agg(p.proname || ': ' || coalesce(nullif(array_to_string(array(
+            select c from unnest(p.proconfig) c where c not like 'search_path=%'), ', '), ''), 'defaults'),
+          '; ' order by p.proname)
    from pg_proc p
    where p.pronamespace = 'flux'::regnamespace
      and p.proname in ('lock_due_tasks', 'claim_escalations', 'claim_outbox', 'users_with_free_slot')),
