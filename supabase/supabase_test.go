@@ -22,10 +22,6 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // same files `supabase test db` runs against a Supabase project's local stack.
 func TestPgTAP(t *testing.T) {
 	t.Parallel()
-	prove, err := exec.LookPath("pg_prove")
-	if err != nil {
-		t.Fatal("pg_prove not found: run `make setup` (Debian package libtap-parser-sourcehandler-pgtap-perl)")
-	}
 	url := pgtest.DB(t)
 	if err := migrate.Seed(context.Background(), url, supabase.Seed); err != nil {
 		t.Fatalf("seed: %v", err)
@@ -34,13 +30,23 @@ func TestPgTAP(t *testing.T) {
 	if err != nil || len(files) < 2 {
 		t.Fatalf("pgTAP files: %v (found %d)", err, len(files))
 	}
+	prove(t, url, files...)
+}
+
+// prove runs pgTAP files with pg_prove, in name order (the first installs the helpers the
+// others use).
+func prove(t *testing.T, url string, files ...string) {
+	t.Helper()
+	pgProve, err := exec.LookPath("pg_prove")
+	if err != nil {
+		t.Fatal("pg_prove not found: run `make setup` (Debian package libtap-parser-sourcehandler-pgtap-perl)")
+	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Files run in name order: the first installs the helpers the others use.
 	args := append([]string{"--verbose", "--failures", "--ext", ".sql"}, files...)
-	cmd := exec.Command(prove, args...)
+	cmd := exec.Command(pgProve, args...)
 	cmd.Env = append(os.Environ(),
 		"PGHOST="+cfg.Host, "PGPORT="+strconv.Itoa(int(cfg.Port)), "PGUSER="+cfg.User,
 		"PGDATABASE="+cfg.Database, "PGPASSWORD="+cfg.Password)
