@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/supabase"
@@ -94,7 +96,12 @@ func TestUpgradeFromBaseline(t *testing.T) {
 	if v, err := migrate.Up(ctx, upgraded, migrate.Options{Local: true, Logger: quiet, Version: supabase.Baseline}); err != nil || v != supabase.Baseline {
 		t.Fatalf("apply the baseline: version %d, %v", v, err)
 	}
-	if err := migrate.Seed(ctx, upgraded, supabase.Seed); err != nil {
+	// The seed as it was released with the baseline: data of the baseline's shape.
+	seed, err := os.ReadFile("testdata/baseline-seed.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.Seed(ctx, upgraded, string(seed)); err != nil {
 		t.Fatalf("seed the baseline: %v", err)
 	}
 	if _, err := migrate.Up(ctx, upgraded, migrate.Options{Local: true, Logger: quiet}); err != nil {
@@ -108,5 +115,53 @@ func TestUpgradeFromBaseline(t *testing.T) {
 
 	if d := pgtest.Diff(t, "fresh", pgtest.Schema(t, fresh), "upgraded", pgtest.Schema(t, upgraded)); d != "" {
 		t.Fatalf("the upgraded schema differs from a fresh install:\n%s", d)
+	}
+}
+
+// TestDefinersAreDocumented: docs/foundation.md says, for every SECURITY DEFINER function
+// authenticated may call (the advisor's authenticated_security_definer_function_executable
+// warnings), why it must be one; a new definer needs its line there.
+func TestDefinersAreDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/foundation.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `public."); ok {
+			if name, _, ok := strings.Cut(rest, "`"); ok {
+				documented["public."+name] = true
+			}
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), pgtest.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `
+		select 'public.' || p.proname || '(' || replace(oidvectortypes(p.proargtypes), 'timestamp with time zone', 'timestamptz') || ')'
+		from pg_proc p
+		where p.pronamespace = 'public'::regnamespace and p.prosecdef
+		  and has_function_privilege('authenticated', p.oid, 'execute')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	definers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(definers) == 0 {
+		t.Fatal("no SECURITY DEFINER RPC found: the query is wrong")
+	}
+	for _, f := range definers {
+		if !documented[f] {
+			t.Errorf("%s is a SECURITY DEFINER function authenticated may call, and docs/foundation.md does not say why it must be one", f)
+		}
+		delete(documented, f)
+	}
+	for f := range documented {
+		t.Errorf("docs/foundation.md lists %s as a definer RPC, and the schema has no such function executable by authenticated", f)
 	}
 }

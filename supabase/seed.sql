@@ -123,7 +123,7 @@ where a.id = u.id and u.id = '22222222-2222-4222-8222-222222222222';
 -- three Monday runs lie in the past); s - 12 is sign-up day.
 insert into public.goals (id, user_id, title, description, class_tags, status, parent_goal_id,
                          pipeline_order, target_weeks, plan, created_at, activated_at, completed_at)
-select g.id::uuid, '11111111-1111-4111-8111-111111111111', g.title, g.description, g.tags, g.status,
+select g.id::uuid, '11111111-1111-4111-8111-111111111111', g.title, g.description, g.tags, g.status::public.goal_status,
        g.parent::uuid, g.ord, g.weeks, g.plan, g.created_at, g.activated_at, g.completed_at
 from (
   select t.today, t.today - extract(isodow from t.today - 1)::int - 14 as s
@@ -200,7 +200,7 @@ order by g.parent nulls first, g.ord;
 -- Calendar of Sam: the Spanish sprint started twelve days ago (s); sign-up was s - 6.
 insert into public.goals (id, user_id, title, description, class_tags, status, parent_goal_id,
                          pipeline_order, target_weeks, plan, created_at, activated_at, completed_at)
-select g.id::uuid, '22222222-2222-4222-8222-222222222222', g.title, g.description, g.tags, g.status,
+select g.id::uuid, '22222222-2222-4222-8222-222222222222', g.title, g.description, g.tags, g.status::public.goal_status,
        g.parent::uuid, g.ord, g.weeks, g.plan, g.created_at, g.activated_at, null
 from (
   select t.today, t.today - 12 as s
@@ -391,10 +391,10 @@ ins as (
                             duration_minutes, trigger_type, location_trigger, recurrence_rule,
                             escalation_policy, escalation_stage, escalation_due_at,
                             reminder_sent_at, whatsapp_sent_at, call_sent_at, completed_at, created_at)
-  select p.id, '11111111-1111-4111-8111-111111111111', p.goal_id, p.title, p.descr, p.status, p.at,
-         p.dur, case when p.loc is null then 'time' else 'location' end, p.loc, p.rrule,
+  select p.id, '11111111-1111-4111-8111-111111111111', p.goal_id, p.title, p.descr, p.status::public.task_status, p.at,
+         p.dur, (case when p.loc is null then 'time' else 'location' end)::public.trigger_type, p.loc, p.rrule,
          'full',
-         case when p.status = 'pending' and p.at is not null then 'push' end,
+         (case when p.status = 'pending' and p.at is not null then 'push' end)::public.escalation_stage,
          case when p.status = 'pending' and p.at is not null then p.at - c.lead end,
          case when p.last_stage >= 1 then p.at - c.lead end,
          case when p.last_stage >= 2 then p.at + c.win end,
@@ -413,18 +413,18 @@ ladder as (
 ),
 nl as (
   insert into public.notification_log (user_id, task_id, channel, external_id, sent_at, response, responded_at)
-  select '11111111-1111-4111-8111-111111111111', l.id, l.channel,
+  select '11111111-1111-4111-8111-111111111111', l.id, l.channel::public.notification_channel,
          case l.channel when 'whatsapp' then 'SM' || md5(l.id::text || ':whatsapp')
                         when 'call' then 'CA' || md5(l.id::text || ':call') end,
          l.stage_at + interval '1.3 seconds',
-         case when l.stage = l.last_stage then l.resp else 'no_response' end,
+         (case when l.stage = l.last_stage then l.resp else 'no_response' end)::public.reminder_response,
          case when l.stage = l.last_stage then l.resp_at end
   from ladder l
   where l.channel <> 'auto_miss' and not (l.wa_failed and l.channel = 'whatsapp')
 )
 insert into public.dispatch_log (user_id, task_id, channel, status, attempts, error, created_at, dispatched_at)
-select '11111111-1111-4111-8111-111111111111', l.id, l.channel,
-       case when l.wa_failed and l.channel = 'whatsapp' then 'failed' else 'dispatched' end,
+select '11111111-1111-4111-8111-111111111111', l.id, l.channel::public.escalation_stage,
+       (case when l.wa_failed and l.channel = 'whatsapp' then 'failed' else 'dispatched' end)::public.dispatch_status,
        case when l.wa_failed and l.channel = 'whatsapp' then 3 else 1 end,
        case when l.wa_failed and l.channel = 'whatsapp'
             then 'twilio: POST /2010-04-01/Accounts/{AccountSid}/Messages.json: 503 Service Unavailable (gave up after 3 attempts)' end,
@@ -528,10 +528,10 @@ ins as (
                             duration_minutes, trigger_type, location_trigger, recurrence_rule,
                             escalation_policy, escalation_stage, escalation_due_at,
                             reminder_sent_at, completed_at, created_at)
-  select p.id, '22222222-2222-4222-8222-222222222222', p.goal_id, p.title, p.descr, p.status, p.at,
-         p.dur, case when p.loc is null then 'time' else 'location' end, p.loc, p.rrule,
+  select p.id, '22222222-2222-4222-8222-222222222222', p.goal_id, p.title, p.descr, p.status::public.task_status, p.at,
+         p.dur, (case when p.loc is null then 'time' else 'location' end)::public.trigger_type, p.loc, p.rrule,
          'gentle',
-         case when p.status = 'pending' and p.at is not null then 'push' end,
+         (case when p.status = 'pending' and p.at is not null then 'push' end)::public.escalation_stage,
          case when p.status = 'pending' and p.at is not null then p.at - c.lead end,
          case when p.last_stage >= 1 then p.at - c.lead end,
          case when p.status = 'done' then p.resp_at end,
@@ -547,21 +547,21 @@ ladder as (
 ),
 nl as (
   insert into public.notification_log (user_id, task_id, channel, external_id, sent_at, response, responded_at)
-  select '22222222-2222-4222-8222-222222222222', l.id, l.channel, null,
+  select '22222222-2222-4222-8222-222222222222', l.id, l.channel::public.notification_channel, null,
          l.stage_at + interval '0.8 seconds',
-         case when l.stage = l.last_stage then l.resp else 'no_response' end,
+         (case when l.stage = l.last_stage then l.resp else 'no_response' end)::public.reminder_response,
          case when l.stage = l.last_stage then l.resp_at end
   from ladder l
   where l.channel <> 'auto_miss'
 )
 insert into public.dispatch_log (user_id, task_id, channel, status, attempts, created_at, dispatched_at)
-select '22222222-2222-4222-8222-222222222222', l.id, l.channel, 'dispatched', 1,
+select '22222222-2222-4222-8222-222222222222', l.id, l.channel::public.escalation_stage, 'dispatched', 1,
        l.stage_at, l.stage_at + interval '0.8 seconds'
 from ladder l;
 
 -- 6. Conversations (fixed ids and thread ids). last_message_at is kept by a trigger on messages.
 insert into public.conversations (id, user_id, thread_id, context_type, created_at)
-select v.id::uuid, '11111111-1111-4111-8111-111111111111', v.thread_id::uuid, v.context_type, v.created_at
+select v.id::uuid, '11111111-1111-4111-8111-111111111111', v.thread_id::uuid, v.context_type::public.context_type, v.created_at
 from (
   select t.today, t.today - extract(isodow from t.today - 1)::int - 14 as s
   from (select (flux.now() at time zone 'Europe/Berlin')::date as today) t
@@ -578,7 +578,7 @@ cross join lateral (values
 ) v(id, thread_id, context_type, created_at);
 
 insert into public.conversations (id, user_id, thread_id, context_type, created_at)
-select v.id::uuid, '22222222-2222-4222-8222-222222222222', v.thread_id::uuid, v.context_type, v.created_at
+select v.id::uuid, '22222222-2222-4222-8222-222222222222', v.thread_id::uuid, v.context_type::public.context_type, v.created_at
 from (
   select t.today, t.today - 12 as s
   from (select (flux.now() at time zone 'America/New_York')::date as today) t
@@ -598,7 +598,7 @@ cross join lateral (values
 
 -- Alex, onboarding. The summarizer folded the exchange into a summary once it passed 20 messages.
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', case m.node when 'goal_planner' then 'anthropic/claude-sonnet-4'
@@ -636,7 +636,7 @@ where cv.id = '1c000000-0000-4000-8000-000000000001';
 
 -- Alex, planning the half marathon: the planner proposes, shows a plan card, the user approves.
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', 'anthropic/claude-sonnet-4') || coalesce(m.meta, '{}') end,
@@ -668,7 +668,7 @@ where cv.id = '1c000000-0000-4000-8000-000000000002';
 
 -- Alex, after the third missed Monday: the Pattern Observer proposes a move, the user accepts.
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', m.model) || coalesce(m.meta, '{}') end,
@@ -683,7 +683,7 @@ where cv.id = '1c000000-0000-4000-8000-000000000003';
 
 -- Alex, yesterday evening: a time task needs a clarification, a location task does not.
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', 'openai/gpt-4o') || coalesce(m.meta, '{}') end,
@@ -704,7 +704,7 @@ where cv.id = '1c000000-0000-4000-8000-000000000004';
 
 -- Sam, onboarding: the phone number is left unverified; the first goal is morning meditation.
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', case m.node when 'goal_planner' then 'anthropic/claude-sonnet-4'
@@ -734,7 +734,7 @@ where cv.id = '2c000000-0000-4000-8000-000000000001';
 
 -- Sam, planning Spanish: evenings only, with a plan card.
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', 'anthropic/claude-sonnet-4') || coalesce(m.meta, '{}') end,
@@ -767,7 +767,7 @@ where cv.id = '2c000000-0000-4000-8000-000000000002';
 
 -- Sam, five days ago: abandoning the meditation goal (the orchestrator confirms first).
 insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-select cv.id, cv.user_id, m.role, m.content, m.node, m.tokens,
+select cv.id, cv.user_id, m.role::public.message_role, m.content, m.node, m.tokens,
        case when m.role <> 'user' then 'openrouter' end,
        case when m.role = 'user' then '{}'::jsonb
             else jsonb_build_object('model', 'openai/gpt-4o') || coalesce(m.meta, '{}') end,
@@ -789,7 +789,7 @@ where cv.id = '2c000000-0000-4000-8000-000000000003';
 -- 8. Patterns, computed from the tasks above so the numbers agree with the analytics.
 -- Alex: Monday-morning avoidance, a Wednesday/Friday streak, performance per category.
 insert into public.patterns (user_id, pattern_type, description, data, confidence, created_at, updated_at)
-select '11111111-1111-4111-8111-111111111111', v.pattern_type, v.description, v.data, v.confidence, v.at, v.at
+select '11111111-1111-4111-8111-111111111111', v.pattern_type::public.pattern_type, v.description, v.data, v.confidence, v.at, v.at
 from (
   select t.today - extract(isodow from t.today - 1)::int - 14 as s
   from (select (flux.now() at time zone 'Europe/Berlin')::date as today) t
@@ -835,7 +835,7 @@ cross join lateral (values
 
 -- Sam: the morning-avoidance pattern Sam overrode ("nothing before 9"), the evening streak, categories.
 insert into public.patterns (user_id, pattern_type, description, data, confidence, created_at, updated_at)
-select '22222222-2222-4222-8222-222222222222', v.pattern_type, v.description, v.data, v.confidence, v.created_at, v.updated_at
+select '22222222-2222-4222-8222-222222222222', v.pattern_type::public.pattern_type, v.description, v.data, v.confidence, v.created_at, v.updated_at
 from (
   select t.today - 12 as s
   from (select (flux.now() at time zone 'America/New_York')::date as today) t

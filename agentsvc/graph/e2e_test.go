@@ -287,7 +287,7 @@ func TestE2ESummarizesOncePerWindow(t *testing.T) {
 	// 24 earlier messages, one second apart.
 	if _, err := e.pool.Exec(context.Background(), `
 		insert into public.messages (conversation_id, user_id, role, content, created_at)
-		select $1, $2, case when i % 2 = 0 then 'user' else 'assistant' end, 'message ' || i,
+		select $1, $2, (case when i % 2 = 0 then 'user' else 'assistant' end)::public.message_role, 'message ' || i,
 		       flux.now() - interval '1 hour' + i * interval '1 second'
 		from generate_series(1, 24) i`, e.conv, e.user); err != nil {
 		t.Fatal(err)

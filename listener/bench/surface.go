@@ -191,7 +191,7 @@ func seedSurface(ctx context.Context, pool *pgxpool.Pool, cfg SurfaceConfig, res
 		  from generate_series(1, $1::int) i`, []any{cfg.Users, surfaceZones}},
 		{`update public.users set onboarded = true`, nil},
 		{`insert into public.goals (user_id, title, class_tags, status, created_at)
-		  select u.id, g.title, g.tags, g.status, now() - interval '200 days'
+		  select u.id, g.title, g.tags, g.status::public.goal_status, now() - interval '200 days'
 		  from public.users u,
 		       (values ('Save for a trip', '{Financial,Travel}'::text[], 'completed'),
 		               ('Run a 5K', '{Fitness}'::text[], 'active'),
@@ -222,7 +222,7 @@ func seedSurface(ctx context.Context, pool *pgxpool.Pool, cfg SurfaceConfig, res
 			insert into public.tasks (user_id, goal_id, title, status, scheduled_at, duration_minutes, completed_at, created_at)
 			select su.id,
 			       case when x.g < 3 then null when x.past and x.g < 5 then su.old_goal else su.active[1 + x.g % 2] end,
-			       'bench task ' || x.i, x.status, x.at, 15 * (1 + x.i % 4),
+			       'bench task ' || x.i, x.status::public.task_status, x.at, 15 * (1 + x.i % 4),
 			       case when x.status = 'done' then x.at + interval '20 minutes' end,
 			       least(x.at, now()) - interval '14 days'
 			from (

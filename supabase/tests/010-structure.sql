@@ -139,7 +139,7 @@ select is(
 
 select is(
   (select pg_get_expr(indpred, indrelid) from pg_index where indexrelid = 'public.dispatch_log_pending_idx'::regclass),
-  '(status = ''pending''::text)',
+  '(status = ''pending''::dispatch_status)',
   'the outbox index covers pending rows only');
 
 -- The claims must take their batch from an ordered index scan even when the statistics are stale

@@ -52,16 +52,16 @@ select throws_ok($$ insert into messages (conversation_id, content) values ('000
 
 -- Service-side writes meet the same constraints.
 select tests.clear_authentication();
-select throws_ok($$ update tasks set status = 'snoozed' where user_id = tests.uid('alice') $$, '23514',
-  'new row for relation "tasks" violates check constraint "tasks_status_check"', 'an unknown task status is refused');
-select throws_ok($$ update goals set status = 'paused' where user_id = tests.uid('alice') $$, '23514',
-  'new row for relation "goals" violates check constraint "goals_status_check"', 'an unknown goal status is refused');
+select throws_ok($$ update tasks set status = 'snoozed' where user_id = tests.uid('alice') $$, '22P02',
+  'invalid input value for enum task_status: "snoozed"', 'an unknown task status is refused');
+select throws_ok($$ update goals set status = 'paused' where user_id = tests.uid('alice') $$, '22P02',
+  'invalid input value for enum goal_status: "paused"', 'an unknown goal status is refused');
 select throws_ok($$ insert into patterns (user_id, pattern_type, description, confidence) values (tests.uid('alice'), 'time_avoidance', 'x', 1.5) $$, '23514',
   'new row for relation "patterns" violates check constraint "patterns_confidence_check"', 'confidence 1.5 is refused');
-select throws_ok($$ insert into patterns (user_id, pattern_type, description, confidence) values (tests.uid('alice'), 'horoscope', 'x', 0.5) $$, '23514',
-  'new row for relation "patterns" violates check constraint "patterns_pattern_type_check"', 'an unknown pattern type is refused');
-select throws_ok($$ insert into dispatch_log (user_id, task_id, channel) values (tests.uid('alice'), (select id from tasks where user_id = tests.uid('alice') limit 1), 'sms') $$, '23514',
-  'new row for relation "dispatch_log" violates check constraint "dispatch_log_channel_check"', 'an unknown channel is refused');
+select throws_ok($$ insert into patterns (user_id, pattern_type, description, confidence) values (tests.uid('alice'), 'horoscope', 'x', 0.5) $$, '22P02',
+  'invalid input value for enum pattern_type: "horoscope"', 'an unknown pattern type is refused');
+select throws_ok($$ insert into dispatch_log (user_id, task_id, channel) values (tests.uid('alice'), (select id from tasks where user_id = tests.uid('alice') limit 1), 'sms') $$, '22P02',
+  'invalid input value for enum escalation_stage: "sms"', 'an unknown channel is refused');
 select throws_ok($$ insert into dispatch_log (user_id, task_id, channel, status) values (tests.uid('alice'), (select id from tasks where user_id = tests.uid('alice') limit 1), 'push', 'failed') $$, '23514',
   'new row for relation "dispatch_log" violates check constraint "dispatch_log_failed_check"', 'a failed dispatch records its error');
 select throws_ok($$ insert into messages (conversation_id, user_id, content) values ('00000000-0000-4000-8000-00000000c0b0', tests.uid('alice'), 'x') $$, '23503',

@@ -88,7 +88,7 @@ begin
     case floor(random() * 8)::int
       when 0 then update tasks set scheduled_at = scheduled_at + interval '1 day' where id = v_id;
       when 1 then update tasks set goal_id = case when goal_id is null then '00000000-0000-4000-8000-00000000a001'::uuid end where id = v_id;
-      else update tasks set status = (array['pending', 'done', 'missed', 'cancelled', 'rescheduled'])[1 + floor(random() * 5)::int] where id = v_id;
+      else update tasks set status = (array['pending', 'done', 'missed', 'cancelled', 'rescheduled']::task_status[])[1 + floor(random() * 5)::int] where id = v_id;
     end case;
   end loop;
 end

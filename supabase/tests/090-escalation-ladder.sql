@@ -31,7 +31,7 @@ select tests.uid(n), 'ladder ' || n, (select t from t0)
 from unnest(array['full', 'gentle', 'silent', 'nopush', 'noopt', 'nophone']) n;
 
 select results_eq(
-  $$ select title, escalation_policy, escalation_stage, escalation_due_at - (select t from t0) from tasks where title like 'ladder %' order by title $$,
+  $$ select title, escalation_policy::text, escalation_stage::text, escalation_due_at - (select t from t0) from tasks where title like 'ladder %' order by title $$,
   $$ values ('ladder full', 'full', 'push', interval '-10 min'), ('ladder gentle', 'gentle', 'push', interval '-10 min'),
             ('ladder noopt', 'full', 'push', interval '-10 min'), ('ladder nophone', 'full', 'push', interval '-10 min'),
             ('ladder nopush', 'full', 'push', interval '-10 min'), ('ladder silent', 'silent', 'push', interval '-10 min') $$,
@@ -83,9 +83,9 @@ select results_eq(
      from tasks where title in ('ladder full', 'ladder nophone') order by title $$,
   $$ values ('ladder full', interval '-10 min', interval '2 min', interval '4 min'), ('ladder nophone', interval '-10 min', null, null) $$,
   'sent-at stamps record exactly the channels that fired');
-select is((select array_agg(distinct status) from tasks where title like 'ladder %'), array['missed'], 'every unanswered task ends missed');
+select is((select array_agg(distinct status) from tasks where title like 'ladder %'), array['missed']::task_status[], 'every unanswered task ends missed');
 select is((select count(*)::int from tasks where title like 'ladder %' and escalation_stage is not null), 0, 'and its ladder is cleared');
-select is((select array_agg(distinct status) from dispatch_log where channel = 'auto_miss'), array['dispatched'], 'the auto-miss is recorded as done at once (nothing to send)');
+select is((select array_agg(distinct status) from dispatch_log where channel = 'auto_miss'), array['dispatched']::dispatch_status[], 'the auto-miss is recorded as done at once (nothing to send)');
 select results_eq(
   $$ select day, missed from flux.task_day_stats where user_id = tests.uid('full') $$,
   $$ values ((((select t from t0)) at time zone 'UTC')::date, 1) $$,
@@ -98,7 +98,7 @@ select pg_temp.warp_to((select t from t0) + interval '50 min');
 select is(pg_temp.claim(), 1, 'the next task takes its push rung');
 update tasks set scheduled_at = (select t from t0) + interval '3 hours' where id = '00000000-0000-4000-8000-0000000000a1';
 select results_eq(
-  $$ select escalation_stage, escalation_due_at - (select t from t0), reminder_sent_at from tasks where id = '00000000-0000-4000-8000-0000000000a1' $$,
+  $$ select escalation_stage::text, escalation_due_at - (select t from t0), reminder_sent_at from tasks where id = '00000000-0000-4000-8000-0000000000a1' $$,
   $$ values ('push', interval '2 hours 50 min', null::timestamptz) $$,
   'rescheduling restarts the ladder at the push rung of the new time, with clean stamps');
 update users set notification_preferences = notification_preferences || '{"reminder_lead_minutes": 30}' where id = tests.uid('full');

@@ -35,7 +35,7 @@ select is((select count(*)::int from flux.claim_outbox(10, interval '30 seconds'
 select pg_temp.warp_to((select t from t0) - interval '10 min' + interval '37 seconds');
 select is((select attempts from flux.claim_outbox(10, interval '30 seconds', 'worker-b')), 3, 'then it is retried');
 select is(flux.finish_dispatch((select id from dispatch_log where task_id = '00000000-0000-4000-8000-0000000000b1'), 'worker-b', 'sent', null), true, 'sent');
-select results_eq($$ select status, error from dispatch_log where task_id = '00000000-0000-4000-8000-0000000000b1' $$,
+select results_eq($$ select status::text, error from dispatch_log where task_id = '00000000-0000-4000-8000-0000000000b1' $$,
   $$ values ('dispatched', null::text) $$, 'the row is dispatched');
 select is((select count(*)::int from notification_log where task_id = '00000000-0000-4000-8000-0000000000b1' and channel = 'push'), 1, 'and the notification is logged once');
 
@@ -44,7 +44,7 @@ insert into tasks (id, user_id, title, scheduled_at) values
 select pg_temp.claim();
 select is((select count(*)::int from flux.claim_outbox(10, interval '30 seconds', 'worker-c')), 1, 'the next push row is taken');
 select flux.finish_dispatch((select id from dispatch_log where task_id = '00000000-0000-4000-8000-0000000000b2'), 'worker-c', 'failed', null, 'push service: 400 bad request');
-select results_eq($$ select status, error from dispatch_log where task_id = '00000000-0000-4000-8000-0000000000b2' $$,
+select results_eq($$ select status::text, error from dispatch_log where task_id = '00000000-0000-4000-8000-0000000000b2' $$,
   $$ values ('failed', 'push service: 400 bad request') $$, 'a permanent failure is recorded with its error');
 select throws_ok($$ select flux.finish_dispatch(1, 'x', 'lost') $$, '22023', 'finish_dispatch: unknown outcome lost', 'an unknown outcome is refused');
 
@@ -62,7 +62,7 @@ select results_eq(
   $$ values ('00000000-0000-4000-8000-0000000000c1'::uuid, 'call') $$,
   'after downtime only the latest rung of the open task is sent');
 select results_eq(
-  $$ select task_id, channel, status, error from dispatch_log where task_id::text like '%c_' and status = 'skipped' order by task_id, id $$,
+  $$ select task_id, channel::text, status::text, error from dispatch_log where task_id::text like '%c_' and status = 'skipped' order by task_id, id $$,
   $$ values ('00000000-0000-4000-8000-0000000000c1'::uuid, 'push', 'skipped', 'superseded by a later rung'),
             ('00000000-0000-4000-8000-0000000000c1'::uuid, 'whatsapp', 'skipped', 'superseded by a later rung'),
             ('00000000-0000-4000-8000-0000000000c2'::uuid, 'push', 'skipped', 'task is done before send'),
@@ -99,7 +99,7 @@ select pg_temp.warp_to((select t from t2) + interval '30 min');
 select is(pg_temp.claim(), 0, 'with every task answered, nothing is left to fire');
 
 select results_eq(
-  $$ select t.title, t.status, t.escalation_stage, (select string_agg(d.channel, ',' order by d.id) from dispatch_log d where d.task_id = t.id)
+  $$ select t.title, t.status::text, t.escalation_stage::text, (select string_agg(d.channel::text, ',' order by d.id) from dispatch_log d where d.task_id = t.id)
      from tasks t where t.id::text like '%d_' order by t.id $$,
   $$ values ('done after push', 'done', null::text, 'push'),
             ('missed after whatsapp', 'missed', null, 'push,whatsapp'),
@@ -107,7 +107,7 @@ select results_eq(
             ('reschedule after whatsapp', 'pending', 'auto_miss', 'push,whatsapp') $$,
   'a response at each stage stops every rung after it (reschedule holds only the auto-miss, see below)');
 select results_eq(
-  $$ select t.title, n.channel, n.response from notification_log n join tasks t on t.id = n.task_id
+  $$ select t.title, n.channel::text, n.response::text from notification_log n join tasks t on t.id = n.task_id
      where t.id::text like '%d_' and n.response is not null order by t.id $$,
   $$ values ('done after push', 'push', 'done'), ('missed after whatsapp', 'whatsapp', 'missed'),
             ('acknowledged after call', 'call', 'acknowledged'), ('reschedule after whatsapp', 'whatsapp', 'reschedule') $$,
@@ -157,7 +157,7 @@ select is(flux.record_response('00000000-0000-4000-8000-0000000000f1', 'reschedu
   'recorded', 'reschedule: "2" on WhatsApp is recorded');
 select is((select escalation_stage || ' ' || escalation_due_at::text from tasks where id = '00000000-0000-4000-8000-0000000000f1'),
   'auto_miss 2027-01-13 05:00:00+00', 'reschedule: the ladder is held at its auto-miss rung, at the end of the task''s local day');
-select results_eq($$ select m.role, m.content, m.metadata, r.status, c.context_type
+select results_eq($$ select m.role::text, m.content, m.metadata, r.status, c.context_type::text
                     from messages m join flux.agent_runs r on r.message_id = m.id join conversations c on c.id = m.conversation_id
                     where m.user_id = tests.uid('cy') $$,
   $$ values ('system', 'Reschedule requested: “walk”.',
@@ -179,7 +179,7 @@ select is(pg_temp.claim() || ' ' || (select status from tasks where id = '000000
 select pg_temp.warp_to('2027-01-13 05:00Z');
 select is(pg_temp.claim(), 1, 'reschedule: at the end of the day the held rung is due');
 select results_eq(
-  $$ select t.status, t.escalation_stage, (select string_agg(d.channel || ':' || d.status, ',' order by d.id) from dispatch_log d where d.task_id = t.id)
+  $$ select t.status::text, t.escalation_stage::text, (select string_agg(d.channel || ':' || d.status, ',' order by d.id) from dispatch_log d where d.task_id = t.id)
      from tasks t where t.id = '00000000-0000-4000-8000-0000000000f1' $$,
   $$ values ('missed', null::text, 'push:dispatched,whatsapp:dispatched,auto_miss:dispatched') $$,
   'reschedule: not moved, it is auto-missed like any ignored reminder; no rung fired twice');

@@ -78,7 +78,7 @@ select is_empty($$ select * from flux.claim_agent_run('r6', '1 minute', '0000000
   'after three attempts that never finished, the run is not claimed again');
 select results_eq($$ select status, error from flux.agent_runs where message_id = '00000000-0000-4000-8000-00000000a003' $$,
   $$ values ('failed', 'abandoned after 3 attempts that did not finish') $$, 'it is failed with its reason');
-select results_eq($$ select role, agent_node, metadata ->> 'reply_to' from messages where conversation_id = '00000000-0000-4000-8000-00000000c002' and role <> 'user' $$,
+select results_eq($$ select role::text, agent_node, metadata ->> 'reply_to' from messages where conversation_id = '00000000-0000-4000-8000-00000000c002' and role <> 'user' $$,
   $$ values ('assistant', 'error', '00000000-0000-4000-8000-00000000a003') $$, 'and the user gets a readable reply');
 select is((select agent_status from conversations where id = '00000000-0000-4000-8000-00000000c002'), 'idle', 'the conversation stops thinking');
 select flux.set_time_warp(interval '0');

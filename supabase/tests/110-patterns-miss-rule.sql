@@ -17,7 +17,7 @@ language sql immutable
 as $$ select (date '2026-11-02' - 7 * p_weeks + p_time) at time zone p_tz $$;
 create function pg_temp.task(p_user text, p_at timestamptz, p_status text default 'pending') returns uuid
 language sql
-as $$ insert into tasks (user_id, title, scheduled_at, status) values (tests.uid(p_user), 'Morning run', p_at, p_status) returning id $$;
+as $$ insert into tasks (user_id, title, scheduled_at, status) values (tests.uid(p_user), 'Morning run', p_at, p_status::task_status) returning id $$;
 create function pg_temp.miss(p_task uuid) returns void
 language sql
 as $$ update tasks set status = 'missed' where id = p_task $$;
@@ -39,7 +39,7 @@ select pg_temp.task('alice', '2026-10-26 16:00+00', 'done');   -- M1 12:00: anot
 insert into ids select 'alice M0', pg_temp.task('alice', '2026-11-02 12:00+00');
 select pg_temp.miss((select id from ids where name = 'alice M0'));
 select results_eq(
-  $$ select pattern_type, description, confidence, data - 'last_missed_at', (data ->> 'last_missed_at')::timestamptz
+  $$ select pattern_type::text, description, confidence, data - 'last_missed_at', (data ->> 'last_missed_at')::timestamptz
      from pg_temp.patterns_of('alice') $$,
   $$ values ('time_avoidance', 'Tasks on Mondays around 07:00 were missed 3 weeks in a row.', 0.800::numeric(4,3),
              '{"rule": "miss", "day": "Mon", "from": "06:00", "to": "08:00", "misses": 3, "weeks": 3, "occurrences": 5}'::jsonb,
@@ -196,7 +196,7 @@ select pg_temp.task('jo', pg_temp.mon(1, '07:00'), 'missed');
 insert into ids select 'jo M0', pg_temp.task('jo', pg_temp.mon(0, '07:00'));
 select is(flux.record_response((select id from ids where name = 'jo M0'), 'missed', 'whatsapp', null), 'recorded',
   'a "missed" answer is recorded');
-select results_eq($$ select pattern_type, (data ->> 'misses')::int from pg_temp.patterns_of('jo') $$,
+select results_eq($$ select pattern_type::text, (data ->> 'misses')::int from pg_temp.patterns_of('jo') $$,
   $$ values ('time_avoidance', 3) $$, 'and the miss rule fired in the same transaction');
 
 -- ... the ladder's auto-miss...
@@ -211,7 +211,7 @@ select flux.claim_escalations();
 select flux.claim_escalations();
 select flux.claim_escalations();
 select is((select status from tasks where id = (select id from ids where name = 'kim M0')), 'missed', 'the ladder auto-missed the task');
-select results_eq($$ select pattern_type, (data ->> 'misses')::int from pg_temp.patterns_of('kim') $$,
+select results_eq($$ select pattern_type::text, (data ->> 'misses')::int from pg_temp.patterns_of('kim') $$,
   $$ values ('time_avoidance', 3) $$, 'and the miss rule fired');
 select flux.set_time_warp(timestamptz '2026-11-04 15:00+00' - now());
 
@@ -239,7 +239,7 @@ select throws_ok(format('select flux.observe_miss(%L)', (select id from ids wher
 select throws_ok($$ select flux.tasks_observe_miss() $$, '42501', null, 'nor its trigger function');
 select tests.clear_authentication();
 revoke update (status) on tasks from authenticated;
-select results_eq($$ select pattern_type, (data ->> 'misses')::int, data ? 'user_overridden' from pg_temp.patterns_of('max') $$,
+select results_eq($$ select pattern_type::text, (data ->> 'misses')::int, data ? 'user_overridden' from pg_temp.patterns_of('max') $$,
   $$ values ('time_avoidance', 3, false) $$, 'the trigger wrote his pattern, not marked as his own override');
 select ok(not has_function_privilege('authenticated', 'flux.observe_miss(uuid)', 'execute')
           and not has_function_privilege('service_role', 'flux.observe_miss(uuid)', 'execute'),

@@ -83,7 +83,7 @@ select is((select status from goals where id = '00000000-0000-4000-8000-0000000a
   'sprint: a goal with an open task stays active');
 select mark_missed('00000000-0000-4000-8000-0000000c0102');
 select results_eq(
-  $$ select title, status from goals where user_id = tests.uid('ana') order by title $$,
+  $$ select title, status::text from goals where user_id = tests.uid('ana') order by title $$,
   $$ values ('10K', 'active'), ('5K', 'completed'), ('Half marathon', 'active') $$,
   'sprint: when its last task is settled (even missed) the micro-goal completes and the next one activates');
 select is((select content from messages where conversation_id = '00000000-0000-4000-8000-0000000e0001' and role = 'system'),
@@ -99,7 +99,7 @@ insert into tasks (id, user_id, goal_id, title, scheduled_at) values
 select tests.authenticate_as('ana');
 select complete_task('00000000-0000-4000-8000-0000000c0103');
 select results_eq(
-  $$ select title, status from goals where user_id = tests.uid('ana') order by title $$,
+  $$ select title, status::text from goals where user_id = tests.uid('ana') order by title $$,
   $$ values ('10K', 'completed'), ('5K', 'completed'), ('Half marathon', 'completed') $$,
   'sprint: after the last micro-goal the umbrella completes too');
 select is((select count(*)::int from messages where user_id = tests.uid('ana') and role = 'system'), 1,
@@ -126,7 +126,7 @@ select is(abandon_goal('00000000-0000-4000-8000-0000000a0011'),
   '{"goal_id": "00000000-0000-4000-8000-0000000a0011", "abandoned_goals": ["00000000-0000-4000-8000-0000000a0011"], "cancelled_tasks": 1, "kept_shared_tasks": 1}'::jsonb,
   'abandon_goal: reports what it did');
 select results_eq(
-  $$ select title, status from tasks where goal_id = '00000000-0000-4000-8000-0000000a0011' order by title $$,
+  $$ select title, status::text from tasks where goal_id = '00000000-0000-4000-8000-0000000a0011' order by title $$,
   $$ values ('first lesson', 'done'), ('practice', 'cancelled'), ('scales', 'pending') $$,
   'abandon_goal: pending tasks cancelled, the one shared with another active goal kept, history untouched');
 select is((select status from goals where id = '00000000-0000-4000-8000-0000000a0011'), 'abandoned', 'abandon_goal: the goal is abandoned');
@@ -143,7 +143,7 @@ insert into tasks (user_id, goal_id, title, scheduled_at) values
 select tests.authenticate_as('ana');
 select abandon_goal('00000000-0000-4000-8000-0000000a0021');
 select results_eq(
-  $$ select title, status from goals where id in ('00000000-0000-4000-8000-0000000a0021', '00000000-0000-4000-8000-0000000a0022',
+  $$ select title, status::text from goals where id in ('00000000-0000-4000-8000-0000000a0021', '00000000-0000-4000-8000-0000000a0022',
                                                  '00000000-0000-4000-8000-0000000a0023') order by title $$,
   $$ values ('Basics', 'abandoned'), ('Spanish', 'abandoned'), ('Tutor', 'abandoned') $$,
   'abandon_goal: an umbrella takes its micro-goals with it, and cancelling the sprint''s tasks does not "complete" it');

@@ -47,7 +47,7 @@ select results_eq(
      where d between date '2026-03-04' - 90 and date '2026-03-04' order by d $$,
   'Alex heatmap over 91 days equals a recount of her tasks (18 days, from sign-up week on)');
 select results_eq(
-  $$ select goal_id, title, status, class_tags, parent_goal_id, pipeline_order, done, missed, pending, total, percent
+  $$ select goal_id, title, status::text, class_tags, parent_goal_id, pipeline_order, done, missed, pending, total, percent
      from analytics_goal_progress() $$,
   $$ values
      ('1a000000-0000-4000-8000-000000000005'::uuid, 'Set up a monthly budget', 'completed', '{Financial}'::text[], null::uuid, null::integer, 4, 0, 0, 4, 100.0),
@@ -100,7 +100,7 @@ select results_eq(
      where d between date '2026-03-04' - 90 and date '2026-03-04' order by d $$,
   'Sam heatmap over 91 days equals a recount of his tasks');
 select results_eq(
-  $$ select goal_id, title, status, parent_goal_id, pipeline_order, done, missed, pending, total, percent
+  $$ select goal_id, title, status::text, parent_goal_id, pipeline_order, done, missed, pending, total, percent
      from analytics_goal_progress() $$,
   $$ values
      ('2a000000-0000-4000-8000-000000000001'::uuid, 'Learn conversational Spanish', 'active', null::uuid, null::integer, 12, 3, 39, 54, 22.2),
