@@ -1,0 +1,10 @@
+// The typed reference client of docs/api.md. See README.md.
+export * from './client.ts'
+export * from './errors.ts'
+export * from './chat.ts'
+export * from './tasks.ts'
+export * from './goals.ts'
+export * from './patterns.ts'
+export * from './analytics.ts'
+export * from './profile.ts'
+export * from './listener.ts'
