@@ -53,7 +53,7 @@ func normalizeDump(dump string) string {
 	return strings.Join(blocks, "\n\n") + "\n"
 }
 
-// Diff returns a unified diff of two schemas (empty when they are equal), labelled with their
+// Diff returns a unified diff of two texts (empty when they are equal), labelled with their
 // names, from the system's diff(1).
 func Diff(t testing.TB, nameA, a, nameB, b string) string {
 	t.Helper()
@@ -61,7 +61,7 @@ func Diff(t testing.TB, nameA, a, nameB, b string) string {
 		return ""
 	}
 	dir := t.TempDir()
-	pa, pb := filepath.Join(dir, nameA), filepath.Join(dir, nameB)
+	pa, pb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	if err := os.WriteFile(pa, []byte(a), 0o600); err != nil {
 		t.Fatal(err)
 	}
