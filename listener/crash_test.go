@@ -66,7 +66,8 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",
 			"FLUX_PUBLIC_BASE_URL=http://127.0.0.1:9", "FLUX_DISPATCH_LEASE=3s",
 			"TWILIO_ACCOUNT_SID="+twiliofake.AccountSID, "TWILIO_AUTH_TOKEN="+token, "TWILIO_API_BASE_URL="+tw.URL(),
-			"TWILIO_WHATSAPP_FROM=+14155238886", "TWILIO_VOICE_FROM=+15005550006")
+			"TWILIO_WHATSAPP_FROM=+14155238886", "TWILIO_VOICE_FROM=+15005550006",
+			"TWILIO_CONTENT_SID_REMINDER="+tw.AddReminderTemplate())
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +138,7 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 
 	sends := map[string]int{}
 	for _, m := range tw.Messages() {
-		title := strings.TrimPrefix(strings.SplitN(m.Form.Get("Body"), " (", 2)[0], "Flux reminder: ")
+		title := strings.TrimPrefix(strings.SplitN(m.Body, " (", 2)[0], "Flux reminder: ")
 		sends[title]++
 	}
 	dups := 0

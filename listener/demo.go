@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/listener/auth"
+	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
@@ -104,7 +106,8 @@ func runDemo(ctx context.Context, out io.Writer) error {
 			Twilio: twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: devTwilioToken,
 				APIBaseURL: fakes.twilio.URL(), VerifyBaseURL: fakes.twilio.URL()},
 			WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-			Push: fakes.pushConfig, Dispatch: dispatch.Config{Owner: "flux-demo"},
+			WhatsAppTemplates: channel.Templates{Reminder: fakes.twilio.AddReminderTemplate()},
+			Push:              fakes.pushConfig, Dispatch: dispatch.Config{Owner: "flux-demo"},
 			Agent: &graph.Graph{Log: quiet}, Auth: auth.Config{Secret: devJWTSecret}, VerifyServiceSID: demoVerifyService,
 			FeedStatus: 200 * time.Millisecond, Log: quiet,
 		})
@@ -178,7 +181,7 @@ func (d *demo) story(ctx context.Context) error {
 	d.event("app", "this browser subscribed to Web Push")
 	d.sentTW = len(d.tw.Requests())
 
-	d.section("The first run: push, WhatsApp, Maya answers “1”")
+	d.section("The first run: push, the WhatsApp template, a snooze, Maya answers “1”")
 	tasks, err := d.tasks(ctx)
 	if err != nil {
 		return err
@@ -187,11 +190,37 @@ func (d *demo) story(ctx context.Context) error {
 	if err := d.ladder(ctx, first, "whatsapp"); err != nil {
 		return err
 	}
-	resp, err := d.tw.SendWebhook(ctx, d.base+"/webhooks/twilio/whatsapp", twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+14155238886", "1"))
-	if err != nil {
+	// Maya taps the template's Snooze button: the reminder comes back in 10 minutes, ladder and all.
+	snooze := twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+14155238886", "Snooze")
+	snooze.Set("ButtonPayload", "snooze")
+	snooze.Set("ButtonText", "Snooze")
+	if err := d.whatsapp(ctx, snooze); err != nil {
 		return err
 	}
-	resp.Body.Close()
+	var again time.Time
+	if err := d.wait(ctx, "the snooze", func() bool {
+		var n int
+		return d.pool.QueryRow(ctx, `select snooze_count, escalation_due_at from public.tasks where id = $1`, first.id).Scan(&n, &again) == nil && n == 1
+	}); err != nil {
+		return err
+	}
+	d.event("whatsapp", fmt.Sprintf("Maya: [Snooze]  →  reminded again at %s", again.In(d.loc).Format("15:04")))
+	if err := d.warp(ctx, again); err != nil {
+		return err
+	}
+	if err := d.waitPush(ctx, first.id, 2); err != nil {
+		return err
+	}
+	// She wrote on WhatsApp a minute ago, so the window is open: this time the reminder is text.
+	if err := d.warp(ctx, again.Add(2*time.Minute)); err != nil {
+		return err
+	}
+	if err := d.showTwilio(ctx, "whatsapp"); err != nil {
+		return err
+	}
+	if err := d.whatsapp(ctx, twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+14155238886", "1")); err != nil {
+		return err
+	}
 	if err := d.waitStatus(ctx, first.id, "done"); err != nil {
 		return err
 	}
@@ -299,30 +328,13 @@ func (d *demo) ladder(ctx context.Context, t demoTask, last string) error {
 		}
 		switch r.name {
 		case "push":
-			// The push that carries this task (an earlier task's may still be arriving).
-			var p struct{ Title, Body string }
-			if err := d.wait(ctx, "the push", func() bool {
-				for _, dl := range d.push.Deliveries() {
-					if bytes.Contains(dl.Payload, []byte(t.id)) {
-						return json.Unmarshal(dl.Payload, &p) == nil
-					}
-				}
-				return false
-			}); err != nil {
+			if err := d.waitPush(ctx, t.id, 1); err != nil {
 				return err
 			}
-			d.event("push", p.Title+": "+p.Body)
 		case "whatsapp", "call":
-			if err := d.wait(ctx, "the "+r.name, func() bool { return len(d.tw.Requests()) > d.sentTW }); err != nil {
+			if err := d.showTwilio(ctx, r.name); err != nil {
 				return err
 			}
-			req := d.tw.Requests()[d.sentTW]
-			d.sentTW++
-			text := req.Form.Get("Body")
-			if r.name == "call" {
-				text = "voice call to " + req.Form.Get("To") + " (press 1 done, 2 reschedule, 3 missed)"
-			}
-			d.event(r.name, firstLine(text))
 		case "auto_miss":
 			if err := d.waitStatus(ctx, t.id, "missed"); err != nil {
 				return err
@@ -332,6 +344,57 @@ func (d *demo) ladder(ctx context.Context, t demoTask, last string) error {
 		if r.name == last {
 			return nil
 		}
+	}
+	return nil
+}
+
+// waitPush waits for the n-th push that carries the task and shows it.
+func (d *demo) waitPush(ctx context.Context, task string, n int) error {
+	var p struct{ Title, Body string }
+	if err := d.wait(ctx, "the push", func() bool {
+		seen := 0
+		for _, dl := range d.push.Deliveries() {
+			if bytes.Contains(dl.Payload, []byte(task)) {
+				if seen++; seen == n {
+					return json.Unmarshal(dl.Payload, &p) == nil
+				}
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	d.event("push", p.Title+": "+p.Body)
+	return nil
+}
+
+// showTwilio waits for the next message or call sent through the fake Twilio and shows it.
+func (d *demo) showTwilio(ctx context.Context, kind string) error {
+	if err := d.wait(ctx, "the "+kind, func() bool { return len(d.tw.Requests()) > d.sentTW }); err != nil {
+		return err
+	}
+	req := d.tw.Requests()[d.sentTW]
+	d.sentTW++
+	text := req.Body
+	switch {
+	case kind == "call":
+		text = "voice call to " + req.Form.Get("To") + " (press 1 done, 4 snooze, 2 reschedule, 3 missed)"
+	case req.Form.Get("ContentSid") != "":
+		text = "template: " + text + " [Done] [Snooze] [Reschedule] [Missed]"
+	}
+	d.event(kind, firstLine(text))
+	return nil
+}
+
+// whatsapp posts Maya's WhatsApp message to the listener as Twilio would, signed.
+func (d *demo) whatsapp(ctx context.Context, params url.Values) error {
+	resp, err := d.tw.SendWebhook(ctx, d.base+"/webhooks/twilio/whatsapp", params)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("demo: WhatsApp webhook answered %d", resp.StatusCode)
 	}
 	return nil
 }

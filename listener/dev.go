@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flux-companion/flux/listener/auth"
+	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
@@ -173,12 +174,13 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 			APIBaseURL: fakes.twilio.URL(), VerifyBaseURL: fakes.twilio.URL(),
 		},
 		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-		Push:             fakes.pushConfig,
-		Dispatch:         dispatch.Config{Owner: "flux-dev"},
-		Agent:            agent,
-		Auth:             auth.Config{Secret: devJWTSecret},
-		VerifyServiceSID: devVerifyService,
-		Log:              log,
+		WhatsAppTemplates: channel.Templates{Reminder: fakes.twilio.AddReminderTemplate()},
+		Push:              fakes.pushConfig,
+		Dispatch:          dispatch.Config{Owner: "flux-dev"},
+		Agent:             agent,
+		Auth:              auth.Config{Secret: devJWTSecret},
+		VerifyServiceSID:  devVerifyService,
+		Log:               log,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.ErrorContext(ctx, "listener failed", "error", err)

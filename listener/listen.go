@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,11 +17,14 @@ import (
 	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/listener/account"
 	"github.com/flux-companion/flux/listener/auth"
+	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/webpushclient"
 )
+
+var contentSID = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
 
 func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) int {
 	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
@@ -65,7 +69,11 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 			VerifyBaseURL: getenv("TWILIO_VERIFY_BASE_URL"),
 		},
 		WhatsAppFrom: getenv("TWILIO_WHATSAPP_FROM"),
-		VoiceFrom:    getenv("TWILIO_VOICE_FROM"),
+		WhatsAppTemplates: channel.Templates{
+			Reminder:             getenv("TWILIO_CONTENT_SID_REMINDER"),
+			ReminderNoReschedule: getenv("TWILIO_CONTENT_SID_REMINDER_NO_RESCHEDULE"),
+		},
+		VoiceFrom: getenv("TWILIO_VOICE_FROM"),
 		Push: webpushclient.Config{
 			VAPIDPublicKey:  getenv("VAPID_PUBLIC_KEY"),
 			VAPIDPrivateKey: getenv("VAPID_PRIVATE_KEY"),
@@ -141,6 +149,14 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 		}
 		if u, err := url.Parse(cfg.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return cfg, errors.New("Twilio is configured: FLUX_PUBLIC_BASE_URL must be the URL Twilio reaches this service at (https://...)")
+		}
+		for name, sid := range map[string]string{
+			"TWILIO_CONTENT_SID_REMINDER":               cfg.WhatsAppTemplates.Reminder,
+			"TWILIO_CONTENT_SID_REMINDER_NO_RESCHEDULE": cfg.WhatsAppTemplates.ReminderNoReschedule,
+		} {
+			if sid != "" && !contentSID.MatchString(sid) {
+				return cfg, fmt.Errorf("%s must be a Content SID (HX and 32 hex digits), got %q", name, sid)
+			}
 		}
 	}
 	if (cfg.Push.VAPIDPublicKey == "") != (cfg.Push.VAPIDPrivateKey == "") {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
@@ -203,7 +204,8 @@ func startService(ctx context.Context, url string, tw *twiliofake.Server, worker
 			DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
 			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL()},
 			WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-			Dispatch: dispatch.Config{Owner: "bench", Workers: workers}, Senders: senders,
+			WhatsAppTemplates: channel.Templates{Reminder: tw.AddReminderTemplate()},
+			Dispatch:          dispatch.Config{Owner: "bench", Workers: workers}, Senders: senders,
 			Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
 	}()

@@ -26,7 +26,8 @@ func BenchmarkWhatsAppSend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sender := &channel.WhatsApp{Twilio: channel.Twilio{Client: client, From: from, PublicBaseURL: publicURL}}
+	sender := &channel.WhatsApp{Twilio: channel.Twilio{Client: client, From: from, PublicBaseURL: publicURL},
+		Templates: channel.Templates{Reminder: tw.AddReminderTemplate()}}
 	phoneNumber, due := phone, time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
 	it := store.OutboxItem{ID: 1, TaskID: "6f1c1b4e-1f0a-4c55-9d55-1c0d6d6e7f10", Channel: "whatsapp", Attempts: 1,
 		TaskTitle: "Call mom", ScheduledAt: &due, Timezone: "Europe/Berlin", Phone: &phoneNumber, OfferReschedule: true}

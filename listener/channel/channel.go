@@ -1,12 +1,13 @@
 // Package channel turns an outbox row into a message on its channel: a Web Push notification to
-// each of the user's browsers, a WhatsApp text, or a voice call that gathers one digit. Each
-// sender implements dispatch.Sender and says whether a failure is worth retrying.
+// each of the user's browsers, a WhatsApp message (free text inside the person's 24-hour window,
+// the approved template outside it), or a voice call that gathers one digit. Each sender
+// implements dispatch.Sender and says whether a failure is worth retrying. What a reminder says
+// and offers is package reminder's.
 package channel
 
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,14 +21,11 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/reminder"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/store"
 )
-
-// Actions are the buttons of a push notification; the service worker answers with them through
-// the respond_to_reminder RPC.
-var Actions = []string{"done", "reschedule", "missed"}
 
 // PushPayload is the JSON a browser's service worker receives.
 type PushPayload struct {
@@ -50,8 +48,9 @@ func (p *Push) Send(ctx context.Context, it store.OutboxItem) dispatch.Result {
 	if len(it.Push) == 0 {
 		return dispatch.Result{Err: errors.New("no push subscription")}
 	}
+	offer := reminder.Offer{Reschedule: true, Snooze: it.SnoozesLeft > 0}
 	payload, err := json.Marshal(PushPayload{
-		TaskID: it.TaskID, Title: it.TaskTitle, Body: "Due " + localTime(it), DueAt: deref(it.ScheduledAt), Actions: Actions,
+		TaskID: it.TaskID, Title: it.TaskTitle, Body: "Due " + LocalDue(it), DueAt: deref(it.ScheduledAt), Actions: offer.Actions(),
 	})
 	if err != nil {
 		return dispatch.Result{Err: fmt.Errorf("push payload: %w", err)}
@@ -93,8 +92,29 @@ type Twilio struct {
 	PublicBaseURL string
 }
 
-// WhatsApp sends the reminder as a WhatsApp text the user answers with 1, 2 or 3.
-type WhatsApp struct{ Twilio }
+// StatusCallbackURL is where Twilio reports a message's or call's delivery status.
+func (t *Twilio) StatusCallbackURL() string {
+	return strings.TrimRight(t.PublicBaseURL, "/") + "/webhooks/twilio/status"
+}
+
+// Templates are the Content SIDs (HX...) of the approved WhatsApp templates, per message kind.
+type Templates struct {
+	// Reminder offers every answer as a quick-reply button (reminder.Template).
+	Reminder string
+	// ReminderNoReschedule is the same without the Reschedule button, for when no free slot
+	// remains today; empty: Reminder is used.
+	ReminderNoReschedule string
+}
+
+// ErrNoTemplate: outside the 24-hour window only a template goes through, and none is set.
+var ErrNoTemplate = errors.New("no WhatsApp template for reminders outside the 24-hour window: set TWILIO_CONTENT_SID_REMINDER")
+
+// WhatsApp sends the reminder: as free text inside the person's 24-hour window, as the template
+// outside it (WhatsApp fails free text there, error 63016).
+type WhatsApp struct {
+	Twilio
+	Templates Templates
+}
 
 // Send implements dispatch.Sender.
 func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
@@ -104,7 +124,25 @@ func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result 
 	params := &openapi.CreateMessageParams{}
 	params.SetTo("whatsapp:" + *it.Phone)
 	params.SetFrom("whatsapp:" + w.From)
-	params.SetBody(WhatsAppBody(it))
+	params.SetStatusCallback(w.StatusCallbackURL())
+	offer := reminder.Offer{Reschedule: it.OfferReschedule, Snooze: it.SnoozesLeft > 0}
+	if it.WindowOpen {
+		params.SetBody(reminder.WhatsAppText(it.TaskTitle, LocalDue(it), offer))
+	} else {
+		sid := w.Templates.Reminder
+		if !offer.Reschedule && w.Templates.ReminderNoReschedule != "" {
+			sid = w.Templates.ReminderNoReschedule
+		}
+		if sid == "" {
+			return dispatch.Result{Err: ErrNoTemplate} // a setting, not a moment: retrying changes nothing
+		}
+		vars, err := json.Marshal(reminder.TemplateVariables(it.TaskTitle, LocalDue(it)))
+		if err != nil {
+			return dispatch.Result{Err: fmt.Errorf("template variables: %w", err)}
+		}
+		params.SetContentSid(sid)
+		params.SetContentVariables(string(vars))
+	}
 	// twilio-go takes no context: its client timeout bounds the call.
 	msg, err := w.Client.Api.CreateMessage(params)
 	if err != nil {
@@ -114,17 +152,7 @@ func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result 
 	return dispatch.Result{ExternalID: deref(msg.Sid)}
 }
 
-// WhatsAppBody is the reminder text. "2 reschedule" is offered only when a free slot remains
-// today; the digits keep their meaning either way.
-func WhatsAppBody(it store.OutboxItem) string {
-	reply := "Reply 1 done, 2 reschedule, 3 missed."
-	if !it.OfferReschedule {
-		reply = "Reply 1 done, 3 missed."
-	}
-	return fmt.Sprintf("Flux reminder: %s (due %s). %s", it.TaskTitle, localTime(it), reply)
-}
-
-// Call rings the user and gathers one digit: 1 done, 2 reschedule, 3 missed.
+// Call rings the user and gathers one digit (reminder.VoiceTwiML).
 type Call struct{ Twilio }
 
 // Send implements dispatch.Sender.
@@ -135,7 +163,9 @@ func (c *Call) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
 	params := &openapi.CreateCallParams{}
 	params.SetTo(*it.Phone)
 	params.SetFrom(c.From)
-	params.SetTwiml(VoiceTwiML(it.TaskTitle, c.GatherURL(it.TaskID)))
+	params.SetTwiml(reminder.VoiceTwiML(it.TaskTitle, c.GatherURL(it.TaskID), reminder.Offer{Reschedule: true, Snooze: it.SnoozesLeft > 0}))
+	params.SetStatusCallback(c.StatusCallbackURL())
+	params.SetStatusCallbackEvent([]string{"initiated", "ringing", "answered", "completed"})
 	call, err := c.Client.Api.CreateCall(params)
 	if err != nil {
 		retryable, status := twilioclient.Classify(err)
@@ -149,21 +179,8 @@ func (c *Call) GatherURL(taskID string) string {
 	return strings.TrimRight(c.PublicBaseURL, "/") + "/webhooks/twilio/voice?task=" + url.QueryEscape(taskID)
 }
 
-// VoiceTwiML is the call's script: one <Gather numDigits="1"> posting to action.
-func VoiceTwiML(title, action string) string {
-	return `<Response><Gather numDigits="1" timeout="8" method="POST" action="` + xmlEscape(action) + `">` +
-		`<Say>This is Flux. Reminder: ` + xmlEscape(title) + `. Press 1 if it is done, 2 to reschedule, 3 if you missed it.</Say>` +
-		`</Gather><Say>No answer received. Goodbye.</Say></Response>`
-}
-
-func xmlEscape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
-	return b.String()
-}
-
-// localTime is the due time in the user's zone, "15:04".
-func localTime(it store.OutboxItem) string {
+// LocalDue is the due time as reminders name it: in the user's zone, "15:04".
+func LocalDue(it store.OutboxItem) string {
 	if it.ScheduledAt == nil {
 		return "now"
 	}

@@ -29,7 +29,9 @@ const (
 	authToken = "faketoken0123456789abcdef0123456"
 	phone     = "+4915100000042"
 	from      = "+15005550006"
-	publicURL = "https://flux.test"
+	// Twilio calls back to the listener's public URL; here nothing listens on it (the discard
+	// port), the fake's callbacks fail to connect, and the senders' requests are what is checked.
+	publicURL = "http://127.0.0.1:9"
 )
 
 type env struct {
@@ -90,7 +92,7 @@ func setup(t *testing.T) *env {
 			Client: webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
 			Store:  e.store, Log: log,
 		},
-		"whatsapp": &channel.WhatsApp{Twilio: tc},
+		"whatsapp": &channel.WhatsApp{Twilio: tc, Templates: channel.Templates{Reminder: tw.AddReminderTemplate()}},
 		"call":     &channel.Call{Twilio: tc},
 	}
 	return e
@@ -162,19 +164,25 @@ func TestLadderThroughTheRealClients(t *testing.T) {
 	if err := json.Unmarshal(ds[0].Payload, &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.TaskID != e.taskID || p.Title != "Call mom & dad" || strings.Join(p.Actions, ",") != "done,reschedule,missed" || !p.DueAt.Equal(e.due) {
+	if p.TaskID != e.taskID || p.Title != "Call mom & dad" || strings.Join(p.Actions, ",") != "done,snooze,reschedule,missed" || !p.DueAt.Equal(e.due) {
 		t.Fatalf("push payload = %+v", p)
 	}
 
+	// Nobody wrote on WhatsApp in the last 24 hours: the reminder is the approved template.
 	e.rung(t, 2*time.Minute)
 	msgs := e.twilio.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("%d WhatsApp messages, want 1", len(msgs))
 	}
 	m := msgs[0].Form
-	if m.Get("To") != "whatsapp:"+phone || m.Get("From") != "whatsapp:"+from ||
-		m.Get("Body") != "Flux reminder: Call mom & dad (due 10:00). Reply 1 done, 2 reschedule, 3 missed." {
+	if m.Get("To") != "whatsapp:"+phone || m.Get("From") != "whatsapp:"+from || m.Get("Body") != "" ||
+		m.Get("ContentSid") != twiliofake.ReminderTemplateSID ||
+		m.Get("ContentVariables") != `{"1":"Call mom \u0026 dad","2":"10:00"}` ||
+		m.Get("StatusCallback") != publicURL+"/webhooks/twilio/status" {
 		t.Fatalf("WhatsApp message = %v", m)
+	}
+	if msgs[0].Body != "Flux reminder: Call mom & dad (due 10:00). Did you do it?" {
+		t.Fatalf("the template reads %q", msgs[0].Body)
 	}
 
 	e.rung(t, 4*time.Minute)
@@ -185,8 +193,10 @@ func TestLadderThroughTheRealClients(t *testing.T) {
 	twiml := calls[0].Form.Get("Twiml")
 	if calls[0].Form.Get("To") != phone ||
 		!strings.Contains(twiml, `<Gather numDigits="1"`) ||
-		!strings.Contains(twiml, `action="https://flux.test/webhooks/twilio/voice?task=`+e.taskID+`"`) ||
-		!strings.Contains(twiml, "Reminder: Call mom &amp; dad.") {
+		!strings.Contains(twiml, `action="`+publicURL+`/webhooks/twilio/voice?task=`+e.taskID+`"`) ||
+		!strings.Contains(twiml, "Reminder: Call mom &amp; dad.") || !strings.Contains(twiml, "4 to snooze it") ||
+		calls[0].Form.Get("StatusCallback") != publicURL+"/webhooks/twilio/status" ||
+		strings.Join(calls[0].Form["StatusCallbackEvent"], " ") != "initiated ringing answered completed" {
 		t.Fatalf("call = %v", calls[0].Form)
 	}
 
@@ -246,19 +256,71 @@ func TestTwilioPermanentFailureIsRecorded(t *testing.T) {
 	}
 }
 
+// Inside the 24-hour window (the person wrote on WhatsApp) the reminder is free text that names
+// the keys of what it offers.
+func TestWhatsAppInsideTheWindowIsText(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.rung(t, -10*time.Minute)
+	e.exec(t, `update public.users set whatsapp_window_until = flux.now() + interval '1 day'`)
+	e.twilio.OpenWindow(phone, time.Now().Add(24*time.Hour))
+	e.rung(t, 2*time.Minute)
+	msgs := e.twilio.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d WhatsApp messages, want 1", len(msgs))
+	}
+	if m := msgs[0].Form; m.Get("ContentSid") != "" || m.Get("StatusCallback") != publicURL+"/webhooks/twilio/status" ||
+		m.Get("Body") != "Flux reminder: Call mom & dad (due 10:00). Reply 1 done, 4 snooze, 2 reschedule, 3 missed." {
+		t.Fatalf("WhatsApp message = %v", m)
+	}
+}
+
+// A template that is missing or that Twilio does not know is a setting to fix, not a moment to
+// wait out: the send fails at once, for good, with the reason in dispatch_log.
+func TestTemplateMisconfigurationFailsForGood(t *testing.T) {
+	t.Parallel()
+	for name, templates := range map[string]channel.Templates{
+		"none":    {},
+		"unknown": {Reminder: "HX" + strings.Repeat("9", 32)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			e.senders["whatsapp"].(*channel.WhatsApp).Templates = templates
+			e.rung(t, -10*time.Minute)
+			e.rung(t, 2*time.Minute)
+			status, attempts, errText := e.dispatchRow(t, "whatsapp")
+			want := "TWILIO_CONTENT_SID_REMINDER"
+			if name == "unknown" {
+				want = "twilio message (400)"
+			}
+			if status != "failed" || attempts != 1 || !strings.Contains(errText, want) {
+				t.Fatalf("WhatsApp row %s after %d attempts, %q; want failed after 1 with %q", status, attempts, errText, want)
+			}
+			// The ladder does not wait a window for a message that went nowhere: the call is due now.
+			var due time.Time
+			if err := e.pool.QueryRow(context.Background(), `select escalation_due_at from public.tasks`).Scan(&due); err != nil {
+				t.Fatal(err)
+			}
+			if !due.Before(e.due.Add(4 * time.Minute)) {
+				t.Fatalf("the call is due %v, still its own time: the failed WhatsApp did not move the ladder", due)
+			}
+		})
+	}
+}
+
 // The reminder names the due time in the user's zone (UTC when the zone is unknown), the same on
 // every send of a zone.
-func TestWhatsAppBodyInTheUsersZone(t *testing.T) {
+func TestLocalDueInTheUsersZone(t *testing.T) {
 	due := time.Date(2026, 11, 25, 16, 30, 0, 0, time.UTC)
 	for _, tc := range []struct{ zone, want string }{
-		{"Europe/Berlin", "(due 17:30)"},
-		{"America/New_York", "(due 11:30)"},
-		{"Europe/Berlin", "(due 17:30)"},
-		{"Not/A_Zone", "(due 16:30)"},
+		{"Europe/Berlin", "17:30"},
+		{"America/New_York", "11:30"},
+		{"Europe/Berlin", "17:30"},
+		{"Not/A_Zone", "16:30"},
 	} {
-		body := channel.WhatsAppBody(store.OutboxItem{TaskTitle: "Run", ScheduledAt: &due, Timezone: tc.zone})
-		if !strings.Contains(body, tc.want) {
-			t.Errorf("%s: %q, want %s", tc.zone, body, tc.want)
+		if got := channel.LocalDue(store.OutboxItem{TaskTitle: "Run", ScheduledAt: &due, Timezone: tc.zone}); got != tc.want {
+			t.Errorf("%s: %q, want %s", tc.zone, got, tc.want)
 		}
 	}
 }

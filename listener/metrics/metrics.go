@@ -1,6 +1,6 @@
 // Package metrics exposes what an on-call engineer watches: how deep the outbox is and how late
 // its oldest row, how late reminders go out (due-to-dispatch lag), dispatch outcomes per
-// channel, rungs claimed, and webhook results.
+// channel, rungs claimed, webhook results, and the delivery statuses providers report.
 package metrics
 
 import (
@@ -23,6 +23,7 @@ type Metrics struct {
 	lag      *prometheus.HistogramVec
 	claimed  prometheus.Counter
 	webhooks *prometheus.CounterVec
+	delivery *prometheus.CounterVec
 }
 
 // New registers Flux's metrics. The outbox gauges are read from the database at scrape time, so
@@ -47,8 +48,12 @@ func New(s *store.Store, log *slog.Logger) *Metrics {
 			Name: "flux_webhooks_total",
 			Help: "Twilio webhooks by kind and result.",
 		}, []string{"kind", "result"}),
+		delivery: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flux_delivery_status_total",
+			Help: "Delivery statuses recorded from Twilio's status callbacks, by channel (whatsapp, call) and status (delivered, read, failed, undelivered, completed, no-answer, busy...).",
+		}, []string{"channel", "status"}),
 	}
-	m.Registry.MustRegister(m.attempts, m.lag, m.claimed, m.webhooks,
+	m.Registry.MustRegister(m.attempts, m.lag, m.claimed, m.webhooks, m.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&outbox{store: s, log: log})
 	return m
@@ -67,6 +72,9 @@ func (m *Metrics) Claimed(n int) { m.claimed.Add(float64(n)) }
 
 // Webhook counts a Twilio webhook (kind whatsapp|voice; result recorded, duplicate, forbidden...).
 func (m *Metrics) Webhook(kind, result string) { m.webhooks.WithLabelValues(kind, result).Inc() }
+
+// Delivery counts a delivery status recorded from a status callback (replays are not counted).
+func (m *Metrics) Delivery(channel, status string) { m.delivery.WithLabelValues(channel, status).Inc() }
 
 // Handler serves the registry for Prometheus.
 func (m *Metrics) Handler() http.Handler {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
@@ -52,6 +53,7 @@ func TestAnotherReplicaDispatchesOnAHint(t *testing.T) {
 		cfg.DatabaseURL, cfg.Listener, cfg.PublicBaseURL, cfg.Slot = url, ln, "http://"+ln.Addr().String(), slot
 		cfg.Twilio = twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second}
 		cfg.WhatsAppFrom, cfg.VoiceFrom = "+15005550006", "+15005550006"
+		cfg.WhatsAppTemplates = channel.Templates{Reminder: tw.AddReminderTemplate()}
 		cfg.FeedStatus = 200 * time.Millisecond
 		cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil)).With("replica", name)
 		runService(t, cfg)

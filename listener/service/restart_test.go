@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
@@ -55,9 +56,10 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 		Slot:         fmt.Sprintf("svc_restart_%d", time.Now().UnixNano()%1e6),
 		Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
 		WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-		Dispatch:   dispatch.Config{Owner: "restart-test", Sweep: time.Second},
-		FeedStatus: 200 * time.Millisecond,
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		WhatsAppTemplates: channel.Templates{Reminder: tw.AddReminderTemplate()},
+		Dispatch:          dispatch.Config{Owner: "restart-test", Sweep: time.Second},
+		FeedStatus:        200 * time.Millisecond,
+		Log:               slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	time.Sleep(500 * time.Millisecond) // let it connect and start streaming before the restart
 
@@ -73,7 +75,7 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 			t.Fatal("no WhatsApp reminder a minute after the restart: the service did not recover")
 		}
 	}
-	if body := tw.Messages()[0].Form.Get("Body"); !strings.HasPrefix(body, "Flux reminder: After the restart") {
+	if body := tw.Messages()[0].Body; !strings.HasPrefix(body, "Flux reminder: After the restart") {
 		t.Fatalf("sent %q", body)
 	}
 }

@@ -59,17 +59,19 @@ type Config struct {
 	PublicBaseURL   string       // where Twilio reaches the webhooks
 	Slot            string       // replication slot; default flux_listener
 
-	Twilio          twilioclient.Config // no AccountSID: WhatsApp and calls are not sent
-	WhatsAppFrom    string
-	VoiceFrom       string
-	Push            webpushclient.Config // no VAPID keys: push is not sent
-	Dispatch        dispatch.Config
-	Horizon         time.Duration // deadlines kept in memory; default 15m
-	ClaimBatch      int           // rungs per claim transaction; default 1000
-	FeedStatus      time.Duration // feed status interval; default 10s
-	DisableFeed     bool          // a replica that never leads the feed
-	DisableHTTP     bool
-	DisableDispatch bool
+	Twilio       twilioclient.Config // no AccountSID: WhatsApp and calls are not sent
+	WhatsAppFrom string
+	VoiceFrom    string
+	// WhatsAppTemplates are the approved templates sent outside the 24-hour window.
+	WhatsAppTemplates channel.Templates
+	Push              webpushclient.Config // no VAPID keys: push is not sent
+	Dispatch          dispatch.Config
+	Horizon           time.Duration // deadlines kept in memory; default 15m
+	ClaimBatch        int           // rungs per claim transaction; default 1000
+	FeedStatus        time.Duration // feed status interval; default 10s
+	DisableFeed       bool          // a replica that never leads the feed
+	DisableHTTP       bool
+	DisableDispatch   bool
 
 	Agent chat.Agent  // answers chat messages; nil: this replica runs no agents
 	Chat  chat.Config // Owner defaults to Dispatch.Owner
@@ -122,8 +124,11 @@ func Run(ctx context.Context, cfg Config) error {
 		if tc, err = twilioclient.New(cfg.Twilio); err != nil {
 			return err
 		}
-		senders["whatsapp"] = &channel.WhatsApp{Twilio: channel.Twilio{Client: tc, From: cfg.WhatsAppFrom, PublicBaseURL: cfg.PublicBaseURL}}
+		senders["whatsapp"] = &channel.WhatsApp{Twilio: channel.Twilio{Client: tc, From: cfg.WhatsAppFrom, PublicBaseURL: cfg.PublicBaseURL}, Templates: cfg.WhatsAppTemplates}
 		senders["call"] = &channel.Call{Twilio: channel.Twilio{Client: tc, From: cfg.VoiceFrom, PublicBaseURL: cfg.PublicBaseURL}}
+		if cfg.WhatsAppTemplates.Reminder == "" {
+			log.WarnContext(ctx, "no WhatsApp reminder template: reminders outside the 24-hour window will fail; set TWILIO_CONTENT_SID_REMINDER")
+		}
 	}
 	if cfg.Senders != nil {
 		senders = cfg.Senders

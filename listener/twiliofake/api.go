@@ -1,6 +1,7 @@
 package twiliofake
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,11 @@ type result struct {
 	status int
 	body   any
 	sid    string
+	// msgBody is Request.Body for a created message.
+	msgBody string
+	// after runs once the answer is on the wire (a message's or call's
+	// lifecycle: the API answer goes out before any status callback).
+	after func()
 }
 
 func fail(status, code int, msg string) result {
@@ -49,8 +56,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /2010-04-01/Accounts/{AccountSid}/Calls.json", s.api(KindCall, s.createCall))
 	mux.Handle("POST /v2/Services/{ServiceSid}/Verifications", s.api(KindVerification, s.createVerification))
 	mux.Handle("POST /v2/Services/{ServiceSid}/VerificationCheck", s.api(KindVerificationCheck, s.checkVerification))
+	// A wildcard is a whole path segment, so {Resource} is "{Sid}.json".
+	mux.Handle("GET /2010-04-01/Accounts/{AccountSid}/Messages/{Resource}", s.api(KindMessageFetch, s.fetchMessage))
+	mux.Handle("GET /2010-04-01/Accounts/{AccountSid}/Calls/{Resource}", s.api(KindCallFetch, s.fetchCall))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeResult(w, fail(http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found"))
+		writeResult(w, notFound(r))
 	})
 	return mux
 }
@@ -106,9 +116,15 @@ func (s *Server) api(kind string, h endpoint) http.Handler {
 		}
 
 		res := h(r, account, r.PostForm)
-		rec.Status, rec.SID = res.status, res.sid
+		rec.Status, rec.SID, rec.Body = res.status, res.sid, res.msgBody
 		s.record(rec)
 		writeResult(w, res)
+		if res.after != nil {
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			res.after()
+		}
 	})
 }
 
@@ -142,40 +158,72 @@ func writeResult(w http.ResponseWriter, res result) {
 	_ = json.NewEncoder(w).Encode(res.body) // the client hung up; nothing to do
 }
 
+// createMessage accepts a message the way Twilio does: synchronous checks
+// answer 400, everything else is 201 queued, and what happens next (sent,
+// delivered, read, or failed for being outside the WhatsApp window or for
+// a template's parameter count, or the recipient's Outcome) plays out
+// asynchronously in the resource and its status callbacks.
 func (s *Server) createMessage(r *http.Request, account string, form url.Values) result {
+	to, contentSid, rawVars := form.Get("To"), form.Get("ContentSid"), form.Get("ContentVariables")
 	switch {
-	case form.Get("To") == "":
+	case to == "":
 		return fail(http.StatusBadRequest, 21604, "A 'To' phone number is required.")
 	case form.Get("From") == "" && form.Get("MessagingServiceSid") == "":
 		return fail(http.StatusBadRequest, 21603, "A 'From' phone number is required.")
-	case form.Get("Body") == "" && form.Get("MediaUrl") == "" && form.Get("ContentSid") == "":
+	case form.Get("Body") == "" && form.Get("MediaUrl") == "" && contentSid == "":
 		return fail(http.StatusBadRequest, 21602, "Message body is required.")
+	case rawVars != "" && contentSid == "":
+		return fail(http.StatusBadRequest, CodeContentSIDRequired, "ContentSid Required")
 	}
-	sid := newSID("SM")
-	now := time.Now().UTC().Format(time.RFC1123Z)
-	base := fmt.Sprintf("/2010-04-01/Accounts/%s/Messages/%s", account, sid)
-	return result{status: http.StatusCreated, sid: sid, body: map[string]any{
-		"account_sid":           account,
-		"api_version":           apiVersion,
-		"body":                  form.Get("Body"),
-		"date_created":          now,
-		"date_sent":             nil,
-		"date_updated":          now,
-		"direction":             "outbound-api",
-		"error_code":            nil,
-		"error_message":         nil,
-		"from":                  form.Get("From"),
-		"messaging_service_sid": nullIfEmpty(form.Get("MessagingServiceSid")),
-		"num_media":             strconv.Itoa(len(form["MediaUrl"])),
-		"num_segments":          "1",
-		"price":                 nil,
-		"price_unit":            "USD",
-		"sid":                   sid,
-		"status":                "queued",
-		"subresource_uris":      map[string]string{"media": base + "/Media.json"},
-		"to":                    form.Get("To"),
-		"uri":                   base + ".json",
+	if res, ok := checkStatusCallback(form.Get("StatusCallback")); !ok {
+		return res
+	}
+
+	now := s.now()
+	whatsApp := strings.HasPrefix(to, "whatsapp:")
+	body, failCode := form.Get("Body"), 0
+	if contentSid != "" {
+		// A template send, whatever the window: that is what templates are for.
+		t, ok := s.lookupTemplate(contentSid)
+		if !contentSID.MatchString(contentSid) || !ok {
+			return fail(http.StatusBadRequest, CodeInvalidContentSID, "The ContentSid is Invalid")
+		}
+		vars, ok := parseVariables(rawVars)
+		if !ok {
+			return fail(http.StatusBadRequest, CodeInvalidContentVariables, "The ContentVariables Parameter is invalid")
+		}
+		body = t.render(vars)
+		if len(vars) != t.Params {
+			failCode = CodeParamCountMismatch
+		}
+	} else if whatsApp && !s.windowOpen(to, now) {
+		failCode = CodeOutsideWindow
+	}
+
+	m := &message{
+		sid: newSID("SM"), account: account, from: form.Get("From"), to: to, body: body,
+		contentSID: contentSid, messagingService: form.Get("MessagingServiceSid"),
+		numMedia: len(form["MediaUrl"]), status: MessageQueued, created: now, updated: now,
+		statusCallback: form.Get("StatusCallback"),
+	}
+	o := s.outcome(to)
+	plan := messagePlan(whatsApp, failCode, o)
+	s.mu.Lock()
+	s.messages[m.sid] = m
+	js := m.json()
+	s.mu.Unlock()
+	return result{status: http.StatusCreated, sid: m.sid, msgBody: body, body: js, after: func() {
+		s.spawn(func(ctx context.Context) { s.runMessage(ctx, m.sid, plan, o) })
 	}}
+}
+
+// checkStatusCallback accepts an empty StatusCallback (no callbacks) or an
+// http(s) URL on a loopback host, the only place the fake posts to.
+func checkStatusCallback(cb string) (result, bool) {
+	if cb == "" || checkHookURL(cb) == nil {
+		return result{}, true
+	}
+	return fail(http.StatusBadRequest, CodeInvalidStatusCallback, "Invalid 'StatusCallback'"), false
 }
 
 func (s *Server) createCall(r *http.Request, account string, form url.Values) result {
@@ -187,42 +235,53 @@ func (s *Server) createCall(r *http.Request, account string, form url.Values) re
 	case form.Get("Url") == "" && form.Get("Twiml") == "" && form.Get("ApplicationSid") == "":
 		return fail(http.StatusBadRequest, 21205, "Url, Twiml or ApplicationSid is required")
 	}
-	sid := newSID("CA")
-	now := time.Now().UTC().Format(time.RFC1123Z)
-	base := fmt.Sprintf("/2010-04-01/Accounts/%s/Calls/%s", account, sid)
-	return result{status: http.StatusCreated, sid: sid, body: map[string]any{
-		"account_sid":      account,
-		"annotation":       nil,
-		"answered_by":      nil,
-		"api_version":      apiVersion,
-		"caller_name":      nil,
-		"date_created":     now,
-		"date_updated":     now,
-		"direction":        "outbound-api",
-		"duration":         nil,
-		"end_time":         nil,
-		"forwarded_from":   nil,
-		"from":             form.Get("From"),
-		"from_formatted":   form.Get("From"),
-		"group_sid":        nil,
-		"parent_call_sid":  nil,
-		"phone_number_sid": nil,
-		"price":            nil,
-		"price_unit":       "USD",
-		"queue_time":       "0",
-		"sid":              sid,
-		"start_time":       nil,
-		"status":           "queued",
-		"subresource_uris": map[string]string{
-			"notifications": base + "/Notifications.json",
-			"recordings":    base + "/Recordings.json",
-			"events":        base + "/Events.json",
-		},
-		"to":           form.Get("To"),
-		"to_formatted": form.Get("To"),
-		"trunk_sid":    nil,
-		"uri":          base + ".json",
+	if res, ok := checkStatusCallback(form.Get("StatusCallback")); !ok {
+		return res
+	}
+	method := http.MethodPost
+	if strings.EqualFold(form.Get("StatusCallbackMethod"), http.MethodGet) {
+		method = http.MethodGet
+	}
+	now := s.now()
+	c := &call{
+		sid: newSID("CA"), account: account, from: form.Get("From"), to: form.Get("To"),
+		status: CallQueued, created: now, updated: now,
+		statusCallback: form.Get("StatusCallback"), method: method,
+		events: parseEvents(form["StatusCallbackEvent"]),
+	}
+	o := s.outcome(c.to)
+	plan := callPlan(o)
+	s.mu.Lock()
+	s.calls[c.sid] = c
+	js := c.json()
+	s.mu.Unlock()
+	return result{status: http.StatusCreated, sid: c.sid, body: js, after: func() {
+		s.spawn(func(ctx context.Context) { s.runCall(ctx, c.sid, plan, o) })
 	}}
+}
+
+func (s *Server) fetchMessage(r *http.Request, account string, _ url.Values) result {
+	sid, ok := strings.CutSuffix(r.PathValue("Resource"), ".json")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.messages[sid]; ok && m != nil && m.account == account {
+		return result{status: http.StatusOK, sid: sid, body: m.json()}
+	}
+	return notFound(r)
+}
+
+func (s *Server) fetchCall(r *http.Request, account string, _ url.Values) result {
+	sid, ok := strings.CutSuffix(r.PathValue("Resource"), ".json")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.calls[sid]; ok && c != nil && c.account == account {
+		return result{status: http.StatusOK, sid: sid, body: c.json()}
+	}
+	return notFound(r)
+}
+
+func notFound(r *http.Request) result {
+	return fail(http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 }
 
 var verifyChannels = map[string]bool{"sms": true, "call": true, "email": true, "whatsapp": true, "sna": true, "auto": true}

@@ -1,6 +1,7 @@
 package twiliofake
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -21,11 +22,13 @@ const (
 	KindCall              = "call"
 	KindVerification      = "verification"
 	KindVerificationCheck = "verification_check"
+	KindMessageFetch      = "message_fetch" // GET …/Messages/{Sid}.json
+	KindCallFetch         = "call_fetch"    // GET …/Calls/{Sid}.json
 )
 
 // Request is one API request the fake received.
 type Request struct {
-	Kind string     // KindMessage, KindCall, KindVerification or KindVerificationCheck
+	Kind string     // one of the Kind constants
 	Path string     // request path, e.g. /2010-04-01/Accounts/AC…/Messages.json
 	Form url.Values // form-encoded request body
 	// SID of the resource created or checked (SM…, CA…, VE…); empty for
@@ -35,6 +38,10 @@ type Request struct {
 	// timed out (Timeout failure).
 	Status int
 	Time   time.Time
+	// Body is, for a created message, the text it carries: Body, or for a
+	// template (ContentSid) send its body with the ContentVariables filled
+	// in. Empty for other requests.
+	Body string
 }
 
 // Failure is what FailNext makes the fake answer: an HTTP status code
@@ -58,11 +65,27 @@ type Server struct {
 
 	latency atomic.Int64 // nanoseconds each API request takes, like a real network round trip
 
+	// Status callbacks and resource lifecycles run in goroutines on ctx,
+	// which Close cancels before waiting for them (wg).
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	clock   atomic.Pointer[func() time.Time]
+	cbDelay atomic.Int64 // nanoseconds between two steps of a resource's lifecycle
+
 	mu            sync.Mutex
+	closed        bool // set by Close; no lifecycle goroutine starts after it
 	requests      []Request
 	failed        []Request
 	failures      []Failure                // injected, consumed front first
 	verifications map[string]*verification // by To
+	messages      map[string]*message      // by SID
+	calls         map[string]*call         // by SID
+	windows       map[string]time.Time     // WhatsApp customer-service window end, by number
+	templates     map[string]Template      // by content SID
+	outcomes      map[string]Outcome       // by number
+	callbacks     []Callback
+	cbChanged     chan struct{} // closed and replaced when callbacks grows
 }
 
 type verification struct {
@@ -104,7 +127,15 @@ func StartOn(addr, authToken string) (*Server, error) {
 			},
 		},
 		verifications: map[string]*verification{},
+		messages:      map[string]*message{},
+		calls:         map[string]*call{},
+		windows:       map[string]time.Time{},
+		templates:     map[string]Template{},
+		outcomes:      map[string]Outcome{},
+		cbChanged:     make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.cbDelay.Store(int64(DefaultCallbackDelay))
 	ls.Serve(s.routes())
 	return s, nil
 }
@@ -114,10 +145,47 @@ func StartOn(addr, authToken string) (*Server, error) {
 func (s *Server) URL() string { return s.url }
 
 // Close stops the server and waits for its handlers, including ones blocked
-// by a Timeout failure, to return. It is safe to call more than once.
+// by a Timeout failure, to return; then it stops the pending status
+// callbacks (an in-flight one is aborted) and waits for their goroutines.
+// It is safe to call more than once.
 func (s *Server) Close() {
 	s.ls.Close()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
 	s.webhooks.CloseIdleConnections()
+}
+
+// spawn runs f in a goroutine that Close cancels (through ctx) and waits
+// for. After Close it does nothing.
+func (s *Server) spawn(f func(ctx context.Context)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f(s.ctx)
+	}()
+}
+
+// sleep waits d or until ctx is done; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // FailNext makes the next n API requests fail with f instead of being

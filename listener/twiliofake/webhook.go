@@ -6,14 +6,11 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/flux-companion/flux/sql/loopback"
 )
 
 // AccountSID is the account SID the webhook param helpers put in
@@ -42,37 +39,22 @@ func Signature(authToken, fullURL string, params url.Values) string {
 // SendWebhook POSTs params form-encoded to rawURL like Twilio calling the
 // app, signed with the server's auth token. rawURL must be http(s) on a
 // loopback host. The caller closes the response body.
+//
+// Params of a user's WhatsApp message (From "whatsapp:<number>", no
+// MessageStatus), e.g. WhatsAppReplyParams, open that number's
+// customer-service window for WindowDuration before the POST, as the
+// message reaching Twilio does.
 func (s *Server) SendWebhook(ctx context.Context, rawURL string, params url.Values) (*http.Response, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("twiliofake: webhook URL %q: %w", rawURL, err)
+	if err := checkHookURL(rawURL); err != nil {
+		return nil, err
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("twiliofake: webhook URL %q: scheme must be http or https", rawURL)
-	}
-	if !loopback.IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("twiliofake: webhook URL %q: host is not loopback", rawURL)
-	}
-	select {
-	case <-s.ls.Closing():
+	if s.closing() {
 		return nil, errors.New("twiliofake: server closed")
-	default:
 	}
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(params.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("twiliofake: webhook to %q: %w", rawURL, err)
+	if from := params.Get("From"); strings.HasPrefix(from, "whatsapp:") && params.Get("MessageStatus") == "" {
+		s.OpenWindow(from, s.now().Add(WindowDuration))
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	req.Header.Set("X-Twilio-Signature", Signature(s.authToken, rawURL, params))
-	// Twilio retries deliveries with the same token; apps may dedupe on it.
-	req.Header.Set("I-Twilio-Idempotency-Token", newSID(""))
-	resp, err := s.webhooks.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("twiliofake: webhook to %q: %w", rawURL, err)
-	}
-	return resp, nil
+	return s.post(ctx, rawURL, http.MethodPost, params, newSID(""))
 }
 
 // WhatsAppReplyParams returns the params of Twilio's incoming-message

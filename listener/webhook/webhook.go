@@ -1,5 +1,5 @@
-// Package webhook is the listener's HTTP side: Twilio's WhatsApp and voice webhooks, health and
-// readiness probes, and Prometheus metrics.
+// Package webhook is the listener's HTTP side: Twilio's WhatsApp, voice and status-callback
+// webhooks, health and readiness probes, and Prometheus metrics.
 //
 // Every Twilio request is authenticated by its X-Twilio-Signature (without an auth token to check
 // it with, the webhooks answer 404), computed by Twilio over the
@@ -9,6 +9,8 @@
 //
 // Answers go through store.RecordResponse with the provider's id, so Twilio's retries and
 // replays change nothing; the reply (TwiML) is the same for a replay as for the first delivery.
+// Status callbacks go through store.RecordDelivery, which never moves a status backwards, so a
+// replayed or out-of-order callback changes nothing either.
 package webhook
 
 import (
@@ -21,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,11 +32,15 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/twilio/twilio-go/client"
 
+	"github.com/flux-companion/flux/listener/reminder"
 	"github.com/flux-companion/flux/sql/store"
 )
 
-// Counter hears webhook results (metrics). Nil is allowed.
-type Counter interface{ Webhook(kind, result string) }
+// Counter hears webhook results and delivery statuses (metrics). Nil is allowed.
+type Counter interface {
+	Webhook(kind, result string)
+	Delivery(channel, status string)
+}
 
 // Config wires the server.
 type Config struct {
@@ -86,6 +93,7 @@ func New(cfg Config) *fiber.App {
 	tw := app.Group("/webhooks/twilio", h.verify)
 	tw.Post("/whatsapp", h.whatsapp)
 	tw.Post("/voice", h.voice)
+	tw.Post("/status", h.status)
 	return app
 }
 
@@ -132,20 +140,8 @@ func (h *handlers) verify(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// Replies and digits as SPEC.md has them.
-var answers = map[string]string{
-	"1": "done", "done": "done",
-	"2": "reschedule", "reschedule": "reschedule",
-	"3": "missed", "missed": "missed", "miss": "missed",
-}
-
-var confirmations = map[string]string{
-	"done":       "Marked as done. Nice work!",
-	"missed":     "Marked as missed. Tomorrow is another go.",
-	"reschedule": "OK, I'll suggest a new time in the Flux chat.",
-}
-
 func (h *handlers) whatsapp(c *fiber.Ctx) error {
+	ctx := c.UserContext()
 	form := c.Locals("form").(url.Values)
 	from := strings.TrimPrefix(form.Get("From"), "whatsapp:")
 	sid := form.Get("MessageSid")
@@ -153,36 +149,60 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		h.count("whatsapp", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, "From and MessageSid are required")
 	}
-	response, ok := answers[strings.ToLower(strings.TrimSpace(form.Get("Body")))]
+	// Whatever it says, a message from the person opens WhatsApp's 24-hour window.
+	if _, err := h.cfg.Store.NoteInboundWhatsApp(ctx, from); err != nil {
+		return err
+	}
+	text := form.Get("Body")
+	if reminder.IsOptOut(text) {
+		if _, err := h.cfg.Store.WhatsAppOptOut(ctx, from); err != nil {
+			return err
+		}
+		h.count("whatsapp", "opted_out")
+		logger(c, h.cfg.Log).InfoContext(ctx, "whatsapp opt-out")
+		return message(c, reminder.OptedOut)
+	}
+	// A quick-reply button posts its id as ButtonPayload and its title as ButtonText.
+	answer, ok := reminder.Parse(form.Get("ButtonPayload"))
 	if !ok {
-		h.count("whatsapp", "unrecognised")
-		return message(c, "Reply 1 done, 2 reschedule, 3 missed.")
+		answer, ok = reminder.Parse(form.Get("ButtonText"))
+	}
+	if !ok {
+		answer, ok = reminder.Parse(text)
 	}
 	// A replay (Twilio retries) gets the answer the original got; nothing is written again.
-	if prior, err := h.cfg.Store.Receipt(c.UserContext(), sid); err != nil {
+	if prior, err := h.cfg.Store.Receipt(ctx, sid); err != nil {
 		return err
 	} else if prior != "" {
 		h.count("whatsapp", store.Duplicate)
-		return message(c, confirmations[prior])
+		return message(c, reminder.Confirmation(reminder.Answer(prior)))
 	}
-	task, found, err := h.cfg.Store.WhatsAppTask(c.UserContext(), from)
+	waiting, found, err := h.cfg.Store.WhatsAppTask(ctx, from)
 	if err != nil {
 		return err
 	}
 	if !found {
 		h.count("whatsapp", "no_reminder")
-		return message(c, "There is no reminder waiting for an answer.")
+		return message(c, reminder.NoReminder)
 	}
-	result, err := h.cfg.Store.RecordResponse(c.UserContext(), task, response, "whatsapp", sid)
+	offer := reminder.Offer{Reschedule: waiting.OfferReschedule, Snooze: waiting.SnoozesLeft > 0}
+	if !ok {
+		h.count("whatsapp", "unrecognised")
+		return message(c, offer.ReplyHint())
+	}
+	result, err := h.cfg.Store.RecordResponse(ctx, waiting.TaskID, string(answer), "whatsapp", sid)
 	if err != nil {
 		return err
 	}
 	h.count("whatsapp", result)
-	logger(c, h.cfg.Log).InfoContext(c.UserContext(), "whatsapp reply", "task_id", task, "response", response, "result", result)
-	if result == store.NotPending {
-		return message(c, "That reminder is already settled.")
+	logger(c, h.cfg.Log).InfoContext(ctx, "whatsapp reply", "task_id", waiting.TaskID, "response", answer, "result", result)
+	switch result {
+	case store.NotPending:
+		return message(c, reminder.NotPending)
+	case store.SnoozeLimit:
+		return message(c, reminder.SnoozeLimit(offer))
 	}
-	return message(c, confirmations[response])
+	return message(c, reminder.Confirmation(answer))
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -195,13 +215,13 @@ func (h *handlers) voice(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "a task id in the URL and a CallSid are required")
 	}
 	digits := form.Get("Digits")
-	response, ok := answers[digits]
-	if !ok || len(digits) != 1 {
+	response, ok := reminder.ParseDigit(digits)
+	if !ok {
 		h.count("voice", "unrecognised")
 		return say(c, "Sorry, I did not catch that. Goodbye.")
 	}
 	// One call answers once per digit: CallSid plus the digit is the event's id.
-	result, err := h.cfg.Store.RecordResponse(c.UserContext(), task, response, "call", callSid+":"+digits)
+	result, err := h.cfg.Store.RecordResponse(c.UserContext(), task, string(response), "call", callSid+":"+digits)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "P0002" { // no such task
 		h.count("voice", "unknown_task")
@@ -212,10 +232,76 @@ func (h *handlers) voice(c *fiber.Ctx) error {
 	}
 	h.count("voice", result)
 	logger(c, h.cfg.Log).InfoContext(c.UserContext(), "voice answer", "task_id", task, "response", response, "result", result)
-	if result == store.NotPending {
-		return say(c, "That reminder is already settled. Goodbye.")
+	switch result {
+	case store.NotPending:
+		return say(c, reminder.NotPending+" Goodbye.")
+	case store.SnoozeLimit:
+		return say(c, "This reminder was snoozed 3 times already. Goodbye.")
 	}
-	return say(c, confirmations[response]+" Goodbye.")
+	return say(c, reminder.Confirmation(response)+" Goodbye.")
+}
+
+// Twilio's SIDs: two letters and 32 hex digits (SM/MM messages, CA calls).
+var (
+	messageSID = regexp.MustCompile(`^(SM|MM)[0-9a-f]{32}$`)
+	callSID    = regexp.MustCompile(`^CA[0-9a-f]{32}$`)
+)
+
+// The statuses each kind of status callback may carry.
+var (
+	messageStatuses = map[string]bool{"accepted": true, "scheduled": true, "queued": true, "sending": true, "sent": true,
+		"delivered": true, "read": true, "undelivered": true, "failed": true, "canceled": true, "receiving": true, "received": true}
+	callStatuses = map[string]bool{"queued": true, "initiated": true, "ringing": true, "in-progress": true,
+		"completed": true, "busy": true, "no-answer": true, "failed": true, "canceled": true}
+	// Statuses on the way that Flux does not record: nothing to act on, and the next one follows.
+	transient = map[string]bool{"accepted": true, "scheduled": true, "sending": true, "receiving": true, "received": true}
+)
+
+// status takes a message's or call's status callback: the status (and error code) is recorded
+// on its notification, and a failed WhatsApp or unanswered call brings the next rung forward.
+func (h *handlers) status(c *fiber.Ctx) error {
+	form := c.Locals("form").(url.Values)
+	var channel, sid, st string
+	switch {
+	case form.Get("MessageSid") != "":
+		channel, sid, st = "whatsapp", form.Get("MessageSid"), form.Get("MessageStatus")
+		if !messageSID.MatchString(sid) || !messageStatuses[st] {
+			h.count("status", "malformed")
+			return fiber.NewError(fiber.StatusBadRequest, "a message status callback needs a MessageSid and a known MessageStatus")
+		}
+	case form.Get("CallSid") != "":
+		channel, sid, st = "call", form.Get("CallSid"), form.Get("CallStatus")
+		if !callSID.MatchString(sid) || !callStatuses[st] {
+			h.count("status", "malformed")
+			return fiber.NewError(fiber.StatusBadRequest, "a call status callback needs a CallSid and a known CallStatus")
+		}
+	default:
+		h.count("status", "malformed")
+		return fiber.NewError(fiber.StatusBadRequest, "MessageSid or CallSid is required")
+	}
+	var code int
+	if ec := form.Get("ErrorCode"); ec != "" {
+		n, err := strconv.Atoi(ec)
+		if err != nil || n < 0 || n > 99999 {
+			h.count("status", "malformed")
+			return fiber.NewError(fiber.StatusBadRequest, "ErrorCode is not a Twilio error code")
+		}
+		code = n
+	}
+	if transient[st] {
+		h.count("status", "ignored")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	result, err := h.cfg.Store.RecordDelivery(c.UserContext(), sid, st, code)
+	if err != nil {
+		return err
+	}
+	h.count("status", result)
+	if result != store.DeliveryStale && h.cfg.Counter != nil {
+		h.cfg.Counter.Delivery(channel, st)
+	}
+	logger(c, h.cfg.Log).InfoContext(c.UserContext(), "delivery status", "channel", channel, "sid", sid, "status", st, "error_code", code, "result", result)
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (h *handlers) count(kind, result string) {

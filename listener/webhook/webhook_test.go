@@ -235,7 +235,9 @@ func TestUnrecognisedReplyGetsHelpAndWritesNothing(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	code, body := e.post(t, e.twilio, "/webhooks/twilio/whatsapp", twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+15005550006", "maybe later"))
-	if code != 200 || !strings.Contains(body, "Reply 1 done, 2 reschedule, 3 missed.") {
+	// The help offers what a reminder offers now: snooze (none used yet), reschedule only while a
+	// free slot remains today.
+	if code != 200 || !strings.Contains(body, "Reply 1 done, 4 snooze, ") || !strings.Contains(body, "3 missed.") {
 		t.Fatalf("%d %s", code, body)
 	}
 	code, body = e.post(t, e.twilio, "/webhooks/twilio/whatsapp", twiliofake.WhatsAppReplyParams("whatsapp:+4915199999999", "whatsapp:+15005550006", "1"))

@@ -36,6 +36,9 @@ var (
 	qOutboxDepth            = query("outbox_depth")
 	qWhatsAppTask           = query("whatsapp_task")
 	qReceipt                = query("receipt")
+	qRecordDelivery         = query("record_delivery")
+	qNoteInboundWhatsApp    = query("note_inbound_whatsapp")
+	qWhatsAppOptOut         = query("whatsapp_opt_out")
 )
 
 // DBTX is a pgx connection, pool or transaction.
@@ -83,6 +86,11 @@ type OutboxItem struct {
 	Push        []PushSubscription // push rows only
 	// OfferReschedule: a WhatsApp reminder may offer "2 reschedule" (a free slot remains today).
 	OfferReschedule bool
+	// WindowOpen: the person wrote on WhatsApp in the last 24 hours, so free text may be sent;
+	// otherwise only an approved template goes through.
+	WindowOpen bool
+	// SnoozesLeft: how many more times this reminder may be snoozed (0: do not offer it).
+	SnoozesLeft int
 }
 
 // ClaimOutbox leases up to limit outbox rows to owner for lease.
@@ -95,7 +103,8 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration,
 		var it OutboxItem
 		var push []byte
 		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts, &it.DueAt,
-			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push, &it.OfferReschedule)
+			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push, &it.OfferReschedule,
+			&it.WindowOpen, &it.SnoozesLeft)
 		if err == nil && push != nil {
 			err = json.Unmarshal(push, &it.Push)
 		}
@@ -162,12 +171,13 @@ func (s *Store) FinishDispatches(ctx context.Context, owner string, fs []Finish)
 
 // Response results of RecordResponse.
 const (
-	Recorded   = "recorded"
-	Duplicate  = "duplicate"
-	NotPending = "not_pending"
+	Recorded    = "recorded"
+	Duplicate   = "duplicate"
+	NotPending  = "not_pending"
+	SnoozeLimit = "snooze_limit" // a fourth snooze, refused
 )
 
-// RecordResponse answers a task's reminder: done, missed, reschedule or acknowledge.
+// RecordResponse answers a task's reminder: done, missed, reschedule, snooze or acknowledge.
 // providerSID (the inbound event's id) makes a replay a no-op.
 func (s *Store) RecordResponse(ctx context.Context, taskID, response, channel, providerSID string) (string, error) {
 	var result string
@@ -208,17 +218,67 @@ func (s *Store) UpcomingDeadlines(ctx context.Context, until time.Time, limit in
 	return ds, nil
 }
 
-// WhatsAppTask finds the task a WhatsApp reply from phone answers: the latest unanswered
+// WaitingReminder is the reminder a WhatsApp reply answers, and what a reminder to the person
+// offers now.
+type WaitingReminder struct {
+	TaskID          string
+	OfferReschedule bool
+	SnoozesLeft     int
+}
+
+// WhatsAppTask finds the reminder a WhatsApp reply from phone answers: the latest unanswered
 // WhatsApp reminder to that number whose task is open. found is false when there is none.
-func (s *Store) WhatsAppTask(ctx context.Context, phone string) (taskID string, found bool, err error) {
-	err = s.db.QueryRow(ctx, qWhatsAppTask, phone).Scan(&taskID)
+func (s *Store) WhatsAppTask(ctx context.Context, phone string) (r WaitingReminder, found bool, err error) {
+	err = s.db.QueryRow(ctx, qWhatsAppTask, phone).Scan(&r.TaskID, &r.OfferReschedule, &r.SnoozesLeft)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
+		return r, false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("store: task for a WhatsApp reply: %w", err)
+		return r, false, fmt.Errorf("store: task for a WhatsApp reply: %w", err)
 	}
-	return taskID, true, nil
+	return r, true, nil
+}
+
+// Delivery results of RecordDelivery.
+const (
+	DeliveryRecorded = "recorded"
+	DeliveryAdvanced = "advanced" // a failed rung: the ladder's next one is due now
+	DeliveryStale    = "stale"    // a replay, or older than what is recorded
+	DeliveryEarly    = "early"    // the send is not recorded yet; applied when it is
+)
+
+// RecordDelivery records a provider's status callback for the message or call sid (errorCode 0:
+// none) and returns one of the Delivery results.
+func (s *Store) RecordDelivery(ctx context.Context, sid, status string, errorCode int) (string, error) {
+	var code any
+	if errorCode != 0 {
+		code = errorCode
+	}
+	var result string
+	if err := s.db.QueryRow(ctx, qRecordDelivery, sid, status, code).Scan(&result); err != nil {
+		return "", fmt.Errorf("store: record delivery %s of %s: %w", status, sid, err)
+	}
+	return result, nil
+}
+
+// NoteInboundWhatsApp opens phone's 24-hour WhatsApp window; false when no verified user has
+// the number.
+func (s *Store) NoteInboundWhatsApp(ctx context.Context, phone string) (bool, error) {
+	var found bool
+	if err := s.db.QueryRow(ctx, qNoteInboundWhatsApp, phone).Scan(&found); err != nil {
+		return false, fmt.Errorf("store: note inbound WhatsApp: %w", err)
+	}
+	return found, nil
+}
+
+// WhatsAppOptOut withdraws the WhatsApp opt-in of phone's user; false when no verified user has
+// the number.
+func (s *Store) WhatsAppOptOut(ctx context.Context, phone string) (bool, error) {
+	var found bool
+	if err := s.db.QueryRow(ctx, qWhatsAppOptOut, phone).Scan(&found); err != nil {
+		return false, fmt.Errorf("store: WhatsApp opt-out: %w", err)
+	}
+	return found, nil
 }
 
 // Receipt is the response an inbound provider event (providerSID) already recorded, or "" when

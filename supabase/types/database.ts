@@ -207,6 +207,9 @@ export type Database = {
       notification_log: {
         Row: {
           channel: Database["public"]["Enums"]["notification_channel"]
+          delivery_error_code: number | null
+          delivery_status: Database["public"]["Enums"]["delivery_status"] | null
+          delivery_updated_at: string | null
           external_id: string | null
           id: string
           responded_at: string | null
@@ -217,6 +220,11 @@ export type Database = {
         }
         Insert: {
           channel: Database["public"]["Enums"]["notification_channel"]
+          delivery_error_code?: number | null
+          delivery_status?:
+            | Database["public"]["Enums"]["delivery_status"]
+            | null
+          delivery_updated_at?: string | null
           external_id?: string | null
           id?: string
           responded_at?: string | null
@@ -227,6 +235,11 @@ export type Database = {
         }
         Update: {
           channel?: Database["public"]["Enums"]["notification_channel"]
+          delivery_error_code?: number | null
+          delivery_status?:
+            | Database["public"]["Enums"]["delivery_status"]
+            | null
+          delivery_updated_at?: string | null
           external_id?: string | null
           id?: string
           responded_at?: string | null
@@ -330,6 +343,8 @@ export type Database = {
           reminder_sent_at: string | null
           scheduled_at: string | null
           shared_with_goal_ids: string[]
+          snooze_count: number
+          snoozed_at: string | null
           status: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type: Database["public"]["Enums"]["trigger_type"]
@@ -355,6 +370,8 @@ export type Database = {
           reminder_sent_at?: string | null
           scheduled_at?: string | null
           shared_with_goal_ids?: string[]
+          snooze_count?: number
+          snoozed_at?: string | null
           status?: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type?: Database["public"]["Enums"]["trigger_type"]
@@ -380,6 +397,8 @@ export type Database = {
           reminder_sent_at?: string | null
           scheduled_at?: string | null
           shared_with_goal_ids?: string[]
+          snooze_count?: number
+          snoozed_at?: string | null
           status?: Database["public"]["Enums"]["task_status"]
           title?: string
           trigger_type?: Database["public"]["Enums"]["trigger_type"]
@@ -411,6 +430,8 @@ export type Database = {
           timezone: string
           updated_at: string
           whatsapp_opt_in_at: string | null
+          whatsapp_opted_out_at: string | null
+          whatsapp_window_until: string | null
         }
         Insert: {
           created_at?: string
@@ -425,6 +446,8 @@ export type Database = {
           timezone?: string
           updated_at?: string
           whatsapp_opt_in_at?: string | null
+          whatsapp_opted_out_at?: string | null
+          whatsapp_window_until?: string | null
         }
         Update: {
           created_at?: string
@@ -439,6 +462,8 @@ export type Database = {
           timezone?: string
           updated_at?: string
           whatsapp_opt_in_at?: string | null
+          whatsapp_opted_out_at?: string | null
+          whatsapp_window_until?: string | null
         }
         Relationships: []
       }
@@ -504,6 +529,8 @@ export type Database = {
           reminder_sent_at: string | null
           scheduled_at: string | null
           shared_with_goal_ids: string[]
+          snooze_count: number
+          snoozed_at: string | null
           status: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type: Database["public"]["Enums"]["trigger_type"]
@@ -538,6 +565,8 @@ export type Database = {
           reminder_sent_at: string | null
           scheduled_at: string | null
           shared_with_goal_ids: string[]
+          snooze_count: number
+          snoozed_at: string | null
           status: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type: Database["public"]["Enums"]["trigger_type"]
@@ -572,6 +601,8 @@ export type Database = {
           reminder_sent_at: string | null
           scheduled_at: string | null
           shared_with_goal_ids: string[]
+          snooze_count: number
+          snoozed_at: string | null
           status: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type: Database["public"]["Enums"]["trigger_type"]
@@ -638,6 +669,8 @@ export type Database = {
           reminder_sent_at: string | null
           scheduled_at: string | null
           shared_with_goal_ids: string[]
+          snooze_count: number
+          snoozed_at: string | null
           status: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type: Database["public"]["Enums"]["trigger_type"]
@@ -672,6 +705,8 @@ export type Database = {
           reminder_sent_at: string | null
           scheduled_at: string | null
           shared_with_goal_ids: string[]
+          snooze_count: number
+          snoozed_at: string | null
           status: Database["public"]["Enums"]["task_status"]
           title: string
           trigger_type: Database["public"]["Enums"]["trigger_type"]
@@ -690,6 +725,20 @@ export type Database = {
     Enums: {
       agent_status: "idle" | "thinking"
       context_type: "onboarding" | "goal" | "task" | "reschedule" | "general"
+      delivery_status:
+        | "queued"
+        | "initiated"
+        | "ringing"
+        | "sent"
+        | "in-progress"
+        | "delivered"
+        | "read"
+        | "completed"
+        | "undelivered"
+        | "failed"
+        | "busy"
+        | "no-answer"
+        | "canceled"
       dispatch_status: "pending" | "dispatched" | "failed" | "skipped"
       escalation_policy: "full" | "gentle" | "silent"
       escalation_stage: "push" | "whatsapp" | "call" | "auto_miss"
@@ -706,6 +755,7 @@ export type Database = {
         | "missed"
         | "no_response"
         | "acknowledged"
+        | "snoozed"
       task_status: "pending" | "done" | "missed" | "rescheduled" | "cancelled"
       trigger_type: "time" | "location"
     }
@@ -837,6 +887,21 @@ export const Constants = {
     Enums: {
       agent_status: ["idle", "thinking"],
       context_type: ["onboarding", "goal", "task", "reschedule", "general"],
+      delivery_status: [
+        "queued",
+        "initiated",
+        "ringing",
+        "sent",
+        "in-progress",
+        "delivered",
+        "read",
+        "completed",
+        "undelivered",
+        "failed",
+        "busy",
+        "no-answer",
+        "canceled",
+      ],
       dispatch_status: ["pending", "dispatched", "failed", "skipped"],
       escalation_policy: ["full", "gentle", "silent"],
       escalation_stage: ["push", "whatsapp", "call", "auto_miss"],
@@ -854,6 +919,7 @@ export const Constants = {
         "missed",
         "no_response",
         "acknowledged",
+        "snoozed",
       ],
       task_status: ["pending", "done", "missed", "rescheduled", "cancelled"],
       trigger_type: ["time", "location"],
