@@ -119,17 +119,16 @@ begin
     raise exception 'record_delivery: unknown status % for %', p_status, p_external_id using errcode = 'invalid_parameter_value';
   end if;
   v_status := p_status::public.delivery_status;
+  -- One SID at a time with the send's own record (finish_dispatches takes the same lock), so a
+  -- callback is either applied to the notification or kept for finish_dispatches to apply,
+  -- never left between the two.
+  perform pg_catalog.pg_advisory_xact_lock(1685482614, pg_catalog.hashtext(p_external_id));
   select n.id into v_notification from public.notification_log n where n.external_id = p_external_id;
   if v_notification is null then
     insert into flux.delivery_events (external_id, status, error_code)
     values (p_external_id, v_status, p_error_code)
     on conflict do nothing;
-    -- The send may have been recorded meanwhile (it commits without waiting for this).
-    select n.id into v_notification from public.notification_log n where n.external_id = p_external_id;
-    if v_notification is null then
-      return 'early';
-    end if;
-    delete from flux.delivery_events e where e.external_id = p_external_id and e.status = v_status;
+    return 'early';
   end if;
   return flux.apply_delivery(v_notification, v_status, p_error_code);
 end
@@ -189,7 +188,10 @@ begin
   end loop;
 
   -- Status callbacks that arrived before this send was recorded (Twilio answers the API call
-  -- and may call back at once) take effect now, in the order of their statuses.
+  -- and may call back at once) take effect now, in the order of their statuses. The SIDs are
+  -- locked as record_delivery locks them (in one order: no deadlock between two finishers).
+  perform pg_catalog.pg_advisory_xact_lock(1685482614, pg_catalog.hashtext(x))
+  from (select distinct x from unnest(p_external_ids) x where x is not null order by x) s;
   for v_event in
     select e.*, n.id as notification_id from flux.delivery_events e
     join public.notification_log n on n.external_id = e.external_id
