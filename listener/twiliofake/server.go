@@ -122,6 +122,9 @@ func StartOn(addr, authToken string) (*Server, error) {
 		url:       "http://" + ls.Addr(),
 		webhooks: &http.Client{
 			Timeout: 15 * time.Second, // Twilio's webhook timeout
+			// Status callbacks come many at a time (several per message): keep connections to
+			// the app open, as Twilio's own pool does, instead of dialing for each.
+			Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second},
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},

@@ -253,8 +253,9 @@ var (
 		"delivered": true, "read": true, "undelivered": true, "failed": true, "canceled": true, "receiving": true, "received": true}
 	callStatuses = map[string]bool{"queued": true, "initiated": true, "ringing": true, "in-progress": true,
 		"completed": true, "busy": true, "no-answer": true, "failed": true, "canceled": true}
-	// Statuses on the way that Flux does not record: nothing to act on, and the next one follows.
-	transient = map[string]bool{"accepted": true, "scheduled": true, "sending": true, "receiving": true, "received": true}
+	// Statuses on the way that Flux does not record: nothing to act on, and the next one follows
+	// (queued says no more than the send's own record: Twilio accepted it).
+	transient = map[string]bool{"accepted": true, "scheduled": true, "queued": true, "sending": true, "receiving": true, "received": true}
 )
 
 // status takes a message's or call's status callback: the status (and error code) is recorded

@@ -77,26 +77,30 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_n public.notification_log;
+  v_channel public.notification_channel;
+  v_task_id uuid;
+  v_sent_at timestamptz;
+  v_failed boolean;
   v_task public.tasks;
 begin
-  -- The task first, then its notification: the order record_response locks them in.
-  select t.* into v_task from public.tasks t
-  where t.id = (select n.task_id from public.notification_log n where n.id = p_notification)
-  for update;
-  select n.* into v_n from public.notification_log n where n.id = p_notification for update;
-  if v_n.delivery_status >= 'completed' or p_status <= v_n.delivery_status then
-    return 'stale';
+  select n.channel, n.task_id into v_channel, v_task_id from public.notification_log n where n.id = p_notification;
+  v_failed := (v_channel = 'whatsapp' and p_status in ('failed', 'undelivered'))
+              or (v_channel = 'call' and p_status in ('no-answer', 'busy', 'failed', 'canceled'));
+  -- Only a failure may move the ladder, and only then is the task locked (first: the order
+  -- record_response locks task and notification in). Most callbacks (sent, delivered, read)
+  -- touch the notification alone and never hold up a claim of the task.
+  if v_failed then
+    select t.* into v_task from public.tasks t where t.id = v_task_id for update;
   end if;
   update public.notification_log n
   set delivery_status = p_status, delivery_error_code = p_error_code, delivery_updated_at = flux.now()
-  where n.id = p_notification;
-
-  if not ((v_n.channel = 'whatsapp' and p_status in ('failed', 'undelivered'))
-          or (v_n.channel = 'call' and p_status in ('no-answer', 'busy', 'failed', 'canceled'))) then
-    return 'recorded';
+  where n.id = p_notification
+    and (n.delivery_status is null or (n.delivery_status < 'completed' and n.delivery_status < p_status))
+  returning n.sent_at into v_sent_at;
+  if not found then
+    return 'stale';
   end if;
-  if flux.advance_after_failure(v_task, v_n.channel::text::public.escalation_stage, v_n.sent_at) then
+  if v_failed and flux.advance_after_failure(v_task, v_channel::text::public.escalation_stage, v_sent_at) then
     return 'advanced';
   end if;
   return 'recorded';
@@ -404,29 +408,30 @@ as $$
          or coalesce(flux.is_hhmm(p #> '{quiet_hours,start}') and flux.is_hhmm(p #> '{quiet_hours,end}'), false))
 $$;
 
--- Whether p_at falls in the user's quiet hours, in their zone (so across DST changes too).
-create function flux.in_quiet_hours(p_at timestamptz, p_tz text, p_prefs jsonb, p_profile jsonb) returns boolean
-language sql stable
-set search_path = ''
-as $$
-  select case when w.s is null or w.e is null or w.s = w.e then false
-              when w.s < w.e then l.t >= w.s and l.t < w.e
-              else l.t >= w.s or l.t < w.e end
-  from (select coalesce(p_prefs #>> '{quiet_hours,start}', p_profile #>> '{sleep_window,start}')::time as s,
-               coalesce(p_prefs #>> '{quiet_hours,end}', p_profile #>> '{sleep_window,end}')::time as e) w,
-       (select (p_at at time zone p_tz)::time as t) l
-$$;
-
--- A WhatsApp or call rung is held back now when now is quiet, unless the task itself is due in
--- the quiet hours (the person asked for that time).
+-- Whether a WhatsApp or call rung is held back at p_now: now is in the user's quiet hours, in
+-- their zone (so across DST changes too), and the task is not itself due in them (the person
+-- asked for that time; a null p_due is not). One function for the claim's sake: it runs for every
+-- WhatsApp and call rung, and each call of a function switches search_path twice.
 create function flux.quiet_for(p_due timestamptz, p_now timestamptz, p_tz text, p_prefs jsonb, p_profile jsonb)
 returns boolean
 language sql stable
 set search_path = ''
 as $$
-  select flux.in_quiet_hours(p_now, p_tz, p_prefs, p_profile)
-         and not coalesce(flux.in_quiet_hours(p_due, p_tz, p_prefs, p_profile), false)
+  select case when w.s is null or w.e is null or w.s = w.e then false
+              else (case when w.s < w.e then l.now_t >= w.s and l.now_t < w.e else l.now_t >= w.s or l.now_t < w.e end)
+                   and not coalesce(case when w.s < w.e then l.due_t >= w.s and l.due_t < w.e
+                                         else l.due_t >= w.s or l.due_t < w.e end, false)
+         end
+  from (select coalesce(p_prefs #>> '{quiet_hours,start}', p_profile #>> '{sleep_window,start}')::time as s,
+               coalesce(p_prefs #>> '{quiet_hours,end}', p_profile #>> '{sleep_window,end}')::time as e) w,
+       (select (p_now at time zone p_tz)::time as now_t, (p_due at time zone p_tz)::time as due_t) l
 $$;
+
+-- Whether p_at falls in the user's quiet hours.
+create function flux.in_quiet_hours(p_at timestamptz, p_tz text, p_prefs jsonb, p_profile jsonb) returns boolean
+language sql stable
+set search_path = ''
+as $$ select flux.quiet_for(null, p_at, p_tz, p_prefs, p_profile) $$;
 
 create or replace function flux.claim_escalations(p_limit integer default 1000) returns integer
 language plpgsql

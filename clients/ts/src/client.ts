@@ -53,6 +53,8 @@ export type TriggerType = Enums<'trigger_type'>
 export type EscalationPolicy = Enums<'escalation_policy'>
 export type PatternType = Enums<'pattern_type'>
 export type ReminderResponse = Enums<'reminder_response'>
+export type NotificationChannel = Enums<'notification_channel'>
+export type DeliveryStatus = Enums<'delivery_status'>
 
 // What a client may write: the columns granted to `authenticated` (docs/api.md, Tables). user_id
 // is left out everywhere: it defaults to auth.uid(), and any other value is refused.
@@ -64,5 +66,6 @@ export type TaskInsert = Pick<
 >
 export type TaskUpdate = Pick<TablesUpdate<'tasks'>, 'title' | 'description' | 'duration_minutes'>
 export type MessageInsert = Pick<TablesInsert<'messages'>, 'id' | 'conversation_id' | 'content'>
+// (whatsapp_window_until and whatsapp_opted_out_at, like phone_verified, are set by the service.)
 export type UserUpdate = Pick<TablesUpdate<'users'>, 'timezone' | 'phone_number' | 'profile' | 'notification_preferences'>
 export type PatternUpdate = Pick<TablesUpdate<'patterns'>, 'description' | 'confidence' | 'data'>

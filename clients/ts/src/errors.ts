@@ -3,7 +3,7 @@ import type { PostgrestError, PostgrestSingleResponse } from '@supabase/supabase
 // The codes docs/api.md lists (Errors, and the listener's bodies). Others can arrive too.
 export type FluxErrorCode =
   // PostgREST: the SQLSTATE, or PostgREST's custom statuses
-  | 'PT401' | '42501' | 'PT404' | 'PT409' | '22023' | '23514' | '23503' | '23505' | 'rate_limited'
+  | 'PT401' | '42501' | 'PT404' | 'PT409' | '22023' | '22P02' | '23514' | '23503' | '23505' | 'rate_limited'
   // the listener's /v1 endpoints
   | 'unauthorized' | 'invalid_body' | 'invalid_phone_number' | 'invalid_channel' | 'invalid_code'
   | 'wrong_code' | 'no_account' | 'no_pending_verification' | 'number_mismatch'
@@ -13,7 +13,7 @@ export type FluxErrorCode =
 // One error for both surfaces: a database error through PostgREST ({code, message, details, hint}
 // and the HTTP status), or a listener answer ({code, message}, the status and the raw body).
 export class FluxError extends Error {
-  override readonly name = 'FluxError'
+  override readonly name: string = 'FluxError'
   readonly code: FluxErrorCode | (string & {})
   readonly status: number
   readonly details: string | null

@@ -1,7 +1,10 @@
-// docs/api.md: Tables (tasks, notification_log, dispatch_log), Realtime, and the task RPCs:
-// today_tasks, complete_task, mark_missed, respond_to_reminder, propose_reschedule,
-// confirm_reschedule, simulate_location_trigger.
-import type { Dispatch, FluxClient, Json, NotificationLogEntry, Task, TaskInsert, TaskStatus, TaskUpdate } from './client.ts'
+// docs/api.md: Tables (tasks, notification_log, dispatch_log), Realtime, the task RPCs:
+// today_tasks, complete_task, mark_missed, respond_to_reminder (and snooze), propose_reschedule,
+// confirm_reschedule, simulate_location_trigger; and the reminder push's payload (Web Push).
+import type { PostgrestError } from '@supabase/supabase-js'
+import type {
+  DeliveryStatus, Dispatch, FluxClient, Json, NotificationLogEntry, Task, TaskInsert, TaskStatus, TaskUpdate,
+} from './client.ts'
 import { FluxError, unwrap } from './errors.ts'
 import { arr, bool, obj, str, strOrNull } from './json.ts'
 
@@ -56,6 +59,59 @@ export async function listNotifications(supabase: FluxClient, taskId: string): P
     .eq('task_id', taskId).order('sent_at', { ascending: false }))
 }
 
+// A task's reminders with what became of them: the channel and when it went out, what Twilio
+// last reported about a WhatsApp or call (delivery_status, and its error code when it failed),
+// the answer, and `problem`, why it did not reach the person (null when it did, while it is on
+// its way, and for a push, which has no delivery report). Newest first.
+export type NotificationDelivery = Pick<
+  NotificationLogEntry,
+  'id' | 'channel' | 'sent_at' | 'response' | 'responded_at' | 'delivery_status' | 'delivery_error_code' | 'delivery_updated_at'
+> & { problem: string | null }
+
+export async function listNotificationDeliveries(supabase: FluxClient, taskId: string): Promise<NotificationDelivery[]> {
+  const rows = unwrap(await supabase.from('notification_log')
+    .select('id, channel, sent_at, response, responded_at, delivery_status, delivery_error_code, delivery_updated_at')
+    .eq('task_id', taskId).order('sent_at', { ascending: false }))
+  return rows.map((n) => ({ ...n, problem: deliveryProblem(n) }))
+}
+
+// Why a WhatsApp message or call did not reach the person, from Twilio's status and error code;
+// null when it did or may still. Every status is listed: a new one fails the typecheck here.
+export function deliveryProblem(
+  n: Pick<NotificationLogEntry, 'channel' | 'delivery_status' | 'delivery_error_code'>,
+): string | null {
+  const status: DeliveryStatus | null = n.delivery_status
+  const code = n.delivery_error_code
+  const because = code === null ? '' : `: ${twilioErrors[code] ?? 'Twilio error'} (${code})`
+  switch (status) {
+    case null: case 'queued': case 'initiated': case 'ringing': case 'sent': case 'in-progress':
+    case 'delivered': case 'read': case 'completed':
+      return null
+    case 'undelivered':
+      return `WhatsApp did not deliver the reminder${because}.`
+    case 'failed':
+      return n.channel === 'call' ? `The reminder call could not be made${because}.` : `The WhatsApp reminder failed${because}.`
+    case 'busy':
+      return 'The line was busy when the reminder called.'
+    case 'no-answer':
+      return 'Nobody answered the reminder call.'
+    case 'canceled':
+      return `The reminder ${n.channel === 'call' ? 'call' : 'message'} was canceled${because}.`
+  }
+}
+
+// Titles of the Twilio error codes a reminder typically fails with; others show as their number.
+const twilioErrors: { [code: number]: string | undefined } = {
+  30003: 'unreachable handset',
+  30005: 'unknown handset',
+  30006: 'landline or unreachable carrier',
+  30007: 'message filtered',
+  30008: 'unknown error',
+  63016: "outside WhatsApp's 24-hour window, and no template was used",
+  63024: 'invalid WhatsApp recipient',
+  63028: 'template parameters do not match',
+}
+
 export type DispatchSummary = Pick<Dispatch, 'channel' | 'status' | 'due_at' | 'dispatched_at' | 'error'>
 
 export async function listDispatches(supabase: FluxClient, taskId: string): Promise<DispatchSummary[]> {
@@ -108,15 +164,94 @@ export async function completeFromList(
 
 // p_response is text in SQL, checked by the function (22023 otherwise): these are the values it
 // accepts. Not the reminder_response enum, which records the answer ('acknowledge' is stored as
-// 'acknowledged', silence as 'no_response').
-export type ReminderAnswer = 'done' | 'missed' | 'reschedule' | 'acknowledge'
+// 'acknowledged', 'snooze' as 'snoozed', silence as 'no_response').
+export type ReminderAnswer = 'done' | 'missed' | 'reschedule' | 'snooze' | 'acknowledge'
 
+// How often one reminder may be snoozed (tasks.snooze_count counts them).
+export const MAX_SNOOZES = 3
+
+export function snoozesLeft(task: Pick<Task, 'snooze_count'>): number {
+  return Math.max(0, MAX_SNOOZES - task.snooze_count)
+}
+
+// A snooze past the third: PT409 (HTTP 409), and nothing changed. Offer done, reschedule or
+// missed instead; e.code is still 'PT409', e.hint the database's.
+export class SnoozeLimitError extends FluxError {
+  override readonly name: string = 'SnoozeLimitError'
+
+  constructor(error: PostgrestError, status: number) {
+    super({
+      code: error.code, status, details: error.details, hint: error.hint,
+      message: `This reminder was snoozed ${MAX_SNOOZES} times already: answer done, reschedule or missed.`,
+    })
+  }
+}
+
+// snooze: reminded again in the user's snooze_minutes (the task is due then, unless it is due
+// later anyway); SnoozeLimitError after the third. 'not_pending': the task was settled already.
 export async function respondToReminder(
   supabase: FluxClient, taskId: string, answer: ReminderAnswer,
 ): Promise<'recorded' | 'not_pending'> {
-  const result = unwrap(await supabase.rpc('respond_to_reminder', { p_task_id: taskId, p_response: answer }))
-  if (result === 'recorded' || result === 'not_pending') return result
-  throw new TypeError(`respond_to_reminder: unexpected result ${JSON.stringify(result)}`)
+  const { data, error, status } = await supabase.rpc('respond_to_reminder', { p_task_id: taskId, p_response: answer })
+  if (error?.code === 'PT409' && answer === 'snooze') throw new SnoozeLimitError(error, status)
+  if (error) throw FluxError.fromPostgrest(error, status)
+  if (data === 'recorded' || data === 'not_pending') return data
+  throw new TypeError(`respond_to_reminder: unexpected result ${JSON.stringify(data)}`)
+}
+
+// The notification's Snooze button: true when snoozed; at the limit, says so and returns false
+// (show the other answers).
+export async function snoozeReminder(
+  supabase: FluxClient, taskId: string, ui: { showToast(text: string): void },
+): Promise<boolean> {
+  try {
+    return (await respondToReminder(supabase, taskId, 'snooze')) === 'recorded'
+  } catch (e) {
+    if (!(e instanceof SnoozeLimitError)) throw e
+    ui.showToast(e.message)
+    return false
+  }
+}
+
+// ---- The reminder push (Web Push) ----
+
+// The buttons a reminder push offers, in the order to show them: snooze while the reminder may
+// still be snoozed.
+export type ReminderAction = Exclude<ReminderAnswer, 'acknowledge'>
+
+// The JSON a service worker receives in its push event.
+export type ReminderPush = {
+  task_id: string
+  title: string
+  body: string // "Due 17:00", local time
+  due_at: string
+  actions: ReminderAction[]
+}
+
+const reminderActions: readonly ReminderAction[] = ['done', 'snooze', 'reschedule', 'missed']
+
+export function readReminderPush(j: Json): ReminderPush {
+  const p = obj(j, 'reminder push')
+  return {
+    task_id: str(p.task_id, 'task_id'),
+    title: str(p.title, 'title'),
+    body: str(p.body, 'body'),
+    due_at: str(p.due_at, 'due_at'),
+    actions: arr(p.actions, 'actions').map((a) => {
+      const action = reminderActions.find((r) => r === a)
+      if (action === undefined) throw new TypeError(`actions[]: unknown action ${JSON.stringify(a)}`)
+      return action
+    }),
+  }
+}
+
+// notificationclick: a button answers with its action, a tap on the notification itself
+// acknowledges (the ladder stops, the task stays pending).
+export async function answerReminderClick(
+  supabase: FluxClient, push: ReminderPush, action: string,
+): Promise<'recorded' | 'not_pending'> {
+  const answer: ReminderAnswer = push.actions.find((a) => a === action) ?? 'acknowledge'
+  return respondToReminder(supabase, push.task_id, answer)
 }
 
 export type RescheduleProposal = {
