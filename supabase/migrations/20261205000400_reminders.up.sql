@@ -284,7 +284,8 @@ begin
     raise exception 'record_response: unknown response %', p_response using errcode = 'invalid_parameter_value';
   end if;
   -- A fourth snooze is refused before anything is written, its replays alike.
-  if p_response = 'snooze' and (select t.snooze_count from public.tasks t where t.id = p_task_id) >= 3 then
+  if p_response = 'snooze'
+     and (select t.snooze_count from public.tasks t where t.id = p_task_id and t.status = 'pending') >= 3 then
     return 'snooze_limit';
   end if;
   if p_provider_sid is not null then
