@@ -98,8 +98,14 @@ func WhatsAppText(title, due string, o Offer) string {
 }
 
 // TemplateVariables are the Content API variables of the reminder template: {{1}} the task's
-// title, {{2}} its local due time.
+// title, {{2}} its local due time. WhatsApp refuses a variable with a newline, a tab or more than
+// four spaces in a row (Twilio error 21656), so white space is folded to single spaces; an empty
+// one is refused too, so a title of nothing but spaces reads "(untitled)".
 func TemplateVariables(title, due string) map[string]string {
+	title = strings.Join(strings.Fields(title), " ")
+	if title == "" {
+		title = "(untitled)"
+	}
 	return map[string]string{"1": title, "2": due}
 }
 

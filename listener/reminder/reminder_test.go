@@ -102,3 +102,18 @@ func TestTemplateHasTwoVariablesAndAButtonPerAnswer(t *testing.T) {
 		}
 	}
 }
+
+// WhatsApp refuses a template variable with a newline, a tab, a run of spaces or nothing at all.
+func TestTemplateVariablesAreWhatWhatsAppAccepts(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Call mom":               "Call mom",
+		"Call\nmom\tand     dad": "Call mom and dad",
+		"  \u00a0 ":              "(untitled)",
+		"":                       "(untitled)",
+	} {
+		if got := reminder.TemplateVariables(in, "17:00")["1"]; got != want {
+			t.Errorf("TemplateVariables(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
