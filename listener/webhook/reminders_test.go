@@ -296,3 +296,68 @@ func grep(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Metric labels taken from a request must not change with later requests: fiber reuses a
+// request's memory for the next one, and a label kept from it (c.Path()) once turned WhatsApp
+// counts into "voice" ones.
+func TestMetricLabelsOutliveTheirRequest(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	// A refused request is counted under the kind its path names.
+	if code, _ := e.post(t, e.forger, "/webhooks/twilio/whatsapp", twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+15005550006", "1")); code != http.StatusForbidden {
+		t.Fatalf("forged whatsapp: %d", code)
+	}
+	for i := 0; i < 20; i++ {
+		e.post(t, e.forger, "/webhooks/twilio/voice?task="+e.taskID, twiliofake.VoiceGatherParams(callSID, phone, "+15005550006", "1"))
+		e.post(t, e.forger, "/webhooks/twilio/status", callStatus(callSID, "ringing"))
+	}
+	_, body := e.get(t, "/metrics")
+	for _, want := range []string{
+		`flux_webhooks_total{kind="whatsapp",result="forbidden"} 1`,
+		`flux_webhooks_total{kind="voice",result="forbidden"} 20`,
+		`flux_webhooks_total{kind="status",result="forbidden"} 20`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grep(body, "flux_webhooks_total"))
+		}
+	}
+}
+
+// Signed but odd: a NUL, invalid UTF-8 or an overlong id in From, MessageSid or CallSid is refused
+// at the edge with 400 (it used to reach SQL and fail there with 500), and nothing is written.
+func TestOddSignedRepliesAre400(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	reply := func(from, sid string) url.Values {
+		p := twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+15005550006", "1")
+		p.Set("From", from)
+		p.Set("MessageSid", sid)
+		return p
+	}
+	good := "SM" + strings.Repeat("5", 32)
+	for name, p := range map[string]url.Values{
+		"NUL in From":         reply("whatsapp:"+phone+"\x00", good),
+		"invalid UTF-8 From":  reply("whatsapp:+49151\xff\xfe0077", good),
+		"From not a number":   reply("whatsapp:ida", good),
+		"NUL in MessageSid":   reply("whatsapp:"+phone, good+"\x00"),
+		"200-char MessageSid": reply("whatsapp:"+phone, "SM"+strings.Repeat("a", 198)),
+		"invalid UTF-8 sid":   reply("whatsapp:"+phone, "SM\xff"+strings.Repeat("a", 31)),
+	} {
+		if code, body := e.post(t, e.twilio, "/webhooks/twilio/whatsapp", p); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, code, body)
+		}
+	}
+	for name, sid := range map[string]string{"NUL": callSID + "\x00", "200 chars": "CA" + strings.Repeat("b", 198), "UTF-8": "CA\xc3\x28" + strings.Repeat("c", 30)} {
+		if code, _ := e.post(t, e.twilio, "/webhooks/twilio/voice?task="+e.taskID, twiliofake.VoiceGatherParams(sid, phone, "+15005550006", "1")); code != http.StatusBadRequest {
+			t.Errorf("voice CallSid %s: %d, want 400", name, code)
+		}
+	}
+	var receipts int
+	var window *time.Time
+	if err := e.pool.QueryRow(context.Background(), `select (select count(*) from flux.webhook_receipts), (select whatsapp_window_until from public.users)`).Scan(&receipts, &window); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := e.state(t); status != "pending" || receipts != 0 || window != nil {
+		t.Fatalf("a refused request wrote: task %s, %d receipts, window %v", status, receipts, window)
+	}
+}

@@ -61,6 +61,10 @@ func New(cfg Config) *fiber.App {
 	}
 	h := &handlers{cfg: cfg, validator: client.NewRequestValidator(cfg.AuthToken), base: strings.TrimRight(cfg.PublicBaseURL, "/")}
 	app := fiber.New(fiber.Config{
+		// Strings from a request (path, headers, params) are copies, not views of a buffer fiber
+		// reuses for the next request: a metric label kept from c.Path() once changed under a
+		// later request. The user endpoints (userapi) are mounted on this app too.
+		Immutable:             true,
 		BodyLimit:             cfg.BodyLimit,
 		DisableStartupMessage: true,
 		ReadTimeout:           10 * time.Second,
@@ -145,9 +149,11 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 	form := c.Locals("form").(url.Values)
 	from := strings.TrimPrefix(form.Get("From"), "whatsapp:")
 	sid := form.Get("MessageSid")
-	if from == "" || sid == "" {
+	// Checked here, not left to SQL: a NUL, invalid UTF-8 or an overlong id would fail there
+	// (500) instead of being refused.
+	if !e164.MatchString(from) || !messageSID.MatchString(sid) {
 		h.count("whatsapp", "malformed")
-		return fiber.NewError(fiber.StatusBadRequest, "From and MessageSid are required")
+		return fiber.NewError(fiber.StatusBadRequest, "From must be whatsapp:+<E.164 number> and MessageSid a Twilio message SID")
 	}
 	// Whatever it says, a message from the person opens WhatsApp's 24-hour window.
 	if _, err := h.cfg.Store.NoteInboundWhatsApp(ctx, from); err != nil {
@@ -210,9 +216,9 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 func (h *handlers) voice(c *fiber.Ctx) error {
 	form := c.Locals("form").(url.Values)
 	task, callSid := c.Query("task"), form.Get("CallSid")
-	if !uuidRE.MatchString(task) || callSid == "" {
+	if !uuidRE.MatchString(task) || !callSID.MatchString(callSid) {
 		h.count("voice", "malformed")
-		return fiber.NewError(fiber.StatusBadRequest, "a task id in the URL and a CallSid are required")
+		return fiber.NewError(fiber.StatusBadRequest, "a task id in the URL and a Twilio CallSid are required")
 	}
 	digits := form.Get("Digits")
 	response, ok := reminder.ParseDigit(digits)
@@ -241,10 +247,11 @@ func (h *handlers) voice(c *fiber.Ctx) error {
 	return say(c, reminder.Confirmation(response)+" Goodbye.")
 }
 
-// Twilio's SIDs: two letters and 32 hex digits (SM/MM messages, CA calls).
+// Twilio's SIDs: two letters and 32 hex digits (SM/MM messages, CA calls); phone numbers E.164.
 var (
 	messageSID = regexp.MustCompile(`^(SM|MM)[0-9a-f]{32}$`)
 	callSID    = regexp.MustCompile(`^CA[0-9a-f]{32}$`)
+	e164       = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
 // The statuses each kind of status callback may carry.

@@ -268,7 +268,7 @@ func TestVoiceDigits(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "already settled") {
 		t.Fatalf("a later digit on a settled task: %d %s", code, body)
 	}
-	code, body = e.post(t, e.twilio, "/webhooks/twilio/voice?task=00000000-0000-4000-8000-000000000000", twiliofake.VoiceGatherParams("CA3", phone, "+15005550006", "1"))
+	code, body = e.post(t, e.twilio, "/webhooks/twilio/voice?task=00000000-0000-4000-8000-000000000000", twiliofake.VoiceGatherParams("CA33333333333333333333333333333333", phone, "+15005550006", "1"))
 	if code != 200 || !strings.Contains(body, "no longer exists") {
 		t.Fatalf("unknown task: %d %s", code, body)
 	}

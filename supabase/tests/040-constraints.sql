@@ -48,7 +48,7 @@ select throws_ok(format($$ insert into messages (conversation_id, content) value
   'new row for relation "messages" violates check constraint "messages_user_content_length"', 'a chat message over 4,000 characters is refused');
 select lives_ok(format($$ insert into messages (conversation_id, content) values ('00000000-0000-4000-8000-00000000c001', %L) $$, repeat('x', 4000)), 'a message of exactly 4,000 characters is accepted');
 select throws_ok($$ insert into messages (conversation_id, content) values ('00000000-0000-4000-8000-00000000c001', '  ') $$, '23514',
-  'new row for relation "messages" violates check constraint "messages_content_not_empty"', 'an empty message is refused');
+  'new row for relation "messages" violates check constraint "messages_content_not_blank"', 'an empty message is refused');
 
 -- Service-side writes meet the same constraints.
 select tests.clear_authentication();
