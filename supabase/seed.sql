@@ -955,3 +955,20 @@ group by m.user_id;
 insert into flux.phone_verifications (user_id, phone_number, sent_at) values
   ('22222222-2222-4222-8222-222222222222', '+12025550143', flux.now() - interval '3 minutes'),
   ('11111111-1111-4111-8111-111111111111', '+447700900124', flux.now() - interval '1 minute');
+
+-- 13. Webhook receipts: the replay guard of each answer that came by WhatsApp or call (the
+-- provider's id of the reply). Sam answers in the app only, so his one receipt is an older
+-- WhatsApp reply to a task that still exists.
+insert into flux.webhook_receipts (provider_sid, task_id, user_id, response, received_at)
+select 'SM' || md5(n.id::text || ':reply'), n.task_id, n.user_id, n.response::text, n.responded_at
+from public.notification_log n
+where n.user_id in ('11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222')
+  and n.channel in ('whatsapp', 'call') and n.responded_at is not null and n.response <> 'no_response'
+on conflict do nothing;
+insert into flux.webhook_receipts (provider_sid, task_id, user_id, response, received_at)
+select 'SM' || md5(t.id::text || ':sam-reply'), t.id, t.user_id, 'done', flux.now() - interval '2 days'
+from public.tasks t
+where t.user_id = '22222222-2222-4222-8222-222222222222'
+order by t.created_at
+limit 1
+on conflict do nothing;

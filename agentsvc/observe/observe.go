@@ -365,8 +365,10 @@ func avoidSlots(t *[7][24]tally, bests []bestItem, authority []span) []avoidItem
 	var cands []avoidItem
 	for d := range 7 {
 		for h := range 24 {
-			if t[d][h].total == 0 {
-				continue // centre windows on hours a task started in
+			if t[d][h].total == 0 || isBest[d][h] {
+				// Centre windows on hours a task started in, never on a best hour: misses in
+				// the hour before could outweigh it and make a window that covers it.
+				continue
 			}
 			a := avoidItem{time.Weekday(d), h, h + 1, t[d][h]}
 			// One hour either side of h:00, within the day so Day stays

@@ -66,6 +66,20 @@ func TestPropertyReportFollowsTheRules(t *testing.T) {
 	}
 }
 
+// Inputs the property test once failed on: an avoid window centred on a best hour, made by the
+// misses of the hour before it.
+func TestPropertyRegressions(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []uint64{16422434252373639123, 1656706387439613488, 8399379667765747571} {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		loc := loadLoc(t, propZones[rng.IntN(len(propZones))])
+		in := randomInput(rng, loc, rng.IntN(200), 1+rng.IntN(84))
+		if msg := checkReport(in); msg != "" {
+			t.Errorf("seed %d (%s, %d outcomes): %s", seed, loc, len(in.History), msg)
+		}
+	}
+}
+
 func FuzzObserve(f *testing.F) {
 	f.Add(uint64(1), uint16(0), uint8(10), uint8(0))
 	f.Add(uint64(2), uint16(2), uint8(30), uint8(1))

@@ -36,12 +36,7 @@ var (
 	qLockAuthUser   = query("lock_auth_user")
 	qDeleteAuthUser = query("delete_auth_user")
 	qCountAuthUser  = query("count_auth_user")
-	qDeleteReceipts = query("delete_receipts")
-	qExportReceipts = query("export_receipts")
 )
-
-// receiptsTable holds user data without a user_id column; it is handled by name.
-const receiptsTable = "flux.webhook_receipts"
 
 // ErrNotFound: the user has no public.users row.
 var ErrNotFound = errors.New("account: user not found")
@@ -192,23 +187,12 @@ func (s *Service) Export(ctx context.Context, user uuid.UUID, w io.Writer) (Mani
 
 	m := Manifest{UserID: user, ExportedAt: s.now().UTC(), Tables: map[string]int{}}
 	zw := zip.NewWriter(w)
-	receipts := true
 	for _, t := range tables {
-		if t.String() == receiptsTable {
-			receipts = false // it gained a user_id: the catalog covers it
-		}
 		n, err := writeRows(ctx, tx, zw, t.String(), m.ExportedAt, t.selectRows(), user)
 		if err != nil {
 			return Manifest{}, err
 		}
 		m.Tables[t.String()] = n
-	}
-	if receipts {
-		n, err := writeRows(ctx, tx, zw, receiptsTable, m.ExportedAt, qExportReceipts, user)
-		if err != nil {
-			return Manifest{}, err
-		}
-		m.Tables[receiptsTable] = n
 	}
 
 	f, err := zw.CreateHeader(&zip.FileHeader{Name: "manifest.json", Method: zip.Deflate, Modified: m.ExportedAt})
@@ -274,24 +258,22 @@ func writeRows(ctx context.Context, tx pgx.Tx, zw *zip.Writer, name string, mod 
 	return n, nil
 }
 
-// Delete erases the user: every row in the user tables, their webhook receipts and the auth user.
+// Delete erases the user: every row in the user tables and the auth user.
 // Erasing a user who is already gone returns nil.
 func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 	var (
-		counts   map[string]int64 // before, for the log
-		swept    map[string]int64
-		receipts int64
-		via      string
+		counts map[string]int64 // before, for the log
+		swept  map[string]int64
+		via    string
 	)
 	if s.Admin == nil {
 		via = "database"
-		// One transaction: the receipts go with the tasks that find them, or neither does.
 		err := pgx.BeginTxFunc(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, qLockAuthUser, user); err != nil {
 				return fmt.Errorf("account: delete: lock auth user: %w", err)
 			}
 			var err error
-			if counts, receipts, err = prepare(ctx, tx, user); err != nil {
+			if counts, err = userRows(ctx, tx, user); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, qDeleteAuthUser, user); err != nil {
@@ -305,15 +287,10 @@ func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 		}
 	} else {
 		via = "gotrue"
-		// GoTrue deletes auth.users in its own transaction, so the receipts go first in theirs:
-		// once the tasks are cascaded away nothing leads to them. A failed admin call leaves the
-		// user's rows in place (only the replay guards are gone) and a retry finishes.
-		err := pgx.BeginTxFunc(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			var err error
-			counts, receipts, err = prepare(ctx, tx, user)
-			return err
-		})
-		if err != nil {
+		// GoTrue deletes auth.users in its own transaction; a failed admin call leaves the user's
+		// rows in place and a retry finishes.
+		var err error
+		if counts, err = userRows(ctx, s.DB, user); err != nil {
 			return err
 		}
 		if err := s.Admin.DeleteUser(ctx, user); err != nil {
@@ -343,29 +320,17 @@ func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 			total += n
 		}
 	}
-	if receipts > 0 {
-		erased[receiptsTable] = receipts
-		total += receipts
-	}
 	s.log().InfoContext(ctx, "account erased", "user_id", user, "via", via, "rows", total, "tables", erased)
 	return nil
 }
 
-// prepare counts the user's rows (for the log) and deletes their webhook receipts.
-func prepare(ctx context.Context, tx pgx.Tx, user uuid.UUID) (map[string]int64, int64, error) {
-	tables, err := userTables(ctx, tx)
+// userRows counts the user's rows in every user table.
+func userRows(ctx context.Context, q db, user uuid.UUID) (map[string]int64, error) {
+	tables, err := userTables(ctx, q)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	counts, err := countRows(ctx, tx, tables, user)
-	if err != nil {
-		return nil, 0, err
-	}
-	tag, err := tx.Exec(ctx, qDeleteReceipts, user)
-	if err != nil {
-		return nil, 0, fmt.Errorf("account: delete: webhook receipts: %w", err)
-	}
-	return counts, tag.RowsAffected(), nil
+	return countRows(ctx, q, tables, user)
 }
 
 // sweep deletes whatever rows of the user the cascade did not reach (a user table without the

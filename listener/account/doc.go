@@ -1,12 +1,12 @@
 // Package account exports and erases one user's data: GDPR portability (a ZIP of JSON files) and
-// erasure (every row, agent state and the auth user), as SPEC.md "What users can do" asks.
+// erasure (every row, agent state and the auth user), as the product promises every user.
 //
 // Catalog-driven. No table is listed here: both operations read pg_catalog at run time for every
 // base table of schemas public and flux with a uuid column user_id, plus public.users (keyed by
 // id). A table added by a later migration is therefore exported and erased without editing this
-// package, the same rule the pgTAP erasure test (tests.user_tables) checks. The one place that
-// holds a user's data without user_id, flux.webhook_receipts (keyed by task), is named
-// explicitly. auth.* is never exported: it is GoTrue's (password hashes, tokens), and public.users
+// package, the same rule the pgTAP erasure test (tests.user_tables) checks; every table of a
+// user's data has that column (flux.webhook_receipts gained it, and outlives the task it names).
+// auth.* is never exported: it is GoTrue's (password hashes, tokens), and public.users
 // already carries the email and phone number.
 //
 // Export is one snapshot: every read runs in a single REPEATABLE READ, READ ONLY transaction, so

@@ -288,6 +288,11 @@ begin
      and (select t.snooze_count from public.tasks t where t.id = p_task_id and t.status = 'pending') >= 3 then
     return 'snooze_limit';
   end if;
+  -- The task first: a receipt belongs to its task's user (flux.webhook_receipts_owner).
+  select t.* into v_task from public.tasks t where t.id = p_task_id for update;
+  if not found then
+    raise exception 'record_response: no task %', p_task_id using errcode = 'no_data_found';
+  end if;
   if p_provider_sid is not null then
     insert into flux.webhook_receipts (provider_sid, task_id, response)
     values (p_provider_sid, p_task_id, p_response)
@@ -297,10 +302,6 @@ begin
     end if;
   end if;
 
-  select t.* into v_task from public.tasks t where t.id = p_task_id for update;
-  if not found then
-    raise exception 'record_response: no task %', p_task_id using errcode = 'no_data_found';
-  end if;
   if v_task.status <> 'pending' then
     return 'not_pending';
   end if;
