@@ -361,3 +361,43 @@ func TestOddSignedRepliesAre400(t *testing.T) {
 		t.Fatalf("a refused request wrote: task %s, %d receipts, window %v", status, receipts, window)
 	}
 }
+
+// A signed "1" that arrives when no reminder is waiting is recorded; replayed later, when a
+// reminder is waiting, it answers nothing (Twilio retries webhooks whose answer timed out).
+func TestLateReplayAnswersNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	if _, err := e.pool.Exec(ctx, `update public.notification_log set response = 'no_response'`); err != nil {
+		t.Fatal(err)
+	}
+	early := twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+15005550006", "1")
+	if _, body := e.post(t, e.twilio, "/webhooks/twilio/whatsapp", early); !strings.Contains(body, "no reminder waiting") {
+		t.Fatalf("first delivery: %s", body)
+	}
+	var window1 time.Time
+	if err := e.pool.QueryRow(ctx, `select whatsapp_window_until from public.users`).Scan(&window1); err != nil {
+		t.Fatal(err)
+	}
+	// Now a reminder waits for an answer.
+	if _, err := e.pool.Exec(ctx, `insert into public.notification_log (user_id, task_id, channel, external_id, sent_at)
+		select user_id, id, 'whatsapp', 'SM55555555555555555555555555555555', now() + interval '1 minute' from public.tasks`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if _, body := e.post(t, e.twilio, "/webhooks/twilio/whatsapp", early); !strings.Contains(body, "no reminder waiting") {
+		t.Fatalf("the late replay got %s, want the original's answer", body)
+	}
+	var status string
+	var window2 time.Time
+	if err := e.pool.QueryRow(ctx, `select t.status::text, u.whatsapp_window_until from public.tasks t join public.users u on u.id = t.user_id`).Scan(&status, &window2); err != nil {
+		t.Fatal(err)
+	}
+	if status != "pending" || !window2.Equal(window1) {
+		t.Fatalf("the replay changed things: task %s, window %v (was %v)", status, window2, window1)
+	}
+	// A new message does answer it.
+	if _, body := e.post(t, e.twilio, "/webhooks/twilio/whatsapp", twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+15005550006", "1")); !strings.Contains(body, "Marked as done") {
+		t.Fatalf("a new reply: %s", body)
+	}
+}

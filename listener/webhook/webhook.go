@@ -155,13 +155,28 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		h.count("whatsapp", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, "From must be whatsapp:+<E.164 number> and MessageSid a Twilio message SID")
 	}
-	// Whatever it says, a message from the person opens WhatsApp's 24-hour window.
-	if _, err := h.cfg.Store.NoteInboundWhatsApp(ctx, from); err != nil {
+	// Every message is recorded once, first; a replay (Twilio retries, also late) gets the reply
+	// the original got and changes nothing. A new one opens WhatsApp's 24-hour window.
+	prior, err := h.cfg.Store.ReceiveWhatsApp(ctx, sid, from)
+	if err != nil {
 		return err
+	}
+	if prior != store.InboundNew && prior != store.InboundReceived && prior != store.InboundUnknown {
+		h.count("whatsapp", store.Duplicate)
+		return h.replay(c, from, prior)
+	}
+	settle := func(outcome string) error {
+		if prior == store.InboundUnknown {
+			return nil // nothing recorded for a number no user has
+		}
+		return h.cfg.Store.SettleReceipt(ctx, sid, outcome)
 	}
 	text := form.Get("Body")
 	if reminder.IsOptOut(text) {
 		if _, err := h.cfg.Store.WhatsAppOptOut(ctx, from); err != nil {
+			return err
+		}
+		if err := settle(store.ReceiptOptedOut); err != nil {
 			return err
 		}
 		h.count("whatsapp", "opted_out")
@@ -176,23 +191,22 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 	if !ok {
 		answer, ok = reminder.Parse(text)
 	}
-	// A replay (Twilio retries) gets the answer the original got; nothing is written again.
-	if prior, err := h.cfg.Store.Receipt(ctx, sid); err != nil {
-		return err
-	} else if prior != "" {
-		h.count("whatsapp", store.Duplicate)
-		return message(c, reminder.Confirmation(reminder.Answer(prior)))
-	}
 	waiting, found, err := h.cfg.Store.WhatsAppTask(ctx, from)
 	if err != nil {
 		return err
 	}
 	if !found {
+		if err := settle(store.ReceiptNoReminder); err != nil {
+			return err
+		}
 		h.count("whatsapp", "no_reminder")
 		return message(c, reminder.NoReminder)
 	}
 	offer := reminder.Offer{Reschedule: waiting.OfferReschedule, Snooze: waiting.SnoozesLeft > 0}
 	if !ok {
+		if err := settle(store.ReceiptUnrecognised); err != nil {
+			return err
+		}
 		h.count("whatsapp", "unrecognised")
 		return message(c, offer.ReplyHint())
 	}
@@ -209,6 +223,26 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		return message(c, reminder.SnoozeLimit(offer))
 	}
 	return message(c, reminder.Confirmation(answer))
+}
+
+// replay answers a repeated WhatsApp message as the original was answered.
+func (h *handlers) replay(c *fiber.Ctx, from, prior string) error {
+	switch prior {
+	case store.ReceiptOptedOut:
+		return message(c, reminder.OptedOut)
+	case store.ReceiptNoReminder:
+		return message(c, reminder.NoReminder)
+	case store.ReceiptUnrecognised:
+		waiting, found, err := h.cfg.Store.WhatsAppTask(c.UserContext(), from)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return message(c, reminder.NoReminder)
+		}
+		return message(c, reminder.Offer{Reschedule: waiting.OfferReschedule, Snooze: waiting.SnoozesLeft > 0}.ReplyHint())
+	}
+	return message(c, reminder.Confirmation(reminder.Answer(prior)))
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

@@ -35,9 +35,9 @@ var (
 	qUpcomingDeadlines      = query("upcoming_deadlines")
 	qOutboxDepth            = query("outbox_depth")
 	qWhatsAppTask           = query("whatsapp_task")
-	qReceipt                = query("receipt")
 	qRecordDelivery         = query("record_delivery")
-	qNoteInboundWhatsApp    = query("note_inbound_whatsapp")
+	qReceiveWhatsApp        = query("receive_whatsapp")
+	qSettleReceipt          = query("settle_receipt")
 	qWhatsAppOptOut         = query("whatsapp_opt_out")
 )
 
@@ -261,14 +261,36 @@ func (s *Store) RecordDelivery(ctx context.Context, sid, status string, errorCod
 	return result, nil
 }
 
-// NoteInboundWhatsApp opens phone's 24-hour WhatsApp window; false when no verified user has
-// the number.
-func (s *Store) NoteInboundWhatsApp(ctx context.Context, phone string) (bool, error) {
-	var found bool
-	if err := s.db.QueryRow(ctx, qNoteInboundWhatsApp, phone).Scan(&found); err != nil {
-		return false, fmt.Errorf("store: note inbound WhatsApp: %w", err)
+// Results of ReceiveWhatsApp besides a replay's recorded outcome.
+const (
+	InboundNew      = "new"      // first delivery: recorded, the window opened
+	InboundReceived = "received" // a replay of one that never finished: take it up
+	InboundUnknown  = "unknown"  // no verified user has the number
+)
+
+// ReceiveWhatsApp records an inbound WhatsApp message once: InboundNew the first time, the
+// outcome recorded for it on a replay (an answer, or one of the Receipt outcomes).
+func (s *Store) ReceiveWhatsApp(ctx context.Context, sid, phone string) (string, error) {
+	var result string
+	if err := s.db.QueryRow(ctx, qReceiveWhatsApp, sid, phone).Scan(&result); err != nil {
+		return "", fmt.Errorf("store: receive WhatsApp %s: %w", sid, err)
 	}
-	return found, nil
+	return result, nil
+}
+
+// Outcomes of an inbound message that answered nothing, kept for its replays.
+const (
+	ReceiptOptedOut     = "opted_out"
+	ReceiptNoReminder   = "no_reminder"
+	ReceiptUnrecognised = "unrecognised"
+)
+
+// SettleReceipt records what an inbound message did when it was no answer.
+func (s *Store) SettleReceipt(ctx context.Context, sid, outcome string) error {
+	if _, err := s.db.Exec(ctx, qSettleReceipt, sid, outcome); err != nil {
+		return fmt.Errorf("store: settle receipt %s: %w", sid, err)
+	}
+	return nil
 }
 
 // WhatsAppOptOut withdraws the WhatsApp opt-in of phone's user; false when no verified user has
@@ -279,20 +301,6 @@ func (s *Store) WhatsAppOptOut(ctx context.Context, phone string) (bool, error) 
 		return false, fmt.Errorf("store: WhatsApp opt-out: %w", err)
 	}
 	return found, nil
-}
-
-// Receipt is the response an inbound provider event (providerSID) already recorded, or "" when
-// the event is new: a replay can then be answered exactly like the original.
-func (s *Store) Receipt(ctx context.Context, providerSID string) (string, error) {
-	var response string
-	err := s.db.QueryRow(ctx, qReceipt, providerSID).Scan(&response)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("store: receipt %s: %w", providerSID, err)
-	}
-	return response, nil
 }
 
 // OutboxDepth is the number of pending outbox rows and the age of the oldest, for metrics.

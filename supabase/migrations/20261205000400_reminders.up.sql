@@ -294,9 +294,12 @@ begin
     raise exception 'record_response: no task %', p_task_id using errcode = 'no_data_found';
   end if;
   if p_provider_sid is not null then
+    -- A webhook records every inbound message first (flux.receive_whatsapp: 'received'); the
+    -- answer claims that receipt once. Any other receipt of the id is a replay.
     insert into flux.webhook_receipts (provider_sid, task_id, response)
     values (p_provider_sid, p_task_id, p_response)
-    on conflict do nothing;
+    on conflict (provider_sid) do update set task_id = excluded.task_id, response = excluded.response
+      where flux.webhook_receipts.response = 'received';
     if not found then
       return 'duplicate';
     end if;
