@@ -179,6 +179,11 @@ begin
   )
   select done.id from done;
 
+  -- The sent SIDs are locked as record_delivery locks them, and before any task, as it does
+  -- (in one order: no deadlock between two finishers, or with a callback).
+  perform pg_catalog.pg_advisory_xact_lock(1685482614, pg_catalog.hashtext(x))
+  from (select distinct x from unnest(p_external_ids) x where x is not null order by x) s;
+
   -- A WhatsApp or call the provider refused for good reached nobody: the next rung now.
   for v_failed in
     select d.task_id, d.channel, d.created_at from public.dispatch_log d
@@ -192,10 +197,7 @@ begin
   end loop;
 
   -- Status callbacks that arrived before this send was recorded (Twilio answers the API call
-  -- and may call back at once) take effect now, in the order of their statuses. The SIDs are
-  -- locked as record_delivery locks them (in one order: no deadlock between two finishers).
-  perform pg_catalog.pg_advisory_xact_lock(1685482614, pg_catalog.hashtext(x))
-  from (select distinct x from unnest(p_external_ids) x where x is not null order by x) s;
+  -- and may call back at once) take effect now, in the order of their statuses.
   for v_event in
     select e.*, n.id as notification_id from flux.delivery_events e
     join public.notification_log n on n.external_id = e.external_id
