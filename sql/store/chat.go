@@ -295,6 +295,8 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 				sw.GoalID, run.UserID, sw.From)
 		}
 		for _, r := range t.Reschedules {
+			// The rule every move of a task keeps (a time in the future, within a year).
+			batch.Queue(`select flux.check_reschedule_at($1, 'reschedule')`, r.At)
 			// As confirm_reschedule: a location task moved to a time becomes a time task, or
 			// the tasks_escalation trigger would start no ladder for it.
 			batch.Queue(`update public.tasks set scheduled_at = $3, status = 'pending', trigger_type = 'time', location_trigger = null
