@@ -31,31 +31,33 @@ func TestClaimersRaceExactlyOnce(t *testing.T) {
 		select u.id, 'race ' || i, now() + interval '1 hour'
 		from generate_series(1, $1::int) i
 		join lateral (select id from public.users where email like 'racer%' order by id offset (i % 50) limit 1) u on true;`, tasks)
-	// Everything is due at once: the whole ladder has passed.
-	mustExec(t, pool, `select flux.set_time_warp(interval '1 hour 7 minutes')`)
-
-	g, gctx := errgroup.WithContext(ctx)
-	start := make(chan struct{})
-	for w := 0; w < 4; w++ {
-		g.Go(func() error {
-			<-start
-			for {
-				var n int
-				if err := pool.QueryRow(gctx, `select flux.claim_escalations(100)`).Scan(&n); err != nil {
-					return err
+	// Four claimers race at each rung of the ladder (a backlog would collapse to its latest rung,
+	// so the clock stops at each): push, WhatsApp, call, auto-miss.
+	for _, warp := range []string{"50 minutes", "1 hour 2 minutes", "1 hour 4 minutes", "1 hour 7 minutes"} {
+		mustExec(t, pool, `select flux.set_time_warp($1::interval)`, warp)
+		g, gctx := errgroup.WithContext(ctx)
+		start := make(chan struct{})
+		for w := 0; w < 4; w++ {
+			g.Go(func() error {
+				<-start
+				for {
+					var n int
+					if err := pool.QueryRow(gctx, `select flux.claim_escalations(100)`).Scan(&n); err != nil {
+						return err
+					}
+					if n == 0 {
+						return nil
+					}
 				}
-				if n == 0 {
-					return nil
-				}
-			}
-		})
+			})
+		}
+		close(start)
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		// A claimer that saw only locked rows may stop early; the sweep finishes whatever is left.
+		mustExec(t, pool, `select flux.sweep_escalations()`)
 	}
-	close(start)
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	// A claimer that saw only locked rows may stop early; the sweep finishes whatever is left.
-	mustExec(t, pool, `select flux.sweep_escalations()`)
 
 	var dup, rows, open int
 	if err := pool.QueryRow(ctx, `

@@ -499,11 +499,14 @@ create function pg_temp.sends_berlin(p_task uuid) returns text language sql stab
 select pg_temp.warp_to(pg_temp.berlin('2027-10-30 20:50'));
 select is(pg_temp.claim(), 1, 'DST claim: the push at 20:50');
 select pg_temp.warp_to(pg_temp.berlin('2027-10-31 06:30'));
-select is(pg_temp.claim(), 1, 'DST claim: at 06:30 local the overdue WhatsApp rung is taken');
-select is(pg_temp.sends_berlin('00000000-0000-4000-8000-0000000014e1'), 'push 10-30 20:50', 'DST claim: and held back (quiet at 06:30 winter time)');
+select is(pg_temp.claim(), 1, 'DST claim: at 06:30 local the overdue WhatsApp and call rungs collapse into the call');
+select is(pg_temp.sends_berlin('00000000-0000-4000-8000-0000000014e1'), 'push 10-30 20:50', 'DST claim: and it is held back (quiet at 06:30 winter time)');
+-- A task that fell due while nobody claimed: caught up at 07:10, at its latest due rung.
+insert into tasks (id, user_id, title, scheduled_at) values
+  ('00000000-0000-4000-8000-0000000014e2', tests.uid('kai'), 'Saturday evening too', pg_temp.berlin('2027-10-30 21:00'));
 select pg_temp.warp_to(pg_temp.berlin('2027-10-31 07:10'));
-select is(pg_temp.claim(), 1, 'DST claim: at 07:10 local the call rung is taken');
-select is(pg_temp.sends_berlin('00000000-0000-4000-8000-0000000014e1'), 'push 10-30 20:50, call 10-31 07:10', 'DST claim: and sent (07:10 is after the quiet hours)');
+select is(pg_temp.claim(), 1, 'DST claim: at 07:10 local the late task is taken at its call rung');
+select is(pg_temp.sends_berlin('00000000-0000-4000-8000-0000000014e2'), 'call 10-31 07:10', 'DST claim: and sent (07:10 is after the quiet hours)');
 select is(pg_temp.ladder('00000000-0000-4000-8000-0000000014e1', pg_temp.berlin('2027-10-30 21:00')), 'pending auto_miss 12:00:00',
   'DST claim: the auto-miss keeps its time, 3 windows after the due time');
 
