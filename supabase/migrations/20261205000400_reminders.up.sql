@@ -440,6 +440,35 @@ language sql stable
 set search_path = ''
 as $$ select flux.quiet_for(null, p_at, p_tz, p_prefs, p_profile) $$;
 
+-- A backlog never sends a rung a later one has superseded: the claim takes a task to its latest
+-- due rung in one step and writes nothing for the rungs it passes. (The lease used to skip all
+-- but the latest row; a push leased before its task's auto-miss went out 26 ms after it.)
+
+-- The latest rung of the ladder that is due at p_now, from p_stage (itself due) on.
+create function flux.latest_due_stage(p_policy public.escalation_policy, p_stage public.escalation_stage,
+                                      p_scheduled timestamptz, p_prefs jsonb, p_located boolean, p_now timestamptz)
+returns public.escalation_stage
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_stage public.escalation_stage := p_stage;
+  v_next public.escalation_stage;
+  v_due timestamptz;
+begin
+  loop
+    v_next := flux.next_stage(p_policy, v_stage);
+    exit when v_next is null;
+    v_due := case when p_located then flux.location_rung_due(v_next, p_scheduled, p_prefs)
+                  else flux.stage_due(v_next, p_scheduled, p_prefs) end;
+    exit when v_due > p_now;
+    v_stage := v_next;
+  end loop;
+  return v_stage;
+end
+$$;
+revoke execute on function flux.latest_due_stage(public.escalation_policy, public.escalation_stage, timestamptz, jsonb, boolean, timestamptz) from public;
+
 create or replace function flux.claim_escalations(p_limit integer default 1000) returns integer
 language plpgsql
 set search_path = ''
@@ -450,25 +479,45 @@ declare
   v_advanced integer;
   v_missed uuid[];
 begin
-  with due as (
+  with locked as (
     select t.id, t.user_id, t.escalation_stage as stage, t.escalation_policy as policy, t.scheduled_at,
-           t.escalation_due_at as due_at, t.trigger_type = 'location' as located
+           t.escalation_due_at as due_at, t.trigger_type = 'location' as located,
+           u.notification_preferences as prefs, u.phone_verified, u.whatsapp_opt_in_at, u.timezone, u.profile
     from public.tasks t
+    join public.users u on u.id = t.user_id
     where t.id = any (v_ids)
   ),
+  -- After downtime (or a large warp) several rungs of a task are due at once: the ladder goes to
+  -- the latest of them in one step, and the rungs it passes write nothing (each would be a stale
+  -- reminder). Only a rung at least a minute late can have a later one due (no window is
+  -- shorter), so an on-time claim makes no extra call.
+  jumped as (
+    select l.*,
+           case when l.due_at <= v_now - interval '1 minute'
+                then flux.latest_due_stage(l.policy, l.stage, l.scheduled_at, l.prefs, l.located, v_now)
+                else l.stage end as latest
+    from locked l
+  ),
+  due as (
+    select j.id, j.user_id, j.latest as stage, j.policy, j.scheduled_at, j.located, j.prefs,
+           j.phone_verified, j.whatsapp_opt_in_at, j.timezone, j.profile,
+           case when j.latest = j.stage then j.due_at
+                when j.located then flux.location_rung_due(j.latest, j.scheduled_at, j.prefs)
+                else flux.stage_due(j.latest, j.scheduled_at, j.prefs) end as due_at
+    from jumped j
+  ),
   step as (
-    select d.*, u.notification_preferences as prefs,
+    select d.*,
            flux.next_stage(d.policy, d.stage) as next_stage,
            case d.stage
              when 'push' then exists (select 1 from public.push_subscriptions p where p.user_id = d.user_id)
-             when 'whatsapp' then u.phone_verified and u.whatsapp_opt_in_at is not null
-                                  and not flux.quiet_for(d.scheduled_at, v_now, u.timezone, u.notification_preferences, u.profile)
-             when 'call' then u.phone_verified
-                              and not flux.quiet_for(d.scheduled_at, v_now, u.timezone, u.notification_preferences, u.profile)
+             when 'whatsapp' then d.phone_verified and d.whatsapp_opt_in_at is not null
+                                  and not flux.quiet_for(d.scheduled_at, v_now, d.timezone, d.prefs, d.profile)
+             when 'call' then d.phone_verified
+                              and not flux.quiet_for(d.scheduled_at, v_now, d.timezone, d.prefs, d.profile)
              else true
            end as available
     from due d
-    join public.users u on u.id = d.user_id
   ),
   outbox as (
     insert into public.dispatch_log (user_id, task_id, channel, status, dispatched_at, created_at, next_attempt_at, due_at)
