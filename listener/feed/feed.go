@@ -160,7 +160,14 @@ func (f *Feed) Run(ctx context.Context) error {
 		}
 		failures++
 		wait := backoff.Delay(250*time.Millisecond, f.cfg.RetryMax, failures)
-		f.cfg.Log.WarnContext(ctx, "change feed interrupted; reconnecting", "error", err, "retry_in", wait)
+		// A refusal by the server (a lost slot, a missing publication) is an error an operator
+		// must see, with PostgreSQL's own detail; a dropped connection is routine.
+		level, attrs := slog.LevelWarn, []any{"error", err, "retry_in", wait}
+		if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) {
+			level = slog.LevelError
+			attrs = append(attrs, "sqlstate", pgErr.Code, "detail", pgErr.Detail, "hint", pgErr.Hint)
+		}
+		f.cfg.Log.Log(ctx, level, "change feed interrupted; reconnecting", attrs...)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -234,6 +241,9 @@ func (f *Feed) stream(ctx context.Context) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
+	if err := f.dropLostSlot(ctx, conn); err != nil {
+		return err
+	}
 	_, err = pglogrepl.CreateReplicationSlot(ctx, conn, f.cfg.Slot, "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication})
 	var pgErr *pgconn.PgError
@@ -306,7 +316,7 @@ func (f *Feed) stream(ctx context.Context) error {
 		}
 		switch msg := raw.(type) {
 		case *pgproto3.ErrorResponse:
-			return fmt.Errorf("feed: server: %s (%s)", msg.Message, msg.Code)
+			return fmt.Errorf("feed: server: %w", pgconn.ErrorResponseToPgError(msg))
 		case *pgproto3.CopyData:
 			switch msg.Data[0] {
 			case pglogrepl.PrimaryKeepaliveMessageByteID:
@@ -357,6 +367,33 @@ func (f *Feed) stream(ctx context.Context) error {
 		}
 	}
 }
+
+// dropLostSlot drops the slot when the server invalidated it (wal_status 'lost': it retained
+// more WAL than max_slot_wal_keep_size while nobody read it). Such a slot can never be read
+// again, and left alone every start fails with 55000; created anew, the catch-up finds in the
+// tables whatever it can no longer replay. The replication connection runs plain SQL.
+func (f *Feed) dropLostSlot(ctx context.Context, conn *pgconn.PgConn) error {
+	rows, err := conn.Exec(ctx, fmt.Sprintf(`select restart_lsn, current_setting('max_slot_wal_keep_size')
+		from pg_catalog.pg_replication_slots where slot_name = %s and wal_status = 'lost'`, quoteLiteral(f.cfg.Slot))).ReadAll()
+	if err != nil {
+		return fmt.Errorf("feed: read the state of slot %s: %w", f.cfg.Slot, err)
+	}
+	if len(rows) == 0 || len(rows[0].Rows) == 0 {
+		return nil
+	}
+	row := rows[0].Rows[0]
+	f.cfg.Log.ErrorContext(ctx, "replication slot lost; dropping and creating it again",
+		"slot", f.cfg.Slot, "restart_lsn", string(row[0]),
+		"detail", fmt.Sprintf("PostgreSQL invalidated the slot: the WAL it retained exceeded max_slot_wal_keep_size (%s) while no listener read it", row[1]),
+		"hint", "changes made meanwhile are recovered from the tables by the catch-up; raise max_slot_wal_keep_size or keep a listener running")
+	if err := pglogrepl.DropReplicationSlot(ctx, conn, f.cfg.Slot, pglogrepl.DropReplicationSlotOptions{}); err != nil {
+		return fmt.Errorf("feed: drop lost slot %s: %w", f.cfg.Slot, err)
+	}
+	return nil
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // change copies a tuple out of the message buffer, which the next receive reuses.
 func change(relations map[uint32]*pglogrepl.RelationMessage, id uint32, op string, tuple *pglogrepl.TupleData) Change {

@@ -1,9 +1,14 @@
 package feed
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,4 +60,114 @@ func TestSurvivesADatabaseRestart(t *testing.T) {
 	if r.catchUps < 2 {
 		t.Fatalf("catch-ups %d: the reconnection must catch up", r.catchUps)
 	}
+}
+
+// PostgreSQL invalidates a slot that retained more WAL than max_slot_wal_keep_size while nobody
+// read it (wal_status 'lost'). The next leader drops it, creates it again, logs why as an error,
+// and catches up; without that, every start failed with 55000 and only the retries' catch-ups
+// found new work.
+func TestRecreatesALostSlot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewRestartable(t)
+	url := db.URL()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	insert := func(title string) {
+		t.Helper()
+		exec(`with u as (insert into auth.users (id, email) values (gen_random_uuid(), $1 || '@test.flux.local') returning id)
+			insert into public.tasks (id, user_id, title, scheduled_at) select $2, id, $1, now() + interval '1 hour' from u`,
+			title, taskID(title))
+	}
+	exec(`alter system set max_slot_wal_keep_size = '1MB'`)
+	exec(`select pg_reload_conf()`)
+
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	cfg := Config{DatabaseURL: url, Slot: "lost_slot", StatusInterval: 200 * time.Millisecond, RetryMax: time.Second, Log: quiet}
+	r1 := &recorder{}
+	f1 := New(cfg, r1)
+	fctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = f1.Run(fctx); close(done) }()
+	waitFor(t, "streaming", f1.Streaming)
+	insert("before")
+	waitFor(t, "the first change", func() bool { return len(r1.titles()) == 1 })
+	stop()
+	<-done
+
+	// Nobody reads the slot: write and switch WAL segments past the limit, and checkpoint so the
+	// server removes them and invalidates the slot.
+	walStatus := func() string {
+		var s string
+		if err := conn.QueryRow(ctx, `select coalesce(wal_status, '') from pg_replication_slots where slot_name = 'lost_slot'`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for i := 0; walStatus() != "lost"; i++ {
+		if i == 20 {
+			t.Fatalf("slot not invalidated after %d WAL segments: wal_status %q", i, walStatus())
+		}
+		insert(fmt.Sprintf("while down %d", i))
+		exec(`select pg_switch_wal()`)
+		exec(`checkpoint`)
+	}
+
+	var logs syncBuffer
+	cfg.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	r2 := &recorder{}
+	f2 := New(cfg, r2)
+	fctx, stop = context.WithCancel(ctx)
+	done = make(chan struct{})
+	go func() { _ = f2.Run(fctx); close(done) }()
+	defer func() { stop(); <-done }()
+	waitFor(t, "streaming on a new slot", f2.Streaming)
+	insert("after")
+	waitFor(t, "the change made after the slot was recreated", func() bool {
+		ts := r2.titles()
+		return len(ts) > 0 && ts[len(ts)-1] == "insert:after"
+	})
+	if r2.catchUps != 1 {
+		t.Errorf("catch-ups %d, want 1: the recreated slot streams on the first attempt, after a catch-up", r2.catchUps)
+	}
+	if s := walStatus(); s != "reserved" {
+		t.Errorf("wal_status %q after recreation, want reserved", s)
+	}
+	var lost map[string]any
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && strings.Contains(fmt.Sprint(m["msg"]), "slot lost") {
+			lost = m
+		}
+	}
+	if lost == nil || lost["level"] != "ERROR" || !strings.Contains(fmt.Sprint(lost["detail"]), "max_slot_wal_keep_size (1MB)") {
+		t.Errorf("the lost slot is not logged as an error with its cause: %v\n%s", lost, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the feed's goroutine and the test's.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
