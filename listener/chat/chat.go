@@ -4,7 +4,8 @@
 //
 // Work arrives as a wake-up (the change feed saw a user message, a NOTIFY hint from the
 // replica that leads the feed) or on the sweep; the runs table is the truth, so a lost wake-up
-// only delays a reply until the sweep. A conversation is worked by one goroutine at a time:
+// only delays a reply until the sweep. The feed's wake-ups name their messages (Expect), since
+// the feed can see a commit before the runner's claim can. A conversation is worked by one goroutine at a time:
 // after a turn it claims that conversation's next message directly, which keeps a burst of
 // messages in order without a round through the scheduler. Different conversations run
 // concurrently, up to Workers.
@@ -55,7 +56,20 @@ type Runner struct {
 	log   *slog.Logger
 	wake  chan struct{}
 	slots chan struct{} // a token per worker; a conversation holds one while it runs
+
+	mu       sync.Mutex
+	expected map[string]time.Time // messages the feed saw committed, by when it saw them
 }
+
+// The feed decodes a commit from the WAL a moment before the committing session makes it
+// visible to others (after its flush, or its synchronous standby's confirmation), so a wake-up
+// can come before its message can be claimed. A claim that finds nothing looks again, every
+// expectRetry, until each expected message is visible or expectWait has passed (a message
+// deleted meanwhile never becomes visible; the sweep covers anything else).
+const (
+	expectRetry = 5 * time.Millisecond
+	expectWait  = 10 * time.Second
+)
 
 // New returns a Runner.
 func New(st *store.Store, agent Agent, cfg Config, log *slog.Logger) *Runner {
@@ -75,7 +89,19 @@ func New(st *store.Store, agent Agent, cfg Config, log *slog.Logger) *Runner {
 		cfg.Horizon = 6 * 7 * 24 * time.Hour
 	}
 	return &Runner{store: st, agent: agent, cfg: cfg, log: log,
-		wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers)}
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers), expected: map[string]time.Time{}}
+}
+
+// Expect wakes the runner for messages the change feed saw committed; until they are visible,
+// a claim that finds nothing is tried again. It never blocks.
+func (r *Runner) Expect(messageIDs ...string) {
+	now := time.Now()
+	r.mu.Lock()
+	for _, id := range messageIDs {
+		r.expected[id] = now
+	}
+	r.mu.Unlock()
+	r.Wake()
 }
 
 // Wake asks the runner to claim now. It never blocks.
@@ -94,31 +120,43 @@ func (r *Runner) Run(ctx context.Context) error {
 	sweep := time.NewTicker(r.cfg.Sweep)
 	defer sweep.Stop()
 	for {
-		r.fill(ctx, &wg)
+		var retry <-chan time.Time
+		if r.fill(ctx, &wg) {
+			retry = time.After(expectRetry)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-r.wake:
 		case <-sweep.C:
+		case <-retry:
 		}
 	}
 }
 
-// fill claims runs while a worker is free.
-func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) {
+// fill claims runs while a worker is free. It reports whether expected messages are not
+// visible yet (claim again shortly).
+func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) (retry bool) {
 	for ctx.Err() == nil {
 		select {
 		case r.slots <- struct{}{}:
 		default:
-			return // every worker busy; a finishing conversation wakes us
+			return false // every worker busy; a finishing conversation wakes us
 		}
 		run, ok, err := r.store.ClaimAgentRun(ctx, r.cfg.Owner, r.cfg.Lease, "")
 		if err != nil || !ok {
 			<-r.slots
-			if err != nil && ctx.Err() == nil {
-				r.log.ErrorContext(ctx, "claim agent run; the sweep will retry", "error", err)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.ErrorContext(ctx, "claim agent run; the sweep will retry", "error", err)
+				}
+				return false
 			}
-			return
+			seen, unseen := r.settleExpected(ctx)
+			if seen {
+				continue // visible since the claim began: claim again
+			}
+			return unseen
 		}
 		wg.Add(1)
 		go func() {
@@ -126,6 +164,47 @@ func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) {
 			r.conversation(ctx, run)
 		}()
 	}
+	return false
+}
+
+// settleExpected forgets the expected messages that are visible now. seen: some became visible
+// (a claim that began before may have missed them); unseen: some are still not.
+func (r *Runner) settleExpected(ctx context.Context) (seen, unseen bool) {
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.expected))
+	for id := range r.expected {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	if len(ids) == 0 {
+		return false, false
+	}
+	invisible, err := r.store.UnseenMessages(ctx, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.WarnContext(ctx, "check expected messages; claiming again shortly", "error", err)
+		}
+		return false, true
+	}
+	still := make(map[string]bool, len(invisible))
+	for _, id := range invisible {
+		still[id] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		switch {
+		case !still[id]:
+			delete(r.expected, id)
+			seen = true
+		case time.Since(r.expected[id]) > expectWait:
+			delete(r.expected, id)
+			r.log.WarnContext(ctx, "a message the change feed saw is still not visible; leaving it to the sweep", "message", id)
+		default:
+			unseen = true
+		}
+	}
+	return seen, unseen
 }
 
 // conversation answers run, then the conversation's next messages, holding one worker slot.

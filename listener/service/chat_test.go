@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,5 +166,110 @@ func reply(t *testing.T, pool *pgxpool.Pool, conv string) string {
 			t.Fatal("no reply within 15s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Every message is picked up from its own wake-up, never from the sweep (an hour here). The
+// change feed decodes a commit once it is in the WAL, a moment before the committing session
+// makes it visible to others, so a wake-up can come before its message can be claimed. Here that
+// moment is made long on purpose: the feed is the cluster's synchronous standby, so each commit
+// becomes visible only after the feed confirmed it, which it does after handling it. A few
+// hundred messages are sent at once from many sessions, then one by one.
+func TestEveryMessageIsPickedUpFromItsWakeUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewRestartable(t)
+	url := db.URL() + "&application_name=flux_wake_test"
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+
+	const users = 16
+	var convs, owners []string
+	for i := range users {
+		var uid, conv string
+		if err := pool.QueryRow(ctx, `insert into auth.users (id, email) values (gen_random_uuid(), $1) returning id::text`,
+			fmt.Sprintf("wake-%d@test.flux.local", i)).Scan(&uid); err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.QueryRow(ctx, `with o as (update public.users set onboarded = true where id = $1)
+			insert into public.conversations (user_id) values ($1) returning id::text`, uid).Scan(&conv); err != nil {
+			t.Fatal(err)
+		}
+		owners, convs = append(owners, uid), append(convs, conv)
+	}
+	runService(t, service.Config{
+		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+		Dispatch:   dispatch.Config{Owner: "wake-test"},
+		Agent:      &graph.Graph{},
+		Chat:       chat.Config{Sweep: time.Hour},
+		FeedStatus: 20 * time.Millisecond,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := pool.QueryRow(ctx, `select count(*) from pg_stat_replication where application_name = 'flux_wake_test' and state = 'streaming'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the feed is not streaming")
+		}
+	}
+	for _, q := range []string{`alter system set synchronous_standby_names = 'flux_wake_test'`, `select pg_reload_conf()`} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	send := func(i int) {
+		if _, err := pool.Exec(ctx, `insert into public.messages (conversation_id, user_id, role, content) values ($1, $2, 'user', 'hi')`,
+			convs[i%users], owners[i%users]); err != nil {
+			t.Error(err)
+		}
+	}
+	open := func() (n int) {
+		if err := pool.QueryRow(ctx, `select count(*) from flux.agent_runs where status in ('pending', 'running')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Far below the sweep: only a wake-up can have answered within it.
+	answered := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); open() > 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d runs still open after 30 s", what, open())
+			}
+		}
+	}
+
+	const burst, oneByOne = 240, 120
+	var wg sync.WaitGroup
+	for g := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < burst; i += users {
+				send(i)
+			}
+		}()
+	}
+	wg.Wait()
+	answered("sent at once")
+	for i := range oneByOne {
+		send(i)
+		answered(fmt.Sprintf("message %d sent one by one", i))
+	}
+	var done int
+	if err := pool.QueryRow(ctx, `select count(*) from flux.agent_runs where status = 'done'`).Scan(&done); err != nil {
+		t.Fatal(err)
+	}
+	if done != burst+oneByOne {
+		t.Errorf("%d runs done, want %d", done, burst+oneByOne)
 	}
 }

@@ -309,7 +309,10 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 			// rule's) is an agent run, queued in its transaction: the run is durable once the
 			// message is, so the LSN can be confirmed as soon as a runner is woken.
 			if c.Op == "insert" && (c.Get("role") == "user" || c.Get("role") == "system") {
-				e.wakeChat()
+				if e.chat != nil {
+					e.chat.Expect(c.Get("id"))
+				}
+				e.chatHints.Hint()
 			}
 		case "dispatch_log":
 			if c.Op == "insert" && c.Get("status") == "pending" {
