@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: setup build dev test test-sql vet fmt bench release-migrations types
+.PHONY: setup build dev test test-sql vet fmt bench fuzz release-migrations types
 
 setup:
 	@scripts/setup
@@ -28,6 +28,17 @@ bench: setup build
 	bin/flux bench escalation
 	bin/flux bench chat
 	bin/flux bench surface
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time); not part of `make test`,
+# which runs only the committed seeds (testdata/fuzz/). A failing input is written there; the
+# other targets still run, and make fails at the end.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./listener/webhook/:FuzzSignature ./listener/webhook/:FuzzForm ./listener/reminder/:FuzzParse ./agentsvc/timeparse/:FuzzParse
+fuzz:
+	@failed=0; for t in $(FUZZ_TARGETS); do \
+		echo "$(GO) test -run '^$$' -fuzz '^$${t#*:}$$' -fuzztime $(FUZZTIME) $${t%%:*}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*} || failed=1; \
+	done; exit $$failed
 
 vet:
 	$(GO) vet ./...

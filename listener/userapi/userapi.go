@@ -178,9 +178,14 @@ func rateLimited(pg *pgconn.PgError) error {
 	return e
 }
 
-// body decodes a JSON request body strictly.
+// body decodes a JSON request body strictly. It reads the body as sent: fiber's c.Body() would
+// inflate any Content-Encoding first, nested gzip included (kilobytes that become gigabytes),
+// and no client of these endpoints compresses a request.
 func body(c *fiber.Ctx, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
+		return fail(fiber.StatusUnsupportedMediaType, "invalid_body", "A compressed body is not accepted; send it uncompressed")
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Request().Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fail(fiber.StatusBadRequest, "invalid_body", "The body must be a JSON object as documented: %s", jsonProblem(err))

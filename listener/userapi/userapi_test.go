@@ -3,6 +3,7 @@ package userapi_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -329,6 +330,21 @@ func TestPushSubscriptions(t *testing.T) {
 		if res := e.do(t, "POST", "/v1/push/subscriptions", tok, body); res.status != 400 {
 			t.Errorf("%s: %d %s, want 400", name, res.status, res.body)
 		}
+	}
+	// A compressed body is refused before it is inflated, and before anything is written.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(sub))
+	zw.Close()
+	req := httptest.NewRequest("POST", "/v1/push/subscriptions", &gz)
+	req.Header.Set("Authorization", "Bearer "+bobTok)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	if res, err := e.app.Test(req, 10000); err != nil || res.StatusCode != 415 {
+		t.Fatalf("a gzip body: %v %v, want 415", res.StatusCode, err)
+	}
+	if n := e.one(t, `select count(*)::text from public.push_subscriptions where user_id = $1`, bob); n != "0" {
+		t.Fatalf("bob has %s subscriptions after a refused body", n)
 	}
 	// Bob signs in on the same browser: the endpoint is his now.
 	if res := e.do(t, "POST", "/v1/push/subscriptions", bobTok, sub); res.status != 200 {

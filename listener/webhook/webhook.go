@@ -5,7 +5,7 @@
 // it with, the webhooks answer 404), computed by Twilio over the
 // public URL it called and the form parameters; the listener may sit behind a proxy, so the URL
 // is rebuilt from the configured public base URL, never from the Host header. Missing or wrong
-// signature: 403. A body that is not a form: 400. Neither writes anything.
+// signature: 403. A body that is not a form, or is compressed: 400. Neither writes anything.
 //
 // Answers go through store.RecordResponse with the provider's id, so Twilio's retries and
 // replays change nothing; the reply (TwiML) is the same for a replay as for the first delivery.
@@ -20,6 +20,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -89,7 +90,7 @@ func New(cfg Config) *fiber.App {
 		// Without the signing key every request would check against an empty key, which anyone
 		// can compute: refuse them all, and say why.
 		app.All("/webhooks/twilio/*", func(c *fiber.Ctx) error {
-			h.count(strings.TrimPrefix(c.Path(), "/webhooks/twilio/"), "disabled")
+			h.count(webhookKind(c.Path()), "disabled")
 			return fiber.NewError(fiber.StatusNotFound, "Twilio webhooks are off: TWILIO_AUTH_TOKEN is not set")
 		})
 		return app
@@ -121,22 +122,25 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 
 // verify authenticates a Twilio webhook and parses its form into Locals("form").
 func (h *handlers) verify(c *fiber.Ctx) error {
-	kind := strings.TrimPrefix(c.Path(), "/webhooks/twilio/")
+	kind := webhookKind(c.Path())
 	sig := c.Get("X-Twilio-Signature")
 	if sig == "" {
 		h.count(kind, "forbidden")
 		return fiber.NewError(fiber.StatusForbidden, "missing X-Twilio-Signature")
 	}
-	form, err := url.ParseQuery(string(c.Body()))
-	if err != nil || !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationForm) {
+	// Twilio sends one signature. With several, which one is checked would depend on who reads
+	// them (a proxy may check the last, this the first): refuse the ambiguity.
+	if len(c.Request().Header.PeekAll("X-Twilio-Signature")) > 1 {
+		h.count(kind, "forbidden")
+		return fiber.NewError(fiber.StatusForbidden, "more than one X-Twilio-Signature")
+	}
+	// The body as sent, never inflated (parseForm says why).
+	form, err := parseForm(c.Get(fiber.HeaderContentType), c.Get(fiber.HeaderContentEncoding), c.Request().Body())
+	if err != nil {
 		h.count(kind, "malformed")
-		return fiber.NewError(fiber.StatusBadRequest, "body is not application/x-www-form-urlencoded")
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
-	params := make(map[string]string, len(form))
-	for k, v := range form {
-		params[k] = v[0]
-	}
-	if !h.validator.Validate(h.base+c.OriginalURL(), params, sig) {
+	if !signed(&h.validator, h.base+c.OriginalURL(), form, sig) {
 		h.count(kind, "forbidden")
 		return fiber.NewError(fiber.StatusForbidden, "signature does not match")
 	}
@@ -144,14 +148,44 @@ func (h *handlers) verify(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+var (
+	errNotForm    = errors.New("body is not application/x-www-form-urlencoded")
+	errCompressed = errors.New("a compressed body is not accepted")
+)
+
+// parseForm reads a webhook's body. Twilio posts its parameters form-encoded and uncompressed;
+// a Content-Encoding is refused rather than inflated, unauthenticated as it is (713 bytes of
+// nested gzip once made the listener allocate 3.8 GB).
+func parseForm(contentType, contentEncoding string, body []byte) (url.Values, error) {
+	if contentEncoding != "" && !strings.EqualFold(strings.TrimSpace(contentEncoding), "identity") {
+		return nil, errCompressed
+	}
+	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != fiber.MIMEApplicationForm {
+		return nil, errNotForm
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errNotForm
+	}
+	return form, nil
+}
+
+// signed reports whether sig is Twilio's X-Twilio-Signature of a POST of form to fullURL. A name
+// counts with its first value, as twilio-go's ValidateBody reads a form: Twilio's webhooks do not
+// repeat a name, and the handlers read first values (Get), so whatever they read is signed.
+func signed(v *client.RequestValidator, fullURL string, form url.Values, sig string) bool {
+	params := make(map[string]string, len(form))
+	for k := range form {
+		params[k] = form.Get(k)
+	}
+	return v.Validate(fullURL, params, sig)
+}
+
 func (h *handlers) whatsapp(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	form := c.Locals("form").(url.Values)
-	from := strings.TrimPrefix(form.Get("From"), "whatsapp:")
-	sid := form.Get("MessageSid")
-	// Checked here, not left to SQL: a NUL, invalid UTF-8 or an overlong id would fail there
-	// (500) instead of being refused.
-	if !e164.MatchString(from) || !messageSID.MatchString(sid) {
+	from, sid, ok := whatsAppSender(form)
+	if !ok {
 		h.count("whatsapp", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, "From must be whatsapp:+<E.164 number> and MessageSid a Twilio message SID")
 	}
@@ -232,7 +266,7 @@ func (h *handlers) replay(c *fiber.Ctx, from, prior string) error {
 		return message(c, reminder.OptedOut)
 	case store.ReceiptNoReminder:
 		return message(c, reminder.NoReminder)
-	case store.ReceiptUnrecognised:
+	case store.ReceiptUnrecognised, store.SnoozeLimit: // a refused fourth snooze is recorded as such
 		waiting, found, err := h.cfg.Store.WhatsAppTask(c.UserContext(), from)
 		if err != nil {
 			return err
@@ -240,7 +274,11 @@ func (h *handlers) replay(c *fiber.Ctx, from, prior string) error {
 		if !found {
 			return message(c, reminder.NoReminder)
 		}
-		return message(c, reminder.Offer{Reschedule: waiting.OfferReschedule, Snooze: waiting.SnoozesLeft > 0}.ReplyHint())
+		offer := reminder.Offer{Reschedule: waiting.OfferReschedule, Snooze: waiting.SnoozesLeft > 0}
+		if prior == store.SnoozeLimit {
+			return message(c, reminder.SnoozeLimit(offer))
+		}
+		return message(c, offer.ReplyHint())
 	}
 	return message(c, reminder.Confirmation(reminder.Answer(prior)))
 }
@@ -249,8 +287,9 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 func (h *handlers) voice(c *fiber.Ctx) error {
 	form := c.Locals("form").(url.Values)
-	task, callSid := c.Query("task"), form.Get("CallSid")
-	if !uuidRE.MatchString(task) || !callSID.MatchString(callSid) {
+	task := c.Query("task")
+	callSid, ok := voiceCall(task, form)
+	if !ok {
 		h.count("voice", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, "a task id in the URL and a Twilio CallSid are required")
 	}
@@ -281,6 +320,28 @@ func (h *handlers) voice(c *fiber.Ctx) error {
 	return say(c, reminder.Confirmation(response)+" Goodbye.")
 }
 
+// whatsAppSender is the sender's number (E.164, its "whatsapp:" prefix removed) and the
+// MessageSid of an inbound WhatsApp message. Checked here, not left to SQL: a NUL, invalid UTF-8
+// or an overlong id would fail there (500) instead of being refused.
+func whatsAppSender(form url.Values) (from, sid string, ok bool) {
+	// The prefix is required: without it this is an SMS, whose sender has not opted in to WhatsApp.
+	from, prefixed := strings.CutPrefix(form.Get("From"), "whatsapp:")
+	sid = form.Get("MessageSid")
+	if !prefixed || !e164.MatchString(from) || !messageSID.MatchString(sid) {
+		return "", "", false
+	}
+	return from, sid, true
+}
+
+// voiceCall is the CallSid of a keypress posted for task (the id in the action URL's query).
+func voiceCall(task string, form url.Values) (callSid string, ok bool) {
+	callSid = form.Get("CallSid")
+	if !uuidRE.MatchString(task) || !callSID.MatchString(callSid) {
+		return "", false
+	}
+	return callSid, true
+}
+
 // Twilio's SIDs: two letters and 32 hex digits (SM/MM messages, CA calls); phone numbers E.164.
 var (
 	messageSID = regexp.MustCompile(`^(SM|MM)[0-9a-f]{32}$`)
@@ -302,34 +363,12 @@ var (
 // status takes a message's or call's status callback: the status (and error code) is recorded
 // on its notification, and a failed WhatsApp or unanswered call brings the next rung forward.
 func (h *handlers) status(c *fiber.Ctx) error {
-	form := c.Locals("form").(url.Values)
-	var channel, sid, st string
-	switch {
-	case form.Get("MessageSid") != "":
-		channel, sid, st = "whatsapp", form.Get("MessageSid"), form.Get("MessageStatus")
-		if !messageSID.MatchString(sid) || !messageStatuses[st] {
-			h.count("status", "malformed")
-			return fiber.NewError(fiber.StatusBadRequest, "a message status callback needs a MessageSid and a known MessageStatus")
-		}
-	case form.Get("CallSid") != "":
-		channel, sid, st = "call", form.Get("CallSid"), form.Get("CallStatus")
-		if !callSID.MatchString(sid) || !callStatuses[st] {
-			h.count("status", "malformed")
-			return fiber.NewError(fiber.StatusBadRequest, "a call status callback needs a CallSid and a known CallStatus")
-		}
-	default:
+	d, err := deliveryStatus(c.Locals("form").(url.Values))
+	if err != nil {
 		h.count("status", "malformed")
-		return fiber.NewError(fiber.StatusBadRequest, "MessageSid or CallSid is required")
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
-	var code int
-	if ec := form.Get("ErrorCode"); ec != "" {
-		n, err := strconv.Atoi(ec)
-		if err != nil || n < 0 || n > 99999 {
-			h.count("status", "malformed")
-			return fiber.NewError(fiber.StatusBadRequest, "ErrorCode is not a Twilio error code")
-		}
-		code = n
-	}
+	channel, sid, st, code := d.channel, d.sid, d.status, d.code
 	if transient[st] {
 		h.count("status", "ignored")
 		return c.SendStatus(fiber.StatusNoContent)
@@ -344,6 +383,51 @@ func (h *handlers) status(c *fiber.Ctx) error {
 	}
 	logger(c, h.cfg.Log).InfoContext(c.UserContext(), "delivery status", "channel", channel, "sid", sid, "status", st, "error_code", code, "result", result)
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// delivery is what a status callback says: whose status (a WhatsApp message's or a call's) and
+// Twilio's error code, 0 when there is none.
+type delivery struct {
+	channel, sid, status string
+	code                 int
+}
+
+func deliveryStatus(form url.Values) (delivery, error) {
+	var d delivery
+	switch {
+	case form.Get("MessageSid") != "":
+		d = delivery{channel: "whatsapp", sid: form.Get("MessageSid"), status: form.Get("MessageStatus")}
+		if !messageSID.MatchString(d.sid) || !messageStatuses[d.status] {
+			return delivery{}, errors.New("a message status callback needs a MessageSid and a known MessageStatus")
+		}
+	case form.Get("CallSid") != "":
+		d = delivery{channel: "call", sid: form.Get("CallSid"), status: form.Get("CallStatus")}
+		if !callSID.MatchString(d.sid) || !callStatuses[d.status] {
+			return delivery{}, errors.New("a call status callback needs a CallSid and a known CallStatus")
+		}
+	default:
+		return delivery{}, errors.New("MessageSid or CallSid is required")
+	}
+	if ec := form.Get("ErrorCode"); ec != "" {
+		n, err := strconv.Atoi(ec)
+		if err != nil || n < 0 || n > 99999 {
+			return delivery{}, errors.New("ErrorCode is not a Twilio error code")
+		}
+		d.code = n
+	}
+	return d, nil
+}
+
+// webhookKind is the metric label of a request to path: one of the routes, or "other". Taken
+// from the path as it came, an unsigned request to a path of the sender's choosing added a
+// series to the registry, each, without bound. (Routing ignores case and a trailing slash, and
+// so does this.)
+func webhookKind(path string) string {
+	switch k := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(path, "/webhooks/twilio/"), "/")); k {
+	case "whatsapp", "voice", "status":
+		return k
+	}
+	return "other"
 }
 
 func (h *handlers) count(kind, result string) {
