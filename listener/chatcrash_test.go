@@ -17,6 +17,7 @@ import (
 	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
 	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
@@ -84,9 +85,9 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	}
 
 	slot := fmt.Sprintf("chatcrash_%d", time.Now().UnixNano()%1e9)
-	start := func() (*exec.Cmd, *lockedBuffer) {
+	start := func() (*exec.Cmd, *logtest.Buffer) {
 		cmd := exec.Command(os.Args[0])
-		out := &lockedBuffer{}
+		out := &logtest.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.Env = append(os.Environ(),
 			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/listener/twiliofake"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
@@ -58,9 +57,9 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 	}
 
 	slot := fmt.Sprintf("crash_test_%d", time.Now().UnixNano()%1e9)
-	start := func() (*exec.Cmd, *lockedBuffer) {
+	start := func() (*exec.Cmd, *logtest.Buffer) {
 		cmd := exec.Command(os.Args[0])
-		out := &lockedBuffer{}
+		out := &logtest.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.Env = append(os.Environ(),
 			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",
@@ -155,21 +154,4 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 		t.Fatalf("%d duplicate sends, but only %d rows were retried and %d were in flight at the kill", dups, retried, inFlight)
 	}
 	t.Logf("%d sends for %d reminders: %d duplicates, all from the %d rows in flight at the kill", len(tw.Messages()), tasks, dups, inFlight)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

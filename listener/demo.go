@@ -375,6 +375,13 @@ func (d *demo) showTwilio(ctx context.Context, kind string) error {
 	}
 	req := d.tw.Requests()[d.sentTW]
 	d.sentTW++
+	// Maya answers what Flux recorded as sent: wait for the record, which follows the send.
+	if err := d.wait(ctx, "the "+kind+" to be recorded", func() bool {
+		var n int
+		return d.pool.QueryRow(ctx, `select count(*) from public.notification_log where external_id = $1`, req.SID).Scan(&n) == nil && n == 1
+	}); err != nil {
+		return err
+	}
 	text := req.Body
 	switch {
 	case kind == "call":

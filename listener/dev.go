@@ -162,6 +162,9 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		log.ErrorContext(ctx, "sign a dev token", "error", err)
 		return 1
 	}
+	tr := &traffic{w: stdout}
+	fakes.twilio.Observe(tr.twilio)
+	fakes.push.Observe(tr.push)
 	fmt.Fprintf(stdout, devBanner, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode, devJWTSecret, token,
 		url, base, base, base, base)
 

@@ -141,7 +141,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		var items []store.OutboxItem
 		var err error
 		if room >= cap(queue)/2 {
-			items, err = d.store.ClaimOutbox(ctx, room, d.cfg.Lease, d.cfg.Owner)
+			items, err = d.claim(ctx, room)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -157,7 +157,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		failures = 0
 		for _, it := range items {
+			if it.Skipped != "" {
+				d.log.InfoContext(ctx, "rung skipped", "dispatch_id", it.ID, "task_id", it.TaskID, "user_id", it.UserID,
+					"channel", it.Channel, "reason", it.Skipped)
+				continue
+			}
 			queue <- it // room was counted: this never blocks
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // the workers hand back what was queued
 		}
 		if len(items) > 0 && len(items) == room {
 			continue // probably more waiting
@@ -169,6 +177,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-time.After(d.cfg.Sweep):
 		}
 	}
+}
+
+// claim leases up to n rows. A claim is not abandoned when ctx ends: the server may already be
+// running it, and would then lease rows for a dispatcher that never reads the answer (they came
+// back only when the lease ran out). It completes, and the rows go to the queue, whose workers
+// hand them back at once when stopping.
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.OutboxItem, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.SendTimeout)
+	defer cancel()
+	return d.store.ClaimOutbox(cctx, n, d.cfg.Lease, d.cfg.Owner)
 }
 
 // giveBack returns an unsent row to pending at once (shutting down).

@@ -1,10 +1,13 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,17 +84,22 @@ func setup(t *testing.T, n int) fixture {
 		t.Fatal(err)
 	}
 	s := store.New(pool)
-	if got, err := s.ClaimEscalations(ctx, 10000); err != nil || got != n {
-		t.Fatalf("claimed %d (%v), want %d", got, err, n)
+	if got, err := s.ClaimEscalations(ctx, 10000); err != nil || len(got) != n {
+		t.Fatalf("claimed %d (%v), want %d", len(got), err, n)
 	}
 	return fixture{pool, s, c}
 }
 
 func (f fixture) run(t *testing.T, senders map[string]Sender, cfg Config) {
 	t.Helper()
+	f.runLogged(t, senders, cfg, io.Discard)
+}
+
+func (f fixture) runLogged(t *testing.T, senders map[string]Sender, cfg Config, logs io.Writer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg.Owner = "test"
-	d := New(f.store, senders, cfg, f.clock, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
+	d := New(f.store, senders, cfg, f.clock, slog.New(slog.NewJSONHandler(logs, nil)), nil)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
@@ -231,5 +239,34 @@ func TestRecordingSurvivesATransientFailure(t *testing.T) {
 	d.record(ctx, results) // returns once recorded (or after giving up)
 	if status, attempts, _ := f.rows(t); status != "dispatched" || attempts != 1 {
 		t.Fatalf("row %s after %d attempts, want dispatched on the first", status, attempts)
+	}
+}
+
+// A rung whose task was answered after it was queued is not sent, and says why in one log line.
+func TestAnsweredTaskIsSkippedWithALogLine(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	var task string
+	if err := f.pool.QueryRow(context.Background(), `update public.tasks set status = 'done' returning id::text`).Scan(&task); err != nil {
+		t.Fatal(err)
+	}
+	sender := &scripted{results: []Result{{Err: errors.New("a skipped rung was sent")}}}
+	var logs bytes.Buffer
+	f.runLogged(t, map[string]Sender{"push": sender}, Config{}, &logs)
+	if status, _, errText := f.rows(t); status != "skipped" || errText != "task is done before send" {
+		t.Fatalf("row %s %q, want skipped because the task is done", status, errText)
+	}
+	if sender.calls != 0 {
+		t.Fatalf("sent %d times", sender.calls)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "rung skipped" {
+			line = m
+		}
+	}
+	if line == nil || line["task_id"] != task || line["channel"] != "push" || line["reason"] != "task is done before send" {
+		t.Fatalf("no log line says the rung was skipped and why: %s", logs.String())
 	}
 }

@@ -1,19 +1,17 @@
 package feed
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
@@ -122,8 +120,8 @@ func TestRecreatesALostSlot(t *testing.T) {
 		exec(`checkpoint`)
 	}
 
-	var logs syncBuffer
-	cfg.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	var logs logtest.Buffer
+	cfg.Log = logs.Logger()
 	r2 := &recorder{}
 	f2 := New(cfg, r2)
 	fctx, stop = context.WithCancel(ctx)
@@ -143,31 +141,10 @@ func TestRecreatesALostSlot(t *testing.T) {
 		t.Errorf("wal_status %q after recreation, want reserved", s)
 	}
 	var lost map[string]any
-	for _, line := range strings.Split(logs.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && strings.Contains(fmt.Sprint(m["msg"]), "slot lost") {
-			lost = m
-		}
+	if ls := logs.Lines("slot lost"); len(ls) > 0 {
+		lost = ls[0]
 	}
 	if lost == nil || lost["level"] != "ERROR" || !strings.Contains(fmt.Sprint(lost["detail"]), "max_slot_wal_keep_size (1MB)") {
 		t.Errorf("the lost slot is not logged as an error with its cause: %v\n%s", lost, logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the feed's goroutine and the test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

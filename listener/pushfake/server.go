@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,8 @@ type Server struct {
 	ts     *httptest.Server
 	vapid  *ecdsa.PublicKey
 	vapidK []byte // the raw key, compared with the k= parameter
+
+	observer atomic.Pointer[func(Delivery)]
 
 	mu         sync.Mutex
 	subs       map[string]*subscriber // by push id
@@ -175,6 +178,16 @@ func (s *Server) Deliveries() []Delivery {
 	return out
 }
 
+// Observe calls f with every accepted message, decrypted, as it arrives (from the request's
+// goroutine), e.g. for `flux dev` to print the traffic. nil stops it.
+func (s *Server) Observe(f func(Delivery)) {
+	if f == nil {
+		s.observer.Store(nil)
+		return
+	}
+	s.observer.Store(&f)
+}
+
 // Rejected returns the refused requests in arrival order.
 func (s *Server) Rejected() []Rejection {
 	s.mu.Lock()
@@ -208,6 +221,9 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		s.deliveries = append(s.deliveries, d)
 	}
 	s.mu.Unlock()
+	if f := s.observer.Load(); herr == nil && f != nil {
+		(*f)(d)
+	}
 
 	if herr != nil {
 		if herr.retryAfter != "" {

@@ -327,7 +327,7 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 // claim takes every due rung, batch after batch, and wakes the dispatcher for what it wrote.
 func (e *escalation) claim(ctx context.Context) {
 	for attempt := 1; ctx.Err() == nil; {
-		n, err := e.store.ClaimEscalations(ctx, e.batch)
+		rungs, err := e.store.ClaimEscalations(ctx, e.batch)
 		if err != nil {
 			var pgErr *pgconn.PgError
 			// A user transaction settling many tasks can meet a claim in the opposite lock
@@ -339,6 +339,8 @@ func (e *escalation) claim(ctx context.Context) {
 			e.log.ErrorContext(ctx, "escalation claim failed; the sweeps will retry", "error", err)
 			return
 		}
+		n := len(rungs)
+		e.logRungs(ctx, rungs)
 		e.metrics.Claimed(n)
 		if n > 0 {
 			e.dispatcher.Wake()
@@ -346,6 +348,25 @@ func (e *escalation) claim(ctx context.Context) {
 		}
 		if n < e.batch {
 			return
+		}
+	}
+}
+
+// logRungs writes a line for each rung whose outcome the claim decided: skipped (and why),
+// passed in a backlog, auto-missed. A queued rung's line is the dispatcher's, once it is sent.
+func (e *escalation) logRungs(ctx context.Context, rungs []store.Rung) {
+	for _, r := range rungs {
+		log := e.log.With("task_id", r.TaskID, "user_id", r.UserID, "channel", r.Stage)
+		switch r.Outcome {
+		case "skipped":
+			log.InfoContext(ctx, "rung skipped", "reason", r.Reason)
+		case "auto_missed":
+			log.InfoContext(ctx, "task auto-missed: no answer to any rung")
+		case "restarted":
+			log.InfoContext(ctx, "location reminder unanswered; its ladder starts again")
+		}
+		if r.From != r.Stage && r.Outcome != "restarted" {
+			log.InfoContext(ctx, "rungs passed: a later one was already due", "from", r.From)
 		}
 	}
 }

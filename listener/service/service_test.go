@@ -16,6 +16,7 @@ import (
 
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
@@ -162,5 +163,65 @@ func TestLadderThroughTheService(t *testing.T) {
 	}
 	if n := len(tw.Calls()); n != 0 {
 		t.Fatalf("%d calls after the reply, want none", n)
+	}
+}
+
+// Each rung the claim decides is one log line: a reminder for someone with no browser and no
+// verified phone is skipped at every rung, saying why, and then auto-missed.
+func TestEveryRungOutcomeIsALogLine(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var taskID string
+	var due time.Time
+	if err := pool.QueryRow(ctx, `
+		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'bare@test.flux.local') returning id)
+		insert into public.tasks (user_id, title, scheduled_at)
+		select id, 'Water the plants', date_trunc('day', now()) + interval '1 day 10 hours' from u
+		returning id::text, scheduled_at`).Scan(&taskID, &due); err != nil {
+		t.Fatal(err)
+	}
+	var logs logtest.Buffer
+	runService(t, service.Config{
+		DatabaseURL: url, DisableHTTP: true,
+		Slot:       fmt.Sprintf("svc_rungs_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
+		Dispatch:   dispatch.Config{Owner: "rungs-test"},
+		FeedStatus: 200 * time.Millisecond,
+		Log:        logs.Logger(),
+	})
+	want := []struct {
+		at      time.Duration
+		msg     string
+		channel string
+		reason  string
+	}{
+		{-10 * time.Minute, "rung skipped", "push", "no push subscription"},
+		{2 * time.Minute, "rung skipped", "whatsapp", "phone not verified"},
+		{4 * time.Minute, "rung skipped", "call", "phone not verified"},
+		{6 * time.Minute, "task auto-missed", "auto_miss", ""},
+	}
+	seen := map[string]int{}
+	for _, w := range want {
+		if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, due.Add(w.at)); err != nil {
+			t.Fatal(err)
+		}
+		seen[w.msg]++
+		for deadline := time.Now().Add(30 * time.Second); len(logs.Lines(w.msg)) < seen[w.msg]; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q line for the %s rung:\n%s", w.msg, w.channel, logs.String())
+			}
+		}
+		line := logs.Lines(w.msg)[seen[w.msg]-1]
+		if line["task_id"] != taskID || line["channel"] != w.channel || w.reason != "" && line["reason"] != w.reason {
+			t.Errorf("%s rung logged as %v, want %q on %s", w.channel, line, w.reason, w.channel)
+		}
+	}
+	if n := len(logs.Lines("rung skipped")); n != 3 {
+		t.Errorf("%d skipped lines, want one per rung", n)
 	}
 }

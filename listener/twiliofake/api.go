@@ -32,6 +32,8 @@ type result struct {
 	sid    string
 	// msgBody is Request.Body for a created message.
 	msgBody string
+	// code is Request.Code for a verification.
+	code string
 	// after runs once the answer is on the wire (a message's or call's
 	// lifecycle: the API answer goes out before any status callback).
 	after func()
@@ -116,7 +118,7 @@ func (s *Server) api(kind string, h endpoint) http.Handler {
 		}
 
 		res := h(r, account, r.PostForm)
-		rec.Status, rec.SID, rec.Body = res.status, res.sid, res.msgBody
+		rec.Status, rec.SID, rec.Body, rec.Code = res.status, res.sid, res.msgBody, res.code
 		s.record(rec)
 		writeResult(w, res)
 		if res.after != nil {
@@ -312,7 +314,7 @@ func (s *Server) createVerification(r *http.Request, account string, form url.Va
 	s.mu.Unlock()
 
 	now := time.Now().UTC()
-	return result{status: http.StatusCreated, sid: vc.sid, body: map[string]any{
+	return result{status: http.StatusCreated, sid: vc.sid, code: vc.code, body: map[string]any{
 		"sid":          vc.sid,
 		"service_sid":  vc.serviceSID,
 		"account_sid":  vc.accountSID,

@@ -42,6 +42,9 @@ type Request struct {
 	// template (ContentSid) send its body with the ContentVariables filled
 	// in. Empty for other requests.
 	Body string
+	// Code is, for a verification, the code sent to the number (what the
+	// person would read on their phone).
+	Code string
 }
 
 // Failure is what FailNext makes the fake answer: an HTTP status code
@@ -63,7 +66,8 @@ type Server struct {
 	ls        *loopback.Server // its Closing releases Timeout handlers
 	webhooks  *http.Client
 
-	latency atomic.Int64 // nanoseconds each API request takes, like a real network round trip
+	latency  atomic.Int64 // nanoseconds each API request takes, like a real network round trip
+	observer atomic.Pointer[func(Request)]
 
 	// Status callbacks and resource lifecycles run in goroutines on ctx,
 	// which Close cancels before waiting for them (wg).
@@ -248,12 +252,26 @@ func (s *Server) ofKind(kind string) []Request {
 
 func (s *Server) record(r Request) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if r.Status >= 200 && r.Status < 300 {
 		s.requests = append(s.requests, r)
 	} else {
 		s.failed = append(s.failed, r)
 	}
+	s.mu.Unlock()
+	if f := s.observer.Load(); f != nil {
+		r.Form = cloneValues(r.Form)
+		(*f)(r)
+	}
+}
+
+// Observe calls f with every API request as it is answered (from the request's goroutine), e.g.
+// for `flux dev` to print the traffic. nil stops it.
+func (s *Server) Observe(f func(Request)) {
+	if f == nil {
+		s.observer.Store(nil)
+		return
+	}
+	s.observer.Store(&f)
 }
 
 // nextFailure pops the next injected failure, if any.

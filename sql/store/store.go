@@ -55,13 +55,28 @@ type Store struct{ db DBTX }
 // New returns a Store on db.
 func New(db DBTX) *Store { return &Store{db: db} }
 
-// ClaimEscalations takes up to limit due rungs and returns how many it took.
-func (s *Store) ClaimEscalations(ctx context.Context, limit int) (int, error) {
-	var n int
-	if err := s.db.QueryRow(ctx, qClaimEscalations, limit).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: claim escalations: %w", err)
+// Rung is the outcome of one claimed rung of a task's ladder.
+type Rung struct {
+	TaskID, UserID string
+	From, Stage    string // the rung the task was at, and the rung taken (later after a backlog)
+	Outcome        string // queued (an outbox row), skipped, auto_missed, restarted (location)
+	Reason         string // why it was skipped
+}
+
+// ClaimEscalations takes up to limit due rungs, one per task, and returns what became of each.
+func (s *Store) ClaimEscalations(ctx context.Context, limit int) ([]Rung, error) {
+	rows, err := s.db.Query(ctx, qClaimEscalations, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim escalations: %w", err)
 	}
-	return n, nil
+	rungs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rung, error) {
+		var g Rung
+		return g, r.Scan(&g.TaskID, &g.UserID, &g.From, &g.Stage, &g.Outcome, &g.Reason)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim escalations: %w", err)
+	}
+	return rungs, nil
 }
 
 // PushSubscription is one browser of a user.
@@ -91,6 +106,9 @@ type OutboxItem struct {
 	WindowOpen bool
 	// SnoozesLeft: how many more times this reminder may be snoozed (0: do not offer it).
 	SnoozesLeft int
+	// Skipped is why the claim skipped the row instead of leasing it (its task was answered, a
+	// later rung superseded it, it was snoozed): nothing to send. "" for a leased row.
+	Skipped string
 }
 
 // ClaimOutbox leases up to limit outbox rows to owner for lease.
@@ -104,7 +122,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration,
 		var push []byte
 		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts, &it.DueAt,
 			&it.TaskTitle, &it.ScheduledAt, &it.Timezone, &it.Phone, &push, &it.OfferReschedule,
-			&it.WindowOpen, &it.SnoozesLeft)
+			&it.WindowOpen, &it.SnoozesLeft, &it.Skipped)
 		if err == nil && push != nil {
 			err = json.Unmarshal(push, &it.Push)
 		}

@@ -59,9 +59,10 @@ select is(pg_temp.claim() + pg_temp.claim() + pg_temp.claim(), 2,
   'each task goes to its latest due rung (the call) in one claim, not rung by rung');
 update tasks set status = 'done' where id = '00000000-0000-4000-8000-0000000000c2';
 select results_eq(
-  $$ select task_id, channel from flux.claim_outbox(100, interval '30 seconds', 'worker-d') where task_id::text like '%c_' order by task_id $$,
-  $$ values ('00000000-0000-4000-8000-0000000000c1'::uuid, 'call') $$,
-  'after downtime only the latest rung of the open task is sent');
+  $$ select task_id, channel, skipped from flux.claim_outbox(100, interval '30 seconds', 'worker-d') where task_id::text like '%c_' order by task_id $$,
+  $$ values ('00000000-0000-4000-8000-0000000000c1'::uuid, 'call', null),
+            ('00000000-0000-4000-8000-0000000000c2'::uuid, 'call', 'task is done before send') $$,
+  'after downtime only the latest rung of the open task is sent; the answered one comes back skipped, with why');
 select results_eq(
   $$ select task_id, channel::text, status::text, coalesce(error, '') from dispatch_log where task_id::text like '%c_' order by task_id, id $$,
   $$ values ('00000000-0000-4000-8000-0000000000c1'::uuid, 'call', 'pending', ''),
