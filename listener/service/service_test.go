@@ -171,12 +171,7 @@ func TestLadderThroughTheService(t *testing.T) {
 func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Pool(t)
 	var taskID string
 	var due time.Time
 	if err := pool.QueryRow(ctx, `
@@ -188,7 +183,7 @@ func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 	}
 	var logs logtest.Buffer
 	runService(t, service.Config{
-		DatabaseURL: url, DisableHTTP: true,
+		DatabaseURL: pool.Config().ConnString(), DisableHTTP: true,
 		Slot:       fmt.Sprintf("svc_rungs_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
 		Dispatch:   dispatch.Config{Owner: "rungs-test"},
 		FeedStatus: 200 * time.Millisecond,

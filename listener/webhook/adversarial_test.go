@@ -1,13 +1,11 @@
 package webhook_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -508,34 +505,6 @@ func TestAdversarialOddDigitsWriteNothing(t *testing.T) {
 		}
 	}
 	e.unchanged(t, before, "an odd key")
-}
-
-// oversizedChunk sends the headers of a chunked request and the size line of one chunk larger
-// than the limit, and returns the answer: the limit must hold without a Content-Length too.
-func (e *env) oversizedChunk(t *testing.T, path string, size int) int {
-	t.Helper()
-	u, err := url.Parse(e.base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: c29tZXRoaW5n\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n", path, u.Host, size)
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer to an oversized chunk: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // --- replayed -------------------------------------------------------------------------------

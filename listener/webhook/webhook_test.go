@@ -107,6 +107,20 @@ func (e *env) post(t *testing.T, signer *twiliofake.Server, path string, params 
 // (or the close turn into a reset) before the answer is read.
 func (e *env) declareOversizedBody(t *testing.T, path string, length int) int {
 	t.Helper()
+	return e.rawHead(t, path, fmt.Sprintf("Content-Length: %d\r\n\r\n", length))
+}
+
+// oversizedChunk sends the headers of a chunked request and the size line of one chunk larger
+// than the limit, and returns the answer: the limit must hold without a Content-Length too.
+func (e *env) oversizedChunk(t *testing.T, path string, size int) int {
+	t.Helper()
+	return e.rawHead(t, path, fmt.Sprintf("Transfer-Encoding: chunked\r\n\r\n%x\r\n", size))
+}
+
+// rawHead writes a POST's head, ending with tail, on a connection of its own and returns the
+// status of the answer that comes without the rest of the body.
+func (e *env) rawHead(t *testing.T, path, tail string) int {
+	t.Helper()
 	u, err := url.Parse(e.base)
 	if err != nil {
 		t.Fatal(err)
@@ -119,13 +133,13 @@ func (e *env) declareOversizedBody(t *testing.T, path string, length int) int {
 	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: c29tZXRoaW5n\r\nContent-Length: %d\r\n\r\n", path, u.Host, length)
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: c29tZXRoaW5n\r\n%s", path, u.Host, tail)
 	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("no answer to the headers alone (is the limit checked against Content-Length?): %v", err)
+		t.Fatalf("no answer to the head of an oversized body (is the limit checked before reading?): %v", err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode
