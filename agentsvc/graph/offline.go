@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/flux-companion/flux/agentsvc/plan"
@@ -116,43 +115,4 @@ func (t *turn) atCap() bool {
 func (t *turn) sprintStart() time.Time {
 	y, m, d := t.in.Now.In(t.loc).AddDate(0, 0, 1).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, t.loc)
-}
-
-// propose shows a plan for approval and keeps it pending. lead is the planner's own words.
-func (t *turn) propose(pp PendingPlan, lead string) {
-	t.state.PendingPlan = &pp
-	p := pp.Plan
-	var b strings.Builder
-	if lead != "" {
-		b.WriteString(lead + "\n")
-	}
-	what := "Here is a 6-week plan for “%s”"
-	switch {
-	case pp.Sprint > 0:
-		what = fmt.Sprintf("Step %d is next. Here is its 6-week plan, “%%s”", pp.Sprint)
-	case pp.GoalID != "":
-		what = "Here is the new 6-week plan for “%s”"
-	}
-	fmt.Fprintf(&b, what+" (%s), starting %s. People keep over 70%% of their focused 6-week sprints, so it starts almost too easy and ramps up:\n",
-		p.GoalTitle, strings.Join(p.Tags, ", "), pp.Start)
-	if !p.FeasibleIn6Weeks && len(p.MicroGoalRoadmap) > 1 {
-		fmt.Fprintf(&b, "This goal needs more than one sprint, so it becomes %d six-week steps; this plan is the first:\n", len(p.MicroGoalRoadmap))
-		for _, g := range p.MicroGoalRoadmap {
-			fmt.Fprintf(&b, "%d. %s (%d weeks)\n", g.PipelineOrder, g.Title, g.TargetWeeks)
-		}
-	}
-	for _, k := range p.ProposedTasks {
-		fmt.Fprintf(&b, "- weeks %d–%d: %s, %s at %s, %d min\n", k.WeekRange[0], k.WeekRange[1], k.Title,
-			strings.Join(k.ScheduledDays, "/"), k.SuggestedTime, k.DurationMinutes)
-	}
-	for _, c := range p.ConflictsDetected {
-		fmt.Fprintf(&b, "Note: %s\n", c.Message)
-	}
-	b.WriteString("Reply “approve” to schedule it (or press Approve), tell me what to change, or “no” to drop it.")
-	if pp.GoalID == "" && t.in.ActiveGoals >= MaxActiveGoals {
-		fmt.Fprintf(&b, " Note: you already have %d active goals, the most Flux keeps at once; finish or abandon one before approving.", t.in.ActiveGoals)
-	}
-	t.offline = pp.Offline
-	t.reply(b.String(), "goal_planner", map[string]any{"kind": "plan", "plan": p, "start": pp.Start,
-		"goal_id": pp.GoalID, "actions": []string{"approve_plan"}})
 }
