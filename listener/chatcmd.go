@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,7 +30,14 @@ func cmdChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	conversation := fs.String("conversation", "", "conversation id to continue (default: a new one)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for a reply")
 	url := fs.String("database-url", envOr("DATABASE_URL", devDatabaseURL), "the database (default: DATABASE_URL, else flux dev's)")
+	newUser := fs.Bool("new-user", false, "sign up a new user first and chat as them (meets onboarding; time zone from $TZ, else UTC)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	userSet := false
+	fs.Visit(func(f *flag.Flag) { userSet = userSet || f.Name == "user" })
+	if *newUser && userSet {
+		fmt.Fprintln(stderr, "flux chat: --new-user signs up a user of its own; leave out --user")
 		return 2
 	}
 	pool, err := pgxpool.New(ctx, *url)
@@ -39,6 +47,20 @@ func cmdChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer pool.Close()
 	c := &chatClient{pool: pool}
+	if *newUser {
+		// A sign-up as GoTrue writes it: the provisioning trigger creates the profile, not
+		// onboarded, so the agents start with onboarding.
+		*user = "new-" + strings.ToLower(rand.Text()[:8]) + "@demo.flux.local"
+		zone := envOr("TZ", "UTC")
+		if _, err := time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
+			zone = "UTC"
+		}
+		if _, err := pool.Exec(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+			values (gen_random_uuid(), $1, jsonb_build_object('timezone', $2::text))`, *user, zone); err != nil {
+			fmt.Fprintf(stderr, "flux chat: sign up %s in %s (is `flux dev` running?): %v\n", *user, redactURL(*url), err)
+			return 1
+		}
+	}
 	if err := pool.QueryRow(ctx, `select id::text from auth.users where email = $1`, *user).Scan(&c.uid); err != nil {
 		fmt.Fprintf(stderr, "flux chat: no user %s in %s (is `flux dev` running?): %v\n", *user, redactURL(*url), err)
 		return 1

@@ -87,3 +87,52 @@ func TestChatCommandUnknownUser(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// --new-user signs up a user of its own, who is not onboarded: the first reply is onboarding.
+func TestChatCommandNewUserMeetsOnboarding(t *testing.T) { // not parallel: it sets TZ
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+			Slot:       fmt.Sprintf("chatnew_%d", time.Now().UnixNano()%1e9),
+			Dispatch:   dispatch.Config{Owner: "chatnew"},
+			Agent:      &graph.Graph{},
+			FeedStatus: 200 * time.Millisecond,
+			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
+	t.Setenv("TZ", "Asia/Kolkata")
+	var out, errOut bytes.Buffer
+	code := cmdChat(ctx, []string{"--new-user", "--database-url", url, "--wait", "15s"}, strings.NewReader("hi\n\n"), &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "Chatting as new-") || !strings.Contains(out.String(), "What should I call you?") {
+		t.Errorf("a new user is greeted by onboarding; output:\n%s", out.String())
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var zone string
+	var onboarded bool
+	if err := conn.QueryRow(ctx, `select timezone, onboarded from public.users where email like 'new-%@demo.flux.local'`).Scan(&zone, &onboarded); err != nil {
+		t.Fatal(err)
+	}
+	if zone != "Asia/Kolkata" || onboarded {
+		t.Errorf("new user in %s, onboarded %v; want Asia/Kolkata and not yet", zone, onboarded)
+	}
+	if code := cmdChat(ctx, []string{"--new-user", "--user", "alex@demo.flux.local", "--database-url", url}, strings.NewReader(""), &out, &errOut); code != 2 {
+		t.Errorf("--new-user with --user: exit %d, want 2", code)
+	}
+}

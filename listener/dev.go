@@ -47,33 +47,40 @@ Flux local stack is ready.
   database   %s
   psql       psql '%s'
   listener   %s  (webhooks /webhooks/twilio/*, user API /v1/*, /healthz, /readyz, /metrics)
-  twilio     %s  (fake Twilio API and Verify; every message, call and code is logged here)
+  twilio     %s  (fake Twilio API and Verify)
   push       %s  (fake Web Push service; the demo users' browsers are subscribed to it)
   agents     %s
   demo users alex@demo.flux.local and sam@demo.flux.local (password flux-demo)
   jwt secret %s  (local tokens only)
 
+What the fakes receive (WhatsApp text, calls, Verify codes, push messages) is printed below
+as it happens, one line each; the listener's JSON log (every rung sent, skipped and why,
+auto-missed) goes to stderr.
+
 Things to try (ALEX is a 24-hour access token for Alex, as supabase-js would send it):
   export ALEX='%s'
   export DATABASE_URL='%s'
 
-  # The whole product in two minutes, on a simulated clock:
+  # The whole product in seconds, on a simulated clock:
   bin/flux demo
 
-  # Chat as Alex (messages are rows; replies come back as rows):
+  # Chat as Alex (messages are rows; replies come back as rows), or as a new user who
+  # meets onboarding first:
   bin/flux chat
+  bin/flux chat --new-user
 
   # The API as supabase-js uses it, straight in SQL (PostgREST runs exactly this):
   psql "$DATABASE_URL" -c "begin; select set_config('role','authenticated',true), set_config('request.jwt.claims','{\"sub\":\"11111111-1111-4111-8111-111111111111\",\"role\":\"authenticated\"}',true); select title, scheduled_at from today_tasks(); select analytics_overview(); rollback;"
 
-  # The listener's user endpoints:
+  # Step Alex's next reminder up its ladder (push, WhatsApp, call, auto-miss), one rung per
+  # run, by moving the clock to the next rung that is due (development only):
+  psql "$DATABASE_URL" -c "select flux.set_time_warp(greatest(min(escalation_due_at), flux.now()) - now()) from tasks where user_id = '11111111-1111-4111-8111-111111111111' and status = 'pending'"
+
+  # The listener's user endpoints (the verification code appears above):
   curl -s %s/v1/push/vapid-public-key
   curl -s -X POST -H "Authorization: Bearer $ALEX" -d '{"phone_number":"+447700900124"}' %s/v1/phone/verification
-  #   (the code is in the fake Twilio's log above; then POST {"code":"..."} to /v1/phone/verification/check)
+  #   then: curl -s -X POST -H "Authorization: Bearer $ALEX" -d '{"code":"<the code>"}' %s/v1/phone/verification/check
   curl -s -H "Authorization: Bearer $ALEX" -o alex-export.zip %s/v1/account/export
-
-  # Move time to watch reminders escalate (development only):
-  psql "$DATABASE_URL" -c "select flux.set_time_warp(interval '2 hours')"
 
   # Is it healthy?
   curl -s %s/readyz
@@ -166,7 +173,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 	fakes.twilio.Observe(tr.twilio)
 	fakes.push.Observe(tr.push)
 	fmt.Fprintf(stdout, devBanner, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode, devJWTSecret, token,
-		url, base, base, base, base)
+		url, base, base, base, base, base)
 
 	err = service.Run(ctx, service.Config{
 		DatabaseURL:   url,

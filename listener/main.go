@@ -1,11 +1,7 @@
-// Command flux is Flux's one binary:
-//
-//	flux migrate [--local] [--seed] [--database-url URL]   apply supabase/migrations
-//	flux dev [--data-dir DIR] [--port N]                   run the local stack
-//	flux listen [--roles feed,dispatch,http,agents]        the service (configured by environment)
-//	flux chat [--user EMAIL] [--conversation ID]           chat as a local user, as the app does
-//
-// `demo` arrives with the milestone that builds it.
+// Command flux is Flux's one binary: the service (listen), its migrations (migrate), the local
+// stack (dev), a terminal chat client (chat), the end-to-end demo (demo), benchmarks (bench)
+// and a VAPID key generator (vapid). The usage text below is the reference; the README and
+// .env.example are checked against it (docs_test.go).
 package main
 
 import (
@@ -29,24 +25,33 @@ Usage:
       --seed loads supabase/seed.sql (the two demo users) afterwards.
   flux listen [--roles feed,dispatch,http,agents]
       Run the service: the change feed, escalation timers, dispatch to Twilio and Web Push,
-      the webhooks, and the agents that answer chat messages. Configured by environment (see .env.example); --roles (or
-      FLUX_ROLES) picks what this replica does, so each part can scale on its own.
-  flux bench escalation [--tasks N] [--rate R] [--duration D]
-      Measure the escalation path (claim, outbox, send, record) on a throwaway database with
-      the local fakes; the last line has steps/s and the due-to-dispatch p50/p99.
-  flux chat [--user EMAIL] [--conversation ID] [--wait D]
+      the webhooks, and the agents that answer chat messages. Configured by environment (see
+      .env.example); --roles (or FLUX_ROLES) picks what this replica does, so each part can
+      scale on its own.
+  flux dev [--data-dir DIR] [--port N] [--http-addr ADDR]
+      Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
+      it, run the listener with local fakes of Twilio and Web Push (their traffic is printed
+      as it happens), print how to connect, and run until interrupted. With DATABASE_URL
+      set, use that database instead of starting one.
+  flux chat [--user EMAIL | --new-user] [--conversation ID] [--wait D] [--database-url URL]
       Chat as a user of the local stack (default alex@demo.flux.local, on DATABASE_URL or
       flux dev's database) exactly as supabase-js through PostgREST would: role
-      authenticated with the user's JWT claims. Prints the replies as they arrive.
-  flux dev [--data-dir DIR] [--port N]
-      Start a private PostgreSQL 15 with pg_cron and logical replication, migrate and seed
-      it, print how to connect, and run until interrupted. With DATABASE_URL set, use
-      that database instead of starting one.
+      authenticated with the user's JWT claims. --new-user signs up a new user first, who
+      meets onboarding. Prints the replies as they arrive.
   flux demo
-      The product end to end in about a minute: a throwaway database, the listener, the
-      offline agents and fake providers, with the clock warped through three weeks.
-      Onboarding, a plan, reminders escalating, a WhatsApp reply, misses turning into a
-      pattern, and the analytics, printed as a timeline.
+      The product end to end in seconds: a throwaway database, the listener, the offline
+      agents and fake providers, with the clock warped through three weeks. Onboarding, a
+      plan, reminders escalating, a WhatsApp reply, misses turning into a pattern, and the
+      analytics, printed as a timeline.
+  flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W] [--no-provider] [--cpuprofile FILE]
+  flux bench chat [--users U] [--workers W]
+  flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]
+      Measure the escalation path (claim, outbox, send, record), chat turns, or the API's
+      hot RPCs on a throwaway database with the local fakes; each prints its medians and
+      p99 and the machine it ran on.
+  flux vapid
+      Print a new VAPID key pair (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY) for Web Push. Make it
+      once per deployment and keep it: browsers subscribe against the public key.
 `
 
 func main() {
@@ -75,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdBench(ctx, args[1:], stdout, stderr, log)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr, log)
+	case "vapid":
+		return cmdVAPID(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -15,11 +15,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	// The crash test runs this binary as `flux listen` in a child process it can SIGKILL.
+	// The tour test runs the commands flux dev prints, with this binary standing in for bin/flux.
+	if os.Getenv("FLUX_TEST_AS_FLUX") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	}
 	if os.Getenv("FLUX_TEST_LISTEN") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
@@ -107,9 +114,11 @@ func TestDev(t *testing.T) {
 
 	var url, listener, alex string
 	lines := make(chan string)
+	var printed logtest.Buffer // everything flux dev printed, the fakes' traffic included
 	go func() {
 		sc := bufio.NewScanner(outR)
 		for sc.Scan() {
+			printed.Write([]byte(sc.Text() + "\n"))
 			lines <- sc.Text()
 		}
 		close(lines)
@@ -161,6 +170,8 @@ func TestDev(t *testing.T) {
 			t.Fatalf("listener %s not ready after a minute:\n%s", listener, stderr.String())
 		}
 	}
+	tour(t, printed.String, url, alex)
+
 	// The token it prints opens the user endpoints, as the next steps say.
 	req, _ := http.NewRequest("GET", listener+"/v1/account/export", nil)
 	req.Header.Set("Authorization", "Bearer "+alex)

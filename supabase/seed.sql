@@ -263,7 +263,7 @@ order by g.parent nulls first, g.ord;
 -- CTE (ids generated up front), then inserted into tasks, notification_log and dispatch_log.
 --
 -- path says how the escalation ladder of each past occurrence ended, as <last channel>:<response>.
--- Ladder (SPEC, Escalation): push at T - lead, WhatsApp at T + window, call at T + 2 windows,
+-- Ladder (docs/product.md): push at T - lead, WhatsApp at T + window, call at T + 2 windows,
 -- auto-miss at T + 3 windows; any response stops it. Future pending time tasks wait for their push.
 --
 -- Alex: lead 10 min, window 2 min, policy full, every channel available.

@@ -59,7 +59,7 @@ var (
 	qUserExists          = query("user_exists")
 )
 
-// Limits of SPEC.md that the listener enforces.
+// Limits of the product (docs/product.md) that the listener enforces.
 const (
 	sendsPerHour     = 3   // phone-verification sends
 	actionsPerMinute = 100 // everything else ("others")

@@ -43,7 +43,7 @@ func TestUpLocalReachesLatestAndIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tables != 9 {
-		t.Errorf("public has %d tables, want the 9 of SPEC.md", tables)
+		t.Errorf("public has %d tables, want the 9 of docs/product.md", tables)
 	}
 	var history string
 	if err := conn.QueryRow(ctx, `select to_regclass('flux.schema_migrations')::text`).Scan(&history); err != nil || history == "" {

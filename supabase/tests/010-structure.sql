@@ -121,7 +121,7 @@ select is(
   null,
   'every user table references auth.users, directly or through its task');
 
--- The indexes SPEC.md lists (by columns, whatever their names).
+-- The indexes the product needs (by columns, whatever their names).
 select is(
   (select array_agg(want order by want) from (values
      ('public.tasks (user_id, scheduled_at)'), ('public.tasks (user_id, status)'), ('public.tasks (goal_id)'),
@@ -135,7 +135,7 @@ select is(
                   (select string_agg(a.attname, ', ' order by k.n) from unnest(i.indkey) with ordinality k(attnum, n)
                    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum)) = w.want)),
   null,
-  'the indexes SPEC.md lists exist');
+  'the indexes the product needs exist');
 
 select is(
   (select pg_get_expr(indpred, indrelid) from pg_index where indexrelid = 'public.dispatch_log_pending_idx'::regclass),
