@@ -89,7 +89,7 @@ type CategoryPerformance struct {
 	DataPoints     int     `json:"data_points"`
 }
 
-// Report is SPEC.md's Pattern Observer output.
+// Report is the pattern observer's output (docs/product.md).
 type Report struct {
 	BestTimes           []BestTime            `json:"best_times"`
 	AvoidSlots          []AvoidSlot           `json:"avoid_slots"`

@@ -1,5 +1,5 @@
-// Package onboarding is the Onboarding agent of the product specification
-// as a deterministic step machine: it asks, in SPEC.md's order, for the
+// Package onboarding is the onboarding agent of docs/product.md
+// as a deterministic step machine: it asks, in that order, for the
 // name, wake time, bed time, work hours, chronotype, timezone confirmation,
 // home/work location labels, regular commitments, phone number, WhatsApp
 // consent and a first goal or task, and builds users.profile from the

@@ -10,7 +10,7 @@ import (
 // Step is where the conversation stands: the question last asked.
 type Step int
 
-// Steps, in SPEC.md's order.
+// Steps, in the product's order (docs/product.md).
 const (
 	StepName Step = iota
 	StepWake
