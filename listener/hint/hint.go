@@ -1,8 +1,9 @@
 // Package hint carries wake-up hints over LISTEN/NOTIFY: "the outbox has new rows" between
-// replicas, "the clock moved" from flux.set_time_warp. A hint says only that something changed;
-// the tables say what. Hints are debounced (at most one per interval, however many rows) and
-// carry no data; a lost hint only delays work until the next sweep, because the tables are the
-// truth. Sending them from the service rather than from a per-row trigger keeps NOTIFY off the
+// replicas, "the clock moved" from flux.set_time_warp. A hint says that something changed; the
+// tables say what. Hints are debounced (at most one per interval, however many rows); they may
+// name the rows (ids, comma separated), so that a receiver can tell a row it cannot see yet
+// from one that is gone. A lost hint only delays work until the next sweep, because the tables
+// are the truth. Sending them from the service rather than from a per-row trigger keeps NOTIFY off the
 // write path (a NOTIFY in every transaction serializes commits under load).
 package hint
 
@@ -10,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,15 +32,27 @@ type Sender struct {
 	interval time.Duration
 	log      *slog.Logger
 	pending  chan struct{}
+
+	mu  sync.Mutex
+	ids []string // named in the next hint
 }
+
+// maxPayload keeps a hint's ids below NOTIFY's 8000-byte payload; ids past it are not named
+// (their receivers find them by claiming, as without ids).
+const maxPayload = 7900
 
 // NewSender returns a sender that notifies channel at most once per interval.
 func NewSender(pool *pgxpool.Pool, channel string, interval time.Duration, log *slog.Logger) *Sender {
 	return &Sender{pool: pool, channel: channel, interval: interval, log: log, pending: make(chan struct{}, 1)}
 }
 
-// Hint asks for a notification soon. It never blocks.
-func (s *Sender) Hint() {
+// Hint asks for a notification soon, naming ids. It never blocks.
+func (s *Sender) Hint(ids ...string) {
+	if len(ids) > 0 {
+		s.mu.Lock()
+		s.ids = append(s.ids, ids...)
+		s.mu.Unlock()
+	}
 	select {
 	case s.pending <- struct{}{}:
 	default:
@@ -52,7 +67,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-s.pending:
 		}
-		if _, err := s.pool.Exec(ctx, "select pg_notify($1, '')", s.channel); err != nil && ctx.Err() == nil {
+		if _, err := s.pool.Exec(ctx, "select pg_notify($1, $2)", s.channel, s.payload()); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "hint not sent; other replicas will find the work on their sweep", "channel", s.channel, "error", err)
 		}
 		select { // debounce: hints arriving meanwhile collapse into the next one
@@ -63,10 +78,32 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// Listen calls onHint once listening on channel, and then for every notification on it, until
-// ctx ends, reconnecting after failures (a hint sent while reconnecting is covered by the call
-// made once listening again).
-func Listen(ctx context.Context, url, channel string, log *slog.Logger, onHint func()) error {
+// payload takes the ids named since the last hint, as many as fit.
+func (s *Sender) payload() string {
+	s.mu.Lock()
+	ids := s.ids
+	s.ids = nil
+	s.mu.Unlock()
+	n, size := 0, 0
+	for n < len(ids) && size+len(ids[n])+1 <= maxPayload {
+		size += len(ids[n]) + 1
+		n++
+	}
+	return strings.Join(ids[:n], ",")
+}
+
+// IDs are the ids a hint's payload names.
+func IDs(payload string) []string {
+	if payload == "" {
+		return nil
+	}
+	return strings.Split(payload, ",")
+}
+
+// Listen calls onHint once listening on channel (with no payload), and then for every
+// notification on it with its payload, until ctx ends, reconnecting after failures (a hint sent
+// while reconnecting is covered by the call made once listening again).
+func Listen(ctx context.Context, url, channel string, log *slog.Logger, onHint func(payload string)) error {
 	for {
 		err := listenOnce(ctx, url, channel, onHint)
 		if ctx.Err() != nil {
@@ -81,7 +118,7 @@ func Listen(ctx context.Context, url, channel string, log *slog.Logger, onHint f
 	}
 }
 
-func listenOnce(ctx context.Context, url, channel string, onHint func()) error {
+func listenOnce(ctx context.Context, url, channel string, onHint func(string)) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return fmt.Errorf("hint: connect: %w", err)
@@ -90,11 +127,12 @@ func listenOnce(ctx context.Context, url, channel string, onHint func()) error {
 	if _, err := conn.Exec(ctx, "listen "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return fmt.Errorf("hint: listen: %w", err)
 	}
-	onHint() // whatever happened while not listening
+	onHint("") // whatever happened while not listening
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return fmt.Errorf("hint: wait: %w", err)
 		}
-		onHint()
+		onHint(n.Payload)
 	}
 }

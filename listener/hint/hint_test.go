@@ -3,8 +3,10 @@ package hint_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,27 +42,34 @@ func TestHintsReachListenersDebounced(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	var got atomic.Int32
+	var mu sync.Mutex
+	named := map[string]bool{}
 	listening := make(chan struct{})
 	done := make(chan error, 2)
 	go func() {
 		first := true
-		done <- hint.Listen(ctx, url, hint.Channel, quiet, func() {
+		done <- hint.Listen(ctx, url, hint.Channel, quiet, func(payload string) {
 			if first { // the call made once listening
 				first = false
 				close(listening)
 				return
 			}
 			got.Add(1)
+			mu.Lock()
+			for _, id := range hint.IDs(payload) {
+				named[id] = true
+			}
+			mu.Unlock()
 		})
 	}()
 	<-listening
 	s := hint.NewSender(pool, hint.Channel, 200*time.Millisecond, quiet)
 	go func() { done <- s.Run(ctx) }()
 	for i := 0; i < 100; i++ {
-		s.Hint()
+		s.Hint(fmt.Sprintf("row-%d", i))
 	}
 	waitFor(t, "a hint", func() bool { return got.Load() >= 1 })
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, "every row named", func() bool { mu.Lock(); defer mu.Unlock(); return len(named) == 100 })
 	if n := got.Load(); n > 3 {
 		t.Fatalf("100 hints in a burst arrived as %d notifications, want them collapsed", n)
 	}
@@ -86,7 +95,7 @@ func TestAWarpReachesTheClock(t *testing.T) {
 	c := clock.New()
 	listening := make(chan struct{}, 1)
 	go func() {
-		_ = hint.Listen(ctx, url, clock.Channel, quiet, func() {
+		_ = hint.Listen(ctx, url, clock.Channel, quiet, func(string) {
 			_ = c.Load(ctx, pool)
 			select {
 			case listening <- struct{}{}:

@@ -177,6 +177,12 @@ func reply(t *testing.T, pool *pgxpool.Pool, conv string) string {
 // hundred messages are sent at once from many sessions, then one by one.
 func TestEveryMessageIsPickedUpFromItsWakeUp(t *testing.T) {
 	t.Parallel()
+	t.Run("the feed's own runner", func(t *testing.T) { t.Parallel(); wakeUps(t, false, 240, 120) })
+	// The runner on another replica hears of the message by a hint, at the same moment.
+	t.Run("another replica's runner", func(t *testing.T) { t.Parallel(); wakeUps(t, true, 120, 60) })
+}
+
+func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 	ctx := context.Background()
 	db := pgtest.NewRestartable(t)
 	url := db.URL() + "&application_name=flux_wake_test"
@@ -200,14 +206,26 @@ func TestEveryMessageIsPickedUpFromItsWakeUp(t *testing.T) {
 		}
 		owners, convs = append(owners, uid), append(convs, conv)
 	}
-	runService(t, service.Config{
-		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-		Dispatch:   dispatch.Config{Owner: "wake-test"},
-		Agent:      &graph.Graph{},
-		Chat:       chat.Config{Sweep: time.Hour},
-		FeedStatus: 20 * time.Millisecond,
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if split {
+		runService(t, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+			Dispatch: dispatch.Config{Owner: "wake-feed"}, FeedStatus: 20 * time.Millisecond, Log: quiet,
+		})
+		runService(t, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true, DisableFeed: true,
+			Dispatch: dispatch.Config{Owner: "wake-agents"}, Agent: &graph.Graph{}, Chat: chat.Config{Sweep: time.Hour}, Log: quiet,
+		})
+	} else {
+		runService(t, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+			Dispatch:   dispatch.Config{Owner: "wake-test"},
+			Agent:      &graph.Graph{},
+			Chat:       chat.Config{Sweep: time.Hour},
+			FeedStatus: 20 * time.Millisecond,
+			Log:        quiet,
+		})
+	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var n int
 		if err := pool.QueryRow(ctx, `select count(*) from pg_stat_replication where application_name = 'flux_wake_test' and state = 'streaming'`).Scan(&n); err != nil {
@@ -248,7 +266,6 @@ func TestEveryMessageIsPickedUpFromItsWakeUp(t *testing.T) {
 		}
 	}
 
-	const burst, oneByOne = 240, 120
 	var wg sync.WaitGroup
 	for g := range users {
 		wg.Add(1)

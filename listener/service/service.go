@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, clock.Channel, log, func() {
+		return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, clock.Channel, log, func(string) {
 			if err := clk.Load(ctx, pool); err != nil && ctx.Err() == nil {
 				log.ErrorContext(ctx, "reload the clock", "error", err)
 			}
@@ -168,13 +168,17 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return ignoreCanceled(e.chat.Run(ctx)) })
 		// Messages the feed's leader saw on another replica.
 		g.Go(func() error {
-			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.ChatChannel, log, e.chat.Wake))
+			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.ChatChannel, log, func(p string) {
+				e.chat.Expect(hint.IDs(p)...)
+			}))
 		})
 	}
 	if !cfg.DisableDispatch {
 		g.Go(func() error { return ignoreCanceled(d.Run(ctx)) })
 		// Outbox rows other replicas claimed or saw in the feed.
-		g.Go(func() error { return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.Channel, log, d.Wake)) })
+		g.Go(func() error {
+			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.Channel, log, func(string) { d.Wake() }))
+		})
 	}
 	if !cfg.DisableFeed {
 		g.Go(func() error { return ignoreCanceled(f.Run(ctx)) })
@@ -312,7 +316,7 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 				if e.chat != nil {
 					e.chat.Expect(c.Get("id"))
 				}
-				e.chatHints.Hint()
+				e.chatHints.Hint(c.Get("id")) // other replicas' runners may not see it yet either
 			}
 		case "dispatch_log":
 			if c.Op == "insert" && c.Get("status") == "pending" {
