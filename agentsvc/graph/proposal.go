@@ -3,6 +3,8 @@ package graph
 import (
 	"fmt"
 	"strings"
+
+	"github.com/flux-companion/flux/agentsvc/plan"
 )
 
 // propose shows a plan for approval and keeps it pending. lead is the planner's own words.
@@ -29,11 +31,17 @@ func (t *turn) propose(pp PendingPlan, lead string) {
 		}
 	}
 	for _, k := range p.ProposedTasks {
-		fmt.Fprintf(&b, "- weeks %d–%d: %s, %s at %s, %d min\n", k.WeekRange[0], k.WeekRange[1], k.Title,
-			strings.Join(k.ScheduledDays, "/"), k.SuggestedTime, k.DurationMinutes)
+		fmt.Fprintf(&b, "- %s, %s at %s — %s", plan.WeekLabel(k.WeekRange[0], k.WeekRange[1]), daysLabel(k.ScheduledDays),
+			k.SuggestedTime, k.Title)
+		if !strings.Contains(k.Title, fmt.Sprintf("%d min", k.DurationMinutes)) {
+			fmt.Fprintf(&b, ", %d min", k.DurationMinutes)
+		}
+		b.WriteString("\n")
 	}
-	for _, c := range p.ConflictsDetected {
-		fmt.Fprintf(&b, "Note: %s\n", c.Message)
+	// Placement leaves at most one conflict, a sentence about what it moved; a model's plan
+	// placed elsewhere may carry more, and one line is still enough to read.
+	if len(p.ConflictsDetected) > 0 {
+		b.WriteString(p.ConflictsDetected[0].Message + "\n")
 	}
 	b.WriteString("Reply “approve” to schedule it (or press Approve), tell me what to change, or “no” to drop it.")
 	if pp.GoalID == "" && t.in.ActiveGoals >= MaxActiveGoals {
@@ -42,4 +50,20 @@ func (t *turn) propose(pp PendingPlan, lead string) {
 	t.offline = pp.Offline
 	t.reply(b.String(), "goal_planner", map[string]any{"kind": "plan", "plan": p, "start": pp.Start,
 		"goal_id": pp.GoalID, "actions": []string{"approve_plan"}})
+}
+
+// daysLabel says scheduled days as people do: “every day”, “weekdays”, “weekends”, or the
+// days themselves, “Mon/Wed/Fri”.
+func daysLabel(days []string) string {
+	switch strings.Join(days, "/") {
+	case strings.Join(plan.Weekdays, "/"):
+		return "every day"
+	case strings.Join(plan.Weekdays[:5], "/"):
+		return "weekdays"
+	case strings.Join(plan.Weekdays[5:], "/"):
+		return "weekends"
+	case "":
+		return "the days of its rule"
+	}
+	return strings.Join(days, "/")
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/flux-companion/flux/agentsvc/observe"
 	"github.com/flux-companion/flux/agentsvc/plan"
@@ -63,14 +64,87 @@ func (t *turn) observe() observe.Report {
 	return observe.Observe(in)
 }
 
-// place puts every proposed task of p into free time from start with the slot finder, so a
-// plan never double-books whatever the planner suggested: a suggested time is kept when it
-// is free, otherwise the best free time replaces it and the plan says why. When the calendar
-// has no room from start, the sprint starts at the first date that fits every task.
+// place puts a template plan's tasks into free time from start (see placeOn), keeping the
+// margins from sleep below: a template knows only the chronotype, not when the user wakes. A
+// model's plan is placed with placeOn alone, because the model is given the sleep window and
+// chooses its times with it.
 func (t *turn) place(p plan.Plan, start time.Time) (plan.Plan, time.Time, error) {
-	return placeOn(t.calendar(nil), p, start)
+	return placeOn(awake(t.calendar(nil), p), p, start)
 }
 
+// Room a plan's sessions keep from sleep. Nobody starts a session the minute they wake, and
+// exercise wants time to wake up, drink and eat something first; the last hour before bed is
+// for winding down. Reminders the user sets and moves keep the plain sleep window.
+const (
+	afterWake         = 30 * time.Minute
+	afterWakeExercise = 60 * time.Minute // plans tagged Fitness
+	beforeBed         = 60 * time.Minute
+	minAwake          = 2 * time.Hour // a shorter day than this after the margins keeps the plain window
+)
+
+// awake is cal with the sleep window widened by the margins above for plan p. The slot
+// finder then never places a session inside them, and its ties start from the widened
+// wake-up time.
+func awake(cal *slots.Calendar, p plan.Plan) *slots.Calendar {
+	w := cal.Sleep
+	if w == nil || w.Start == w.End {
+		return cal
+	}
+	after := afterWake
+	if slices.Contains(p.Tags, "Fitness") {
+		after = afterWakeExercise
+	}
+	bed, wake := minutesOf(w.Start), minutesOf(w.End)
+	awakeFor := (bed - wake + minutesPerDay) % minutesPerDay
+	if awakeFor-int((after+beforeBed)/time.Minute) < int(minAwake/time.Minute) {
+		return cal
+	}
+	c := *cal
+	c.Sleep = &slots.Window{Start: clockAt(bed - int(beforeBed/time.Minute)), End: clockAt(wake + int(after/time.Minute))}
+	return &c
+}
+
+const minutesPerDay = 24 * 60
+
+func minutesOf(c slots.Clock) int { return c.H*60 + c.M }
+
+func clockAt(m int) slots.Clock {
+	m = (m%minutesPerDay + minutesPerDay) % minutesPerDay
+	return slots.Clock{H: m / 60, M: m % 60}
+}
+
+// outOfSleep moves a suggested time that meets the (widened) sleep window to its nearer
+// edge: forward to the first quarter hour after the wake-up margin, or back so the session
+// ends before the wind-down hour. It is the plan's own rule, not a conflict, so the plan
+// does not mention it.
+func outOfSleep(sleep *slots.Window, at slots.Clock, d time.Duration) slots.Clock {
+	if sleep == nil || sleep.Start == sleep.End {
+		return at
+	}
+	bed, wake, m := minutesOf(sleep.Start), minutesOf(sleep.End), minutesOf(at)
+	dm := int((d + time.Minute - 1) / time.Minute)
+	awakeFor := (bed - wake + minutesPerDay) % minutesPerDay
+	if (m-wake+minutesPerDay)%minutesPerDay+dm <= awakeFor {
+		return at // starts and ends awake
+	}
+	step := int(slots.Step / time.Minute)
+	first := (wake + step - 1) / step * step // the first quarter hour awake
+	last := (bed - dm) / step * step         // the last quarter hour that ends in time
+	if bed-dm < 0 {
+		last = (bed - dm + minutesPerDay) / step * step
+	}
+	dist := func(a, b int) int { d := (a - b + minutesPerDay) % minutesPerDay; return min(d, minutesPerDay-d) }
+	if dist(m, first) <= dist(m, last) {
+		return clockAt(first)
+	}
+	return clockAt(last)
+}
+
+// placeOn puts every proposed task of p into free time from start with the slot finder, so a
+// plan never double-books whatever the planner suggested: a suggested time is kept when it
+// is free, otherwise the best free time replaces it and the plan says why, in one conflict.
+// When the calendar has no room from start, the sprint starts at the first date that fits
+// every task.
 func placeOn(cal *slots.Calendar, p plan.Plan, start time.Time) (plan.Plan, time.Time, error) {
 	reqs := make([]slots.Request, 0, len(p.ProposedTasks))
 	placed := make([]int, 0, len(p.ProposedTasks)) // indexes of the tasks the slot finder places
@@ -83,25 +157,26 @@ func placeOn(cal *slots.Calendar, p plan.Plan, start time.Time) (plan.Plan, time
 		if err != nil {
 			return p, start, fmt.Errorf("graph: suggested time %q: %w", k.SuggestedTime, err)
 		}
-		reqs = append(reqs, slots.Request{Title: k.Title, Duration: time.Duration(k.DurationMinutes) * time.Minute,
+		d := time.Duration(k.DurationMinutes) * time.Minute
+		pref = outOfSleep(cal.Sleep, pref, d)
+		reqs = append(reqs, slots.Request{Title: k.Title, Duration: d,
 			Days: days, FirstWeek: k.WeekRange[0], LastWeek: k.WeekRange[1], Preferred: &pref})
 		placed = append(placed, i)
 	}
 	out := p
 	out.ProposedTasks = append([]plan.ProposedTask(nil), p.ProposedTasks...)
 	out.ConflictsDetected = nil
+	var later string
 
 	got, conflicts, err := cal.PlaceAll(start, reqs)
 	if errors.Is(err, slots.ErrNoSlot) {
-		later, ferr := cal.FirstAvailableStart(start, reqs)
+		l, ferr := cal.FirstAvailableStart(start, reqs)
 		if ferr != nil {
 			return p, start, fmt.Errorf("%w: %w", errNoRoom, ferr)
 		}
-		start = later.In(cal.Loc)
+		start = l.In(cal.Loc)
 		got, conflicts, err = cal.PlaceAll(start, reqs)
-		out.ConflictsDetected = append(out.ConflictsDetected, plan.Conflict{ExistingTaskTitle: "Your calendar",
-			ScheduledAt: start.UTC().Format(time.RFC3339),
-			Message:     fmt.Sprintf("There is not enough free time sooner, so the sprint starts %s.", start.Format("Monday 2 January"))})
+		later = fmt.Sprintf("There is not enough free time sooner, so the sprint starts %s.", start.Format("Monday 2 January"))
 	}
 	if err != nil {
 		return p, start, fmt.Errorf("graph: place plan: %w", err)
@@ -110,12 +185,8 @@ func placeOn(cal *slots.Calendar, p plan.Plan, start time.Time) (plan.Plan, time
 		k := &out.ProposedTasks[placed[j]]
 		k.SuggestedTime = s.At.String()
 	}
-	for _, c := range conflicts {
-		if len(out.ConflictsDetected) == plan.MaxConflicts {
-			break
-		}
-		out.ConflictsDetected = append(out.ConflictsDetected, plan.Conflict{ExistingTaskTitle: c.ExistingTitle,
-			ScheduledAt: c.ExistingAt.Format(time.RFC3339), Message: c.Message})
+	if c, ok := moves(out.ProposedTasks, placed, reqs, got, conflicts, later, start, cal.Loc); ok {
+		out.ConflictsDetected = []plan.Conflict{c}
 	}
 	// Tasks the slot finder did not place keep the planner's time when it is free; when it
 	// is not, the plan says so rather than silently double-booking.
@@ -136,6 +207,125 @@ func placeOn(cal *slots.Calendar, p plan.Plan, start time.Time) (plan.Plan, time
 	}
 	return out, start, nil
 }
+
+// moves sums up in one conflict what placing the plan had to work around: which sessions
+// moved off their suggested time and for what (tasks, work hours), the sessions left in work
+// hours, a later start. The sessions are named as the plan lists them, so the sentence never
+// contradicts the times shown; ok is false when nothing was moved.
+func moves(tasks []plan.ProposedTask, placed []int, reqs []slots.Request, got []slots.Slot, conflicts []slots.Conflict,
+	later string, start time.Time, loc *time.Location) (plan.Conflict, bool) {
+	var moved, inWork []int // indexes into got
+	from := map[slots.Clock]bool{}
+	work := false
+	for j, s := range got {
+		if s.Moved == slots.Booked || s.Moved == slots.Working {
+			moved = append(moved, j)
+			from[*reqs[j].Preferred] = true
+			work = work || s.Moved == slots.Working
+		}
+		if s.InWorkHours {
+			inWork = append(inWork, j)
+		}
+	}
+	if len(moved)+len(inWork) == 0 && later == "" {
+		return plan.Conflict{}, false
+	}
+	c := plan.Conflict{ExistingTaskTitle: "Your calendar", ScheduledAt: start.UTC().Format(time.RFC3339)}
+	var sentences []string
+	if later != "" {
+		sentences = append(sentences, later)
+	}
+	if len(moved) > 0 {
+		var around []string
+		seen := map[string]bool{}
+		for _, x := range conflicts {
+			if !seen[x.ExistingTitle] {
+				seen[x.ExistingTitle] = true
+				around = append(around, "“"+x.ExistingTitle+"”")
+			}
+		}
+		if len(around) > 2 {
+			around = append(around[:2], fmt.Sprintf("%d other tasks", len(around)-2))
+		}
+		if work {
+			around = append(around, "your work hours")
+		}
+		what := "I moved " + which(tasks, placed, moved)
+		if len(from) == 1 {
+			what += " from " + reqs[moved[0]].Preferred.String()
+		}
+		sentences = append(sentences, what+" to keep clear of "+andList(around)+".")
+		switch {
+		case len(conflicts) > 0:
+			c.ExistingTaskTitle, c.ScheduledAt = conflicts[0].ExistingTitle, conflicts[0].ExistingAt.Format(time.RFC3339)
+		case len(got[moved[0]].Starts) > 0:
+			c.ExistingTaskTitle = "Your work hours"
+			y, m, d := got[moved[0]].Starts[0].In(loc).Date()
+			p := reqs[moved[0]].Preferred
+			c.ScheduledAt = time.Date(y, m, d, p.H, p.M, 0, 0, loc).UTC().Format(time.RFC3339)
+		}
+	}
+	if len(inWork) > 0 {
+		w := which(tasks, placed, inWork)
+		verb := "are"
+		if len(inWork) == len(got) {
+			w, verb = "every session", "is"
+		}
+		sentences = append(sentences, fmt.Sprintf("%s %s in your work hours: no other time was free.", upperFirst(w), verb))
+	}
+	c.Message = strings.Join(sentences, " ")
+	return c, true
+}
+
+// which names the sessions of got[js] as the plan lists them: by their weeks when no other
+// task shares those weeks, otherwise by title.
+func which(tasks []plan.ProposedTask, placed, js []int) string {
+	if len(js) == len(placed) {
+		return "every session"
+	}
+	var weeks [plan.SprintWeeks + 2]bool
+	var titles []string
+	for _, j := range js {
+		k := tasks[placed[j]]
+		for w := k.WeekRange[0]; w <= k.WeekRange[1]; w++ {
+			weeks[w] = true
+		}
+		titles = append(titles, "“"+k.Title+"”")
+	}
+	for i := range tasks {
+		if slices.ContainsFunc(js, func(j int) bool { return placed[j] == i }) {
+			continue
+		}
+		k := tasks[i]
+		for w := k.WeekRange[0]; w <= k.WeekRange[1]; w++ {
+			if weeks[w] {
+				return andList(titles) // shares a week with a task that kept its time
+			}
+		}
+	}
+	var spans []string
+	for w := 1; w <= plan.SprintWeeks; w++ {
+		if !weeks[w] || weeks[w-1] {
+			continue
+		}
+		e := w
+		for weeks[e+1] {
+			e++
+		}
+		spans = append(spans, plan.WeekLabel(w, e))
+	}
+	return "the sessions of " + andList(spans)
+}
+
+// andList joins “a”, “a and b”, “a, b and c”.
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func upperFirst(s string) string { return mapFirst(s, unicode.ToUpper) }
 
 // errNoRoom: the plan cannot be placed without double-booking.
 var errNoRoom = errors.New("no free time for the plan")

@@ -68,7 +68,7 @@ func TestTemplateTimeAndTitle(t *testing.T) {
 		{"category case", "mental health", "Meditate daily", TemplateProfile{}, "18:00", "Mental Health", "Meditate daily"},
 		{"unknown category categorizes", "", "Save $2000 for a trip", TemplateProfile{}, "18:00", "Financial", "Save $2000 for a trip"},
 		{"empty title", "Home", "  ", TemplateProfile{}, "18:00", "Home", "Home goal"},
-		{"long title cut", "Other", strings.Repeat("ab ", 100), TemplateProfile{}, "18:00", "Other", strings.TrimSpace(strings.Repeat("ab ", 100)[:MaxTitleLen])},
+		{"long title cut", "Other", strings.Repeat("ab ", 100), TemplateProfile{}, "18:00", "Other", "A" + strings.TrimSpace(strings.Repeat("ab ", 100)[1:MaxTitleLen])},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +144,52 @@ func TestCategorize(t *testing.T) {
 				t.Errorf("Categorize(%q) = %q, want %q", tt.text, got, tt.want)
 			}
 		})
+	}
+}
+
+// Sessions are titled from the goal and its week's load: short, no trailing punctuation.
+func TestTemplateSessionTitles(t *testing.T) {
+	t.Parallel()
+	for goal, want := range map[string][2]string{
+		"Run a 5K":                      {"Run 20 min, easy", "Run 35 min with 6×1 min faster"},
+		"can you help me be healthier?": {"Walk or stretch 10 min", "Walk or stretch 25 min"},
+		"Learn Spanish":                 {"Spanish: 15 min lessons", "Spanish: 30 min lessons"},
+		"Read more":                     {"Read 10 pages", "Read 25 pages"},
+		"Meditate every morning":        {"Meditate 5 min", "Meditate 15 min"},
+		"Get stronger":                  {"Strength: 2 rounds", "Strength: 4 rounds"},
+		"Pray daily":                    {"Pray 5 min", "Pray 20 min"},
+		"Call mom every Sunday":         {"Call mom: 10 min", "Call mom: 30 min"},
+		"Save $2000 for a trip":         {"Money check-in: 15 min", "Money check-in: 30 min"},
+		"Become a better person":        {"Become a better person: 10 min", "Become a better person: 30 min"},
+		"Finish the online course on statistics and then some more": {"Study 15 min", "Study 30 min"},
+	} {
+		p := Template("", goal, TemplateProfile{})
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		first, last := p.ProposedTasks[0].Title, p.ProposedTasks[len(p.ProposedTasks)-1].Title
+		if first != want[0] || last != want[1] {
+			t.Errorf("%q: sessions %q … %q, want %q … %q", goal, first, last, want[0], want[1])
+		}
+		for _, k := range p.ProposedTasks {
+			if n := len([]rune(k.Title)); n > 40 || strings.ContainsAny(k.Title[len(k.Title)-1:], ".,:;!?") {
+				t.Errorf("%q: title %q (%d letters)", goal, k.Title, n)
+			}
+		}
+	}
+	if got := Template("", "can you help me be healthier?", TemplateProfile{}).GoalTitle; got != "Be healthier" {
+		t.Errorf("goal title %q: the asking is not the goal", got)
+	}
+}
+
+func TestWeekLabel(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		a, b int
+		want string
+	}{{1, 1, "week 1"}, {2, 3, "weeks 2–3"}, {4, 6, "weeks 4–6"}} {
+		if got := WeekLabel(c.a, c.b); got != c.want {
+			t.Errorf("WeekLabel(%d, %d) = %q, want %q", c.a, c.b, got, c.want)
+		}
 	}
 }

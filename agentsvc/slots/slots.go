@@ -87,7 +87,21 @@ type Slot struct {
 	Duration    time.Duration
 	InWorkHours bool   // the soft block was used because nothing else fitted
 	Conflict    string // why Preferred was not used; "" when it was or none was given
+	Moved       Reason // Conflict's reason, for callers that word it themselves
 }
+
+// Reason is why a request's preferred time was not used, the first that applies in
+// this order.
+type Reason int
+
+const (
+	Kept    Reason = iota // the preferred time was used, or none was given
+	Skipped               // it does not exist on a date (the clocks change)
+	Passed                // every occurrence at it has passed
+	Asleep                // it meets the sleep window
+	Booked                // it meets a task, buffer included
+	Working               // it meets work hours and another time is free
+)
 
 // Conflict is a proposed occurrence that meets an existing task within the
 // buffer.
@@ -375,18 +389,19 @@ func (ix *index) check(p *plan, c Clock, wantSoft bool) verdict {
 func (ix *index) place(p *plan) (Slot, []Conflict, error) {
 	var (
 		why       string
+		reason    Reason
 		conflicts []Conflict
 		fallback  *Clock
 	)
 	if p.pref != nil {
 		switch ix.check(p, *p.pref, true) {
 		case free:
-			return ix.slot(p, *p.pref, false, ""), nil, nil
+			return ix.slot(p, *p.pref, false, "", Kept), nil, nil
 		case soft:
 			// Honoured after all if every other time is in work hours too.
 			fallback = p.pref
 		}
-		why, conflicts = ix.explain(p, *p.pref)
+		why, reason, conflicts = ix.explain(p, *p.pref)
 	}
 	for _, cand := range ix.cal.rank(p) {
 		if p.pref != nil && cand.c == *p.pref {
@@ -394,7 +409,7 @@ func (ix *index) place(p *plan) (Slot, []Conflict, error) {
 		}
 		switch ix.check(p, cand.c, fallback == nil) {
 		case free:
-			return ix.slot(p, cand.c, false, why), conflicts, nil
+			return ix.slot(p, cand.c, false, why, reason), conflicts, nil
 		case soft:
 			c := cand.c
 			fallback = &c
@@ -402,9 +417,9 @@ func (ix *index) place(p *plan) (Slot, []Conflict, error) {
 	}
 	if fallback != nil {
 		if p.pref != nil && *fallback == *p.pref {
-			why = "" // every free time is in work hours, the preferred one included
+			why, reason = "", Kept // every free time is in work hours, the preferred one included
 		}
-		return ix.slot(p, *fallback, true, why), conflicts, nil
+		return ix.slot(p, *fallback, true, why, reason), conflicts, nil
 	}
 	days := "every day"
 	if len(p.req.Days) > 0 {
@@ -423,8 +438,8 @@ func (ix *index) place(p *plan) (Slot, []Conflict, error) {
 		ErrNoSlot, p.req.Title, minutes(p.req.Duration), days, weeks, first.y, first.m, first.d, ix.loc)
 }
 
-func (ix *index) slot(p *plan, c Clock, inWork bool, why string) Slot {
-	s := Slot{Title: p.req.Title, At: c, Duration: p.req.Duration, InWorkHours: inWork, Conflict: why}
+func (ix *index) slot(p *plan, c Clock, inWork bool, why string, reason Reason) Slot {
+	s := Slot{Title: p.req.Title, At: c, Duration: p.req.Duration, InWorkHours: inWork, Conflict: why, Moved: reason}
 	for _, i := range p.dates {
 		if t, ok := ix.at(i, c); ok && t >= p.from {
 			s.Starts = append(s.Starts, time.Unix(0, t).UTC())
@@ -436,7 +451,7 @@ func (ix *index) slot(p *plan, c Clock, inWork bool, why string) Slot {
 // explain says why the preferred time c cannot be used for p, naming the
 // first reason in this order: a skipped time, sleep, tasks, work hours.
 // The task clashes are returned as conflicts.
-func (ix *index) explain(p *plan, c Clock) (string, []Conflict) {
+func (ix *index) explain(p *plan, c Clock) (string, Reason, []Conflict) {
 	var (
 		gap, sleep, work bool
 		gapDay           day
@@ -463,21 +478,21 @@ func (ix *index) explain(p *plan, c Clock) (string, []Conflict) {
 	pre := "preferred " + c.String()
 	switch {
 	case gap:
-		return fmt.Sprintf("%s does not exist on %s %d %s (the clocks change)", pre, gapDay.wd.String()[:3], gapDay.d, gapDay.m.String()[:3]), conflicts
+		return fmt.Sprintf("%s does not exist on %s %d %s (the clocks change)", pre, gapDay.wd.String()[:3], gapDay.d, gapDay.m.String()[:3]), Skipped, conflicts
 	case n == 0:
-		return pre + " has already passed", conflicts
+		return pre + " has already passed", Passed, conflicts
 	case sleep:
-		return fmt.Sprintf("%s falls in the sleep window %v", pre, *ix.cal.Sleep), conflicts
+		return fmt.Sprintf("%s falls in the sleep window %v", pre, *ix.cal.Sleep), Asleep, conflicts
 	case len(conflicts) > 0:
 		msg := fmt.Sprintf("%s clashes with %q at %s", pre, conflicts[0].ExistingTitle, ix.local(conflicts[0].ExistingAt))
 		if len(conflicts) > 1 {
 			msg += fmt.Sprintf(" and %d more", len(conflicts)-1)
 		}
-		return msg + " (" + minutes(Buffer) + " buffer included)", conflicts
+		return msg + " (" + minutes(Buffer) + " buffer included)", Booked, conflicts
 	case work:
-		return fmt.Sprintf("%s falls in work hours %v", pre, ix.cal.Work.Window), conflicts
+		return fmt.Sprintf("%s falls in work hours %v", pre, ix.cal.Work.Window), Working, conflicts
 	}
-	return "", conflicts
+	return "", Kept, conflicts
 }
 
 func (ix *index) conflicts(s int64, d time.Duration) []Conflict {

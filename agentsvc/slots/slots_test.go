@@ -596,3 +596,25 @@ func TestFirstAvailableStart(t *testing.T) {
 		t.Fatalf("a 23-hour sleep: %v, want ErrNoSlot", err)
 	}
 }
+
+// Slot.Moved names why the preferred time was left, so callers can word it.
+func TestPlaceMovedReason(t *testing.T) {
+	t.Parallel()
+	loc := loadLoc(t, "Europe/Berlin")
+	start := time.Date(2026, 3, 16, 0, 0, 0, 0, loc) // a Monday
+	cal := &slots.Calendar{Loc: loc, Sleep: &slots.Window{Start: slots.Clock{H: 23}, End: slots.Clock{H: 6, M: 30}},
+		Work: &slots.WorkHours{Window: slots.Window{Start: slots.Clock{H: 9}, End: slots.Clock{H: 17}}},
+		Busy: []slots.Busy{{Start: time.Date(2026, 3, 16, 7, 0, 0, 0, loc), Duration: 30 * time.Minute, Title: "Swim"}}}
+	for _, c := range []struct {
+		at   slots.Clock
+		want slots.Reason
+	}{{slots.Clock{H: 19}, slots.Kept}, {slots.Clock{H: 5}, slots.Asleep}, {slots.Clock{H: 7}, slots.Booked}, {slots.Clock{H: 10}, slots.Working}} {
+		s, err := cal.Place(start, slots.Request{Title: "Run", Duration: 20 * time.Minute, Days: []time.Weekday{time.Monday}, Preferred: &c.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Moved != c.want || (s.Moved == slots.Kept) != (s.Conflict == "") {
+			t.Errorf("preferred %v: moved %v (%q), want %v", c.at, s.Moved, s.Conflict, c.want)
+		}
+	}
+}
