@@ -36,6 +36,10 @@ import (
 type Change struct {
 	Table string // table name (the publication's tables are all in public)
 	Op    string // insert, update or delete
+	// Xid is the transaction's id (32 bits, as pgoutput sends it). The feed sees a commit a
+	// moment before the committing session makes it visible to others; a handler that acts on
+	// a change at once can wait for it (see store.WaitVisible).
+	Xid uint32
 	// The relation's columns and their values in text form. A delete carries the key only, and
 	// an unchanged TOAST value is absent. All values share one copy of the tuple: a map of
 	// strings per row was the largest part of the feed's cost under load.
@@ -87,6 +91,9 @@ type Handler interface {
 	Handle(ctx context.Context, changes []Change) error
 }
 
+// DefaultSlot is the replication slot's name unless configured (FLUX_SLOT).
+const DefaultSlot = "flux_listener"
+
 // Config for a Feed. Zero values take the defaults.
 type Config struct {
 	DatabaseURL    string
@@ -106,12 +113,13 @@ type Feed struct {
 	leader    atomic.Bool
 	streaming atomic.Bool
 	confirmed atomic.Uint64
+	failing   atomic.Pointer[error] // the last session's error, until the stream is up again
 }
 
 // New returns a feed for h.
 func New(cfg Config, h Handler) *Feed {
 	if cfg.Slot == "" {
-		cfg.Slot = "flux_listener"
+		cfg.Slot = DefaultSlot
 	}
 	if cfg.Publication == "" {
 		cfg.Publication = "flux_listener,flux_listener_inserts"
@@ -140,6 +148,16 @@ func (f *Feed) Leader() bool { return f.leader.Load() }
 // Streaming reports whether the replication stream is up.
 func (f *Feed) Streaming() bool { return f.streaming.Load() }
 
+// Err is why the feed is not streaming, when its last attempt failed and none has streamed
+// since (nil while streaming, and for a follower waiting for leadership): between retries the
+// replica is not leader, so Leader and Streaming alone would look healthy.
+func (f *Feed) Err() error {
+	if p := f.failing.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Confirmed is the last LSN confirmed to the server.
 func (f *Feed) Confirmed() pglogrepl.LSN { return pglogrepl.LSN(f.confirmed.Load()) }
 
@@ -155,6 +173,7 @@ func (f *Feed) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		f.failing.Store(&err)
 		if time.Since(started) > f.cfg.RetryMax {
 			failures = 0 // it ran fine for a while: this is a new incident
 		}
@@ -268,12 +287,14 @@ func (f *Feed) stream(ctx context.Context) error {
 		return fmt.Errorf("feed: start replication on %s: %w", f.cfg.Slot, err)
 	}
 	f.streaming.Store(true)
+	f.failing.Store(nil)
 	f.cfg.Log.InfoContext(ctx, "change feed streaming", "slot", f.cfg.Slot, "publication", f.cfg.Publication)
 
 	var (
 		relations = map[uint32]*pglogrepl.RelationMessage{}
 		txn       []Change
 		inTxn     bool
+		xid       uint32
 		confirmed = f.Confirmed()
 		nextSend  = time.Now().Add(f.cfg.StatusInterval)
 	)
@@ -347,13 +368,13 @@ func (f *Feed) stream(ctx context.Context) error {
 				case *pglogrepl.RelationMessage:
 					relations[m.RelationID] = m
 				case *pglogrepl.BeginMessage:
-					txn, inTxn = txn[:0], true
+					txn, inTxn, xid = txn[:0], true, m.Xid
 				case *pglogrepl.InsertMessage:
-					txn = append(txn, change(relations, m.RelationID, "insert", m.Tuple))
+					txn = append(txn, change(relations, m.RelationID, xid, "insert", m.Tuple))
 				case *pglogrepl.UpdateMessage:
-					txn = append(txn, change(relations, m.RelationID, "update", m.NewTuple))
+					txn = append(txn, change(relations, m.RelationID, xid, "update", m.NewTuple))
 				case *pglogrepl.DeleteMessage:
-					txn = append(txn, change(relations, m.RelationID, "delete", m.OldTuple))
+					txn = append(txn, change(relations, m.RelationID, xid, "delete", m.OldTuple))
 				case *pglogrepl.CommitMessage:
 					if len(txn) > 0 {
 						if err := f.h.Handle(ctx, txn); err != nil {
@@ -396,8 +417,8 @@ func (f *Feed) dropLostSlot(ctx context.Context, conn *pgconn.PgConn) error {
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // change copies a tuple out of the message buffer, which the next receive reuses.
-func change(relations map[uint32]*pglogrepl.RelationMessage, id uint32, op string, tuple *pglogrepl.TupleData) Change {
-	c := Change{Op: op}
+func change(relations map[uint32]*pglogrepl.RelationMessage, id, xid uint32, op string, tuple *pglogrepl.TupleData) Change {
+	c := Change{Op: op, Xid: xid}
 	rel, ok := relations[id]
 	if !ok || tuple == nil {
 		return c // pgoutput always sends the relation first; nothing to decode without it

@@ -226,23 +226,7 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 			Log:        quiet,
 		})
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var n int
-		if err := pool.QueryRow(ctx, `select count(*) from pg_stat_replication where application_name = 'flux_wake_test' and state = 'streaming'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the feed is not streaming")
-		}
-	}
-	for _, q := range []string{`alter system set synchronous_standby_names = 'flux_wake_test'`, `select pg_reload_conf()`} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	feedIsSynchronousStandby(t, pool, "flux_wake_test")
 
 	send := func(i int) {
 		if _, err := pool.Exec(ctx, `insert into public.messages (conversation_id, user_id, role, content) values ($1, $2, 'user', 'hi')`,
@@ -288,5 +272,32 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 	}
 	if done != burst+oneByOne {
 		t.Errorf("%d runs done, want %d", done, burst+oneByOne)
+	}
+}
+
+// feedIsSynchronousStandby makes the change feed (connected as application name app) the
+// cluster's synchronous standby, once it streams: from then on a commit becomes visible to
+// other sessions only after the feed handled and confirmed it, which stretches the moment
+// between the feed seeing a commit and anyone else seeing it from microseconds to the feed's
+// status interval.
+func feedIsSynchronousStandby(t *testing.T, pool *pgxpool.Pool, app string) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := pool.QueryRow(ctx, `select count(*) from pg_stat_replication where application_name = $1 and state = 'streaming'`, app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the feed is not streaming")
+		}
+	}
+	for _, q := range []string{fmt.Sprintf(`alter system set synchronous_standby_names = '%s'`, app), `select pg_reload_conf()`} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -98,6 +100,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = "127.0.0.1:8080"
 	}
+	if cfg.Slot == "" {
+		cfg.Slot = feed.DefaultSlot
+	}
 	log := cfg.Log
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -113,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	st := store.New(pool)
-	m := metrics.New(st, log)
+	m := metrics.New(st, cfg.Slot, log)
 
 	senders := map[string]dispatch.Sender{}
 	if cfg.Push.VAPIDPrivateKey != "" {
@@ -197,6 +202,9 @@ func Run(ctx context.Context, cfg Config) error {
 				if !cfg.DisableFeed && f.Leader() && !f.Streaming() {
 					return errors.New("change feed leader is not streaming")
 				}
+				if err := f.Err(); !cfg.DisableFeed && err != nil {
+					return fmt.Errorf("change feed failing: %w", err)
+				}
 				return nil
 			},
 		}
@@ -273,6 +281,9 @@ type escalation struct {
 	log        *slog.Logger
 	chat       *chat.Runner // nil when this replica runs no agents
 	chatHints  *hint.Sender // tells the other replicas' runners
+
+	mu   sync.Mutex
+	xids []uint32 // transactions the next claim waits to see (awaitXid)
 }
 
 // CatchUp implements feed.Handler: reload the deadlines, take whatever is already due, and
@@ -308,6 +319,9 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 				}
 			}
 			e.deadlines.Set(c.Get("id"), due)
+			if !due.IsZero() && !due.After(e.clock.Now()) {
+				e.awaitXid(c.Xid) // due at once: the claim must wait until it can see the change
+			}
 		case "messages":
 			// A user message (or a system message carrying an action, such as the sprint
 			// rule's) is an agent run, queued in its transaction: the run is durable once the
@@ -328,8 +342,28 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 	return nil
 }
 
+// awaitXid makes the next claim wait until transaction xid is visible.
+func (e *escalation) awaitXid(xid uint32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !slices.Contains(e.xids, xid) {
+		e.xids = append(e.xids, xid)
+	}
+}
+
 // claim takes every due rung, batch after batch, and wakes the dispatcher for what it wrote.
+// A rung the change feed just made due (a task moved to now, a ladder brought forward by a
+// failed delivery) is claimed once its transaction is visible: the feed sees the commit first.
 func (e *escalation) claim(ctx context.Context) {
+	e.mu.Lock()
+	xids := e.xids
+	e.xids = nil
+	e.mu.Unlock()
+	if len(xids) > 0 {
+		if visible, err := e.store.WaitVisible(ctx, xids, 5*time.Second); err != nil || !visible {
+			e.log.WarnContext(ctx, "a change the feed saw is not visible yet; claiming anyway", "xids", xids, "error", err)
+		}
+	}
 	for attempt := 1; ctx.Err() == nil; {
 		rungs, err := e.store.ClaimEscalations(ctx, e.batch)
 		if err != nil {

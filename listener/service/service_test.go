@@ -220,3 +220,58 @@ func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 		t.Errorf("%d skipped lines, want one per rung", n)
 	}
 }
+
+// A rung the change feed makes due at once (here a task created inside its lead time, whose
+// push is due on arrival) is claimed once its transaction is visible. The feed sees the commit
+// before other sessions do; the claim it triggered used to find nothing, and the rung waited
+// for the refill (half the horizon) or pg_cron's sweep. The feed is the synchronous standby
+// here, which holds every commit invisible until the feed confirmed it.
+func TestARungDueOnArrivalIsClaimed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewRestartable(t)
+	url := db.URL() + "&application_name=flux_due_test"
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	var user string
+	for _, q := range []string{
+		`select cron.unschedule('flux-escalation-sweep')::text`, // only the service may claim
+		`insert into auth.users (id, email) values (gen_random_uuid(), 'due@test.flux.local') returning id::text`,
+	} {
+		if err := pool.QueryRow(ctx, q).Scan(&user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+		values ($1, 'https://push.example.invalid/due', repeat('D', 87), repeat('d', 22))`, user); err != nil {
+		t.Fatal(err)
+	}
+	runService(t, service.Config{
+		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+		Dispatch: dispatch.Config{Owner: "due-test"}, FeedStatus: 20 * time.Millisecond,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	feedIsSynchronousStandby(t, pool, "flux_due_test")
+	for i := range 5 {
+		var task string
+		if err := pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
+			values ($1, $2, flux.now() + interval '5 minutes') returning id::text`, user, fmt.Sprintf("Soon %d", i)).Scan(&task); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var n int
+			if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where task_id = $1 and channel = 'push'`, task).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %d: its push, due on arrival, was not claimed within 15 s", i)
+			}
+		}
+	}
+}

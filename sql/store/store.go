@@ -28,6 +28,11 @@ func query(name string) string {
 
 var (
 	qClaimEscalations       = query("claim_escalations")
+	qSlotHealth             = query("slot_health")
+	qAgentBacklog           = query("agent_backlog")
+	qCronRuns               = query("cron_runs")
+	qCronInstalled          = query("cron_installed")
+	qXactsVisible           = query("xacts_visible")
 	qClaimOutbox            = query("claim_outbox")
 	qFinishDispatches       = query("finish_dispatches")
 	qRecordResponse         = query("record_response")
@@ -329,6 +334,91 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, time.Duration, error) {
 		return 0, 0, fmt.Errorf("store: outbox depth: %w", err)
 	}
 	return n, time.Duration(lag * float64(time.Second)), nil
+}
+
+// SlotHealth is the change feed's replication slot as the server sees it.
+type SlotHealth struct {
+	Exists        bool
+	WALStatus     string  // reserved, extended, unreserved, lost
+	RetainedBytes float64 // WAL kept for it, from its restart_lsn
+	LagBytes      float64 // how far its confirmed position trails the server's
+}
+
+// SlotHealth reads slot's state.
+func (s *Store) SlotHealth(ctx context.Context, slot string) (SlotHealth, error) {
+	h := SlotHealth{Exists: true}
+	err := s.db.QueryRow(ctx, qSlotHealth, slot).Scan(&h.WALStatus, &h.RetainedBytes, &h.LagBytes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SlotHealth{}, nil
+	}
+	if err != nil {
+		return SlotHealth{}, fmt.Errorf("store: slot health: %w", err)
+	}
+	return h, nil
+}
+
+// AgentBacklog is how many agent runs wait for a runner and how long the oldest has.
+func (s *Store) AgentBacklog(ctx context.Context) (int, time.Duration, error) {
+	var n int
+	var age float64
+	if err := s.db.QueryRow(ctx, qAgentBacklog).Scan(&n, &age); err != nil {
+		return 0, 0, fmt.Errorf("store: agent backlog: %w", err)
+	}
+	return n, time.Duration(age * float64(time.Second)), nil
+}
+
+// CronRun is a Flux pg_cron job's latest run.
+type CronRun struct {
+	Job       string
+	Succeeded bool
+	Ended     *float64 // Unix seconds; nil when it never ran or still runs
+}
+
+// CronRuns reads Flux's pg_cron jobs, or nothing where pg_cron does not run them (its tables
+// are in the cron database only).
+func (s *Store) CronRuns(ctx context.Context) ([]CronRun, error) {
+	var installed bool
+	if err := s.db.QueryRow(ctx, qCronInstalled).Scan(&installed); err != nil || !installed {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, qCronRuns)
+	if err != nil {
+		return nil, fmt.Errorf("store: cron runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CronRun, error) {
+		var c CronRun
+		return c, r.Scan(&c.Job, &c.Succeeded, &c.Ended)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: cron runs: %w", err)
+	}
+	return runs, nil
+}
+
+// WaitVisible waits, up to limit, until the transactions xids (as the change feed reports
+// them) are visible to new snapshots: the feed sees a commit once its record is in the WAL, a
+// moment before the committing session publishes it, so work the feed found must wait for that
+// before a claim can see it. It reports whether they became visible.
+func (s *Store) WaitVisible(ctx context.Context, xids []uint32, limit time.Duration) (bool, error) {
+	ids := make([]int64, len(xids))
+	for i, x := range xids {
+		ids[i] = int64(x)
+	}
+	deadline := time.Now().Add(limit)
+	for wait := time.Millisecond; ; wait = min(2*wait, 20*time.Millisecond) {
+		var visible bool
+		if err := s.db.QueryRow(ctx, qXactsVisible, ids).Scan(&visible); err != nil {
+			return false, fmt.Errorf("store: transactions visible: %w", err)
+		}
+		if visible || time.Now().After(deadline) {
+			return visible, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 func nullIfEmpty(s string) any {
