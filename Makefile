@@ -17,6 +17,8 @@ dev: setup build
 # The pgTAP suite runs inside go test (./supabase starts a database and calls pg_prove).
 test: setup vet
 	cd clients/ts && npm run --silent typecheck
+	promtool check rules deploy/prometheus/flux-alerts.yml
+	promtool test rules deploy/prometheus/flux-alerts_test.yml
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -count=1 -timeout 20m ./...
 

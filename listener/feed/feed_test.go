@@ -263,3 +263,27 @@ func confirmedFlush(t *testing.T, e env) uint64 {
 	_, _ = fmt.Sscanf(lsn, "%X/%X", &hi, &lo)
 	return hi<<32 | lo
 }
+
+// A feed that cannot stream says why (Err) for as long as it cannot: between its retries the
+// replica is not leader, so leadership and streaming alone looked healthy to /readyz.
+func TestAFailingFeedSaysWhy(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := &recorder{}
+	f, _ := e.start(t, r, Config{Publication: "no_such_publication", RetryMax: 200 * time.Millisecond})
+	waitFor(t, "streaming", f.Streaming)
+	if f.Err() != nil {
+		t.Fatalf("streaming, yet Err = %v", f.Err())
+	}
+	e.task(t, "Water the plants") // decoding it needs the publication
+	waitFor(t, "the failure", func() bool { return f.Err() != nil })
+	if !strings.Contains(f.Err().Error(), "no_such_publication") {
+		t.Errorf("Err = %v, want the server's reason", f.Err())
+	}
+	for range 20 { // through its retries it stays failing, leader or not
+		if f.Err() == nil && !f.Streaming() {
+			t.Fatal("Err cleared while the feed still cannot stream")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}

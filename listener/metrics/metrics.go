@@ -26,9 +26,10 @@ type Metrics struct {
 	delivery *prometheus.CounterVec
 }
 
-// New registers Flux's metrics. The outbox gauges are read from the database at scrape time, so
-// an idle listener runs no queries of its own for them.
-func New(s *store.Store, log *slog.Logger) *Metrics {
+// New registers Flux's metrics. The gauges of the outbox, the agent runs, the replication slot
+// (slot) and the pg_cron jobs are read from the database at scrape time, so an idle listener
+// runs no queries of its own for them.
+func New(s *store.Store, slot string, log *slog.Logger) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,7 +56,7 @@ func New(s *store.Store, log *slog.Logger) *Metrics {
 	}
 	m.Registry.MustRegister(m.attempts, m.lag, m.claimed, m.webhooks, m.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&outbox{store: s, log: log})
+		&outbox{store: s, log: log}, &database{store: s, slot: slot, log: log})
 	return m
 }
 
@@ -104,4 +105,76 @@ func (o *outbox) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(oldDesc, prometheus.GaugeValue, max(age.Seconds(), 0))
+}
+
+// database reads, at scrape time, what the alerting rules watch beside the outbox: the agent
+// runs waiting, the change feed's slot (the one part of Flux that can hurt the database: a slot
+// nobody reads keeps WAL) and the last run of each Flux pg_cron job.
+type database struct {
+	store *store.Store
+	slot  string
+	log   *slog.Logger
+}
+
+var (
+	runsDesc      = prometheus.NewDesc("flux_agent_runs_waiting", "Chat messages waiting for an agent run.", nil, nil)
+	runsAgeDesc   = prometheus.NewDesc("flux_agent_runs_oldest_waiting_seconds", "How long the oldest waiting agent run has waited.", nil, nil)
+	slotDesc      = prometheus.NewDesc("flux_replication_slot_retained_bytes", "WAL the change feed's slot keeps the server from recycling.", []string{"slot"}, nil)
+	slotLagDesc   = prometheus.NewDesc("flux_replication_slot_confirmed_lag_bytes", "How far the slot's confirmed position trails the server's WAL.", []string{"slot"}, nil)
+	slotStateDesc = prometheus.NewDesc("flux_replication_slot_status", "1 for the slot's wal_status (reserved, extended, unreserved, lost; missing: no slot).", []string{"slot", "status"}, nil)
+	cronOKDesc    = prometheus.NewDesc("flux_cron_job_last_run_succeeded", "1 when the Flux pg_cron job's latest run succeeded, 0 when it failed (absent before a first run).", []string{"job"}, nil)
+	cronEndDesc   = prometheus.NewDesc("flux_cron_job_last_run_end_timestamp_seconds", "When the Flux pg_cron job's latest run ended.", []string{"job"}, nil)
+)
+
+func (d *database) Describe(ch chan<- *prometheus.Desc) {
+	for _, desc := range []*prometheus.Desc{runsDesc, runsAgeDesc, slotDesc, slotLagDesc, slotStateDesc, cronOKDesc, cronEndDesc} {
+		ch <- desc
+	}
+}
+
+func (d *database) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if n, age, err := d.store.AgentBacklog(ctx); err != nil {
+		d.log.Error("metrics: agent backlog", "error", err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(runsDesc, prometheus.GaugeValue, float64(n))
+		ch <- prometheus.MustNewConstMetric(runsAgeDesc, prometheus.GaugeValue, max(age.Seconds(), 0))
+	}
+	if d.slot != "" {
+		if h, err := d.store.SlotHealth(ctx, d.slot); err != nil {
+			d.log.Error("metrics: replication slot", "error", err)
+		} else {
+			status := h.WALStatus
+			if !h.Exists {
+				status = "missing"
+			}
+			for _, s := range []string{"reserved", "extended", "unreserved", "lost", "missing"} {
+				v := 0.0
+				if s == status {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(slotStateDesc, prometheus.GaugeValue, v, d.slot, s)
+			}
+			if h.Exists {
+				ch <- prometheus.MustNewConstMetric(slotDesc, prometheus.GaugeValue, h.RetainedBytes, d.slot)
+				ch <- prometheus.MustNewConstMetric(slotLagDesc, prometheus.GaugeValue, h.LagBytes, d.slot)
+			}
+		}
+	}
+	runs, err := d.store.CronRuns(ctx)
+	if err != nil {
+		d.log.Error("metrics: pg_cron jobs", "error", err)
+	}
+	for _, r := range runs {
+		if r.Ended == nil {
+			continue
+		}
+		ok := 0.0
+		if r.Succeeded {
+			ok = 1
+		}
+		ch <- prometheus.MustNewConstMetric(cronOKDesc, prometheus.GaugeValue, ok, r.Job)
+		ch <- prometheus.MustNewConstMetric(cronEndDesc, prometheus.GaugeValue, *r.Ended, r.Job)
+	}
 }

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/sql/pgtest"
@@ -56,5 +59,75 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	}
 	if code, _ := get(pubURL + "/healthz"); code != 200 {
 		t.Fatalf("healthz on the public port: %d", code)
+	}
+}
+
+// What the alerting rules watch is on /metrics: the slot (its wal_status, the WAL it keeps, its
+// confirmed lag), the agent runs waiting, and each Flux pg_cron job's latest run.
+func TestOperatorMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewRestartable(t) // its own cluster: pg_cron runs there, in "postgres"
+	url := db.URL()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, q := range []string{
+		`with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'ops@test.flux.local') returning id),
+		      c as (insert into public.conversations (user_id) select id from u returning id, user_id)
+		 insert into public.messages (conversation_id, user_id, role, content) select id, user_id, 'user', 'hi' from c`,
+		// A failed run of the nightly purge, as pg_cron records one.
+		`insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, status, return_message, start_time, end_time)
+		 select jobid, 1, 1, 'postgres', 'postgres', command, 'failed', 'ERROR: disk full', now() - interval '1 minute', now()
+		 from cron.job where jobname = 'flux-outbox-purge'`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	runService(t, service.Config{ // no agents: the message waits
+		DatabaseURL: url, Listener: ln, PublicBaseURL: base, DisableDispatch: true, Slot: "ops_slot",
+		FeedStatus: 200 * time.Millisecond,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	want := []string{
+		`flux_replication_slot_status{slot="ops_slot",status="reserved"} 1`,
+		`flux_replication_slot_status{slot="ops_slot",status="lost"} 0`,
+		`flux_replication_slot_retained_bytes{slot="ops_slot"} `,
+		`flux_replication_slot_confirmed_lag_bytes{slot="ops_slot"} `,
+		`flux_agent_runs_waiting 1`,
+		`flux_cron_job_last_run_succeeded{job="flux-outbox-purge"} 0`,
+	}
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+		}
+		missing := 0
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, w := range want {
+				if !strings.Contains(body, w) {
+					t.Errorf("/metrics lacks %s", w)
+				}
+			}
+			t.FailNow()
+		}
 	}
 }

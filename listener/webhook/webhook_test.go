@@ -79,7 +79,7 @@ func setup(t *testing.T) *env {
 	e.base = "http://" + ln.Addr().String()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	s := store.New(e.pool)
-	m := metrics.New(s, log)
+	m := metrics.New(s, "", log)
 	app := webhook.New(webhook.Config{
 		AuthToken: token, PublicBaseURL: e.base, Store: s, Log: log, Counter: m, Metrics: m.Handler(),
 		Ready: func(context.Context) error { return e.ready },

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,10 +178,31 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Fatalf("cron jobs = %v, want %v", got, want)
 	}
+	// Run history a week and more old: three runs of the sweep, one of the chat purge.
+	if _, err := conn.Exec(ctx, `
+		insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, status, start_time, end_time)
+		select j.jobid, r.runid, 1, 'postgres', 'postgres', j.command, 'succeeded', now() - interval '10 days', now() - interval '10 days'
+		from cron.job j
+		join (values ('flux-escalation-sweep', 1001), ('flux-escalation-sweep', 1002), ('flux-escalation-sweep', 1003),
+		             ('flux-chat-purge', 1004)) r (jobname, runid) on r.jobname = j.jobname`); err != nil {
+		t.Fatal(err)
+	}
 	for _, j := range jobs {
 		if _, err := conn.Exec(ctx, j.command); err != nil {
 			t.Errorf("job %s: its command fails: %v", j.name, err)
 		}
+	}
+	// The nightly purge trimmed the old runs but kept each job's latest.
+	var kept []int64
+	rows, err = conn.Query(ctx, `select runid from cron.job_run_details order by runid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kept, []int64{1003, 1004}) {
+		t.Errorf("run history after the purge: %v, want only each job's latest run (1003, 1004)", kept)
 	}
 	// A new job takes a fresh id: the id sequence moved past the jobs carried over.
 	var next int64
