@@ -15,7 +15,8 @@ import (
 
 const benchUsage = `usage: flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W] [--no-provider] [--cpuprofile FILE]
        flux bench chat [--users U] [--workers W]
-       flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]`
+       flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]
+       flux bench nlu [--corpus FILE] [--verbose]`
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
 	if len(args) > 0 && args[0] == "chat" {
@@ -23,6 +24,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	}
 	if len(args) > 0 && args[0] == "surface" {
 		return benchSurface(ctx, args[1:], stdout, stderr, log)
+	}
+	if len(args) > 0 && args[0] == "nlu" {
+		return benchNLU(ctx, args[1:], stdout, stderr, log)
 	}
 	if len(args) == 0 || args[0] != "escalation" {
 		fmt.Fprintln(stderr, benchUsage)
@@ -92,6 +96,23 @@ func benchSurface(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	cfg.Out = stdout
 	if _, err := bench.RunSurface(ctx, cfg); err != nil {
+		log.ErrorContext(ctx, "bench failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func benchNLU(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) int {
+	fs := flag.NewFlagSet("bench nlu", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.NLUConfig
+	fs.StringVar(&cfg.Corpus, "corpus", "", "corpus file (default: the built-in agentsvc/graph/testdata/nlu_corpus.json)")
+	fs.BoolVar(&cfg.Verbose, "verbose", false, "list every entry read wrong")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg.Out = stdout
+	if _, err := bench.RunNLU(cfg); err != nil {
 		log.ErrorContext(ctx, "bench failed", "error", err)
 		return 1
 	}

@@ -46,9 +46,11 @@ Usage:
   flux bench escalation [--tasks N] [--users U] [--rate R] [--duration D] [--workers W] [--no-provider] [--cpuprofile FILE]
   flux bench chat [--users U] [--workers W]
   flux bench surface [--tasks N] [--users U] [--ops N] [--conns C]
+  flux bench nlu [--corpus FILE] [--verbose]
       Measure the escalation path (claim, outbox, send, record), chat turns, or the API's
       hot RPCs on a throwaway database with the local fakes; each prints its medians and
-      p99 and the machine it ran on.
+      p99 and the machine it ran on. bench nlu reads a corpus of what people type (default
+      the built-in one) with the offline assistant and prints the share read exactly right.
   flux vapid
       Print a new VAPID key pair (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY) for Web Push. Make it
       once per deployment and keep it: browsers subscribe against the public key.

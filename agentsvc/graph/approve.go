@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -150,10 +151,11 @@ func (t *turn) proposeReschedule(taskID string, at time.Time) error {
 		at = next
 	}
 	t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title, At: at.UTC()}
+	t.state.PendingCancel = nil
 	local := at.In(t.loc)
 	t.reply(fmt.Sprintf("%sMove “%s” to %s at %s? Reply “yes” to confirm, or name another time.", lead, task.Title,
-		dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04")), "reschedule",
-		map[string]any{"kind": "question", "field": "confirm", "task_id": taskID, "proposed_at": at.UTC().Format(time.RFC3339)})
+		strings.TrimPrefix(dayWords(local, t.in.Now.In(t.loc)), "on "), local.Format("15:04")), "reschedule",
+		map[string]any{"kind": "question", "field": "confirm", "proposal": "reschedule", "task_id": taskID, "proposed_at": at.UTC().Format(time.RFC3339)})
 	return nil
 }
 

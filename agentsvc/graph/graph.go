@@ -22,8 +22,12 @@
 //
 // Without a model (no OpenRouter key, or the provider still failing after retries and
 // fallbacks) the deterministic path answers: reminders through the time-expression parser,
-// one clarifying question when a time is missing, and template plans for goals. Its replies
-// say they were made without the AI planner (in their text and in metadata "offline": true).
+// a correction instead of a row for a time that is over or does not exist, one clarifying
+// question when a time is missing, moves and cancellations of an upcoming task found by its
+// title (proposed, and written only on a yes), the agenda of a day, and template plans for
+// goals. testdata/nlu_corpus.json is what it must read right (EvaluateCorpus, flux bench nlu).
+// Its replies say they were made without the AI planner (in their text and in metadata
+// "offline": true).
 package graph
 
 import (
@@ -32,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +44,7 @@ import (
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/onboarding"
 	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -48,10 +54,10 @@ const OfflineNote = "(Made without the AI planner.)"
 // Horizon is how far recurring reminders are materialized: one sprint.
 const Horizon = 6 * 7 * 24 * time.Hour
 
-// MaxActiveGoals is SPEC.md's cap; the database enforces it too.
+// MaxActiveGoals is the product's cap (docs/product.md); the database enforces it too.
 const MaxActiveGoals = 3
 
-// Monthly token limits of SPEC.md: past the soft one replies carry a warning, past the hard
+// Monthly token limits of the product (docs/product.md): past the soft one replies carry a warning, past the hard
 // one the orchestrator and planner use the small model.
 const (
 	SoftTokenLimit = 500_000
@@ -70,6 +76,7 @@ type State struct {
 	PendingPlan       *PendingPlan       `json:"pending_plan,omitempty"`
 	PendingTask       *PendingTask       `json:"pending_task,omitempty"`
 	PendingReschedule *PendingReschedule `json:"pending_reschedule,omitempty"`
+	PendingCancel     *PendingCancel     `json:"pending_cancel,omitempty"`
 	Onboarding        *onboarding.State  `json:"onboarding,omitempty"`
 }
 
@@ -88,6 +95,9 @@ type PendingPlan struct {
 // PendingTask is a reminder waiting for its time (the clarifying question was asked).
 type PendingTask struct {
 	Title string `json:"title"`
+	// When is the time expression the request did have ("tomorrow", "every Monday"): the
+	// answer completes it, so "at 6pm" keeps the day.
+	When string `json:"when,omitempty"`
 }
 
 // PendingReschedule is a proposed move of a task, waiting for confirmation.
@@ -95,6 +105,12 @@ type PendingReschedule struct {
 	TaskID string    `json:"task_id"`
 	Title  string    `json:"title"`
 	At     time.Time `json:"at"` // the proposed time, UTC
+}
+
+// PendingCancel is a proposed cancellation of a task, waiting for confirmation.
+type PendingCancel struct {
+	TaskID string `json:"task_id"`
+	Title  string `json:"title"`
 }
 
 // Turn answers one message.
@@ -175,9 +191,11 @@ func (t *turn) answer(ctx context.Context, text string) error {
 }
 
 // settlePending settles a reply to something pending without a model, when the reply is
-// unambiguous. done is false when the message needs routing.
+// unambiguous. done is false when the message needs routing: a request of its own is never
+// taken for the answer to a pending question.
 func (t *turn) settlePending(text string) (done bool, err error) {
 	st := &t.state
+	no := isBareNo(text)
 	switch {
 	case t.in.Action == "approve_plan":
 		// The button: never a model's guess.
@@ -189,41 +207,125 @@ func (t *turn) settlePending(text string) (done bool, err error) {
 		return true, t.approve()
 	case st.PendingPlan != nil && isApproval(text):
 		return true, t.approve()
-	case st.PendingPlan != nil && noRe.MatchString(text) && isShort(text):
+	case st.PendingPlan != nil && no:
 		t.offline = st.PendingPlan.Offline
 		title := st.PendingPlan.Plan.GoalTitle
 		st.PendingPlan = nil
 		t.reply(fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
 			map[string]any{"kind": "plan_dropped"})
 		return true, nil
+	case st.PendingCancel != nil && isApproval(text):
+		return true, t.applyCancel()
+	case st.PendingCancel != nil && no:
+		st.PendingCancel = nil
+		t.offline = t.g.LLM == nil
+		t.reply("Okay, it stays.", "reschedule", map[string]any{"kind": "notice"})
+		return true, nil
 	case st.PendingReschedule != nil && !st.PendingReschedule.At.IsZero() && isApproval(text):
 		return true, t.applyReschedule()
-	case st.PendingReschedule != nil && noRe.MatchString(text) && isShort(text):
+	case st.PendingReschedule != nil && no:
 		st.PendingReschedule = nil
 		t.offline = t.g.LLM == nil
 		t.reply("Okay, it stays where it was.", "reschedule", map[string]any{"kind": "notice"})
 		return true, nil
-	case st.PendingTask != nil && noRe.MatchString(text) && isShort(text):
+	case st.PendingTask != nil && no:
 		st.PendingTask = nil
 		t.offline = t.g.LLM == nil
 		t.reply("Okay, no reminder.", "task_handler", map[string]any{"kind": "notice"})
 		return true, nil
 	}
-	if st.PendingReschedule != nil {
-		if p := t.parse(text); p.HasTime && p.RRule == "" {
-			return true, t.proposeReschedule(st.PendingReschedule.TaskID, p.At)
+	if pr := st.PendingReschedule; pr != nil {
+		if p, ok := t.readAnswer(text, ""); ok && p.RRule == "" && p.HasTime {
+			t.offline = t.g.LLM == nil
+			return true, t.proposeReschedule(pr.TaskID, t.onPendingDay(p, pr))
 		}
 	}
-	if st.PendingTask != nil {
-		if p := t.parse(text); p.HasTime {
-			title := st.PendingTask.Title
-			st.PendingTask = nil
+	if pt := st.PendingTask; pt != nil {
+		if p, ok := t.readAnswer(text, pt.When); ok {
 			t.offline = t.g.LLM == nil
-			return true, t.createTask(title, p)
+			if p.Invalid != "" {
+				t.correct(fmt.Sprintf("%s. When should I remind you to %s?", capitalize(p.Invalid), lowerFirst(pt.Title)))
+				return true, nil
+			}
+			if !p.HasTime {
+				return false, nil
+			}
+			st.PendingTask = nil
+			return true, t.newReminder(withTitle(p, pt.Title))
 		}
 	}
 	return false, nil
 }
+
+func withTitle(p timeparse.Result, title string) timeparse.Result {
+	p.Title = title
+	return p
+}
+
+// answerWords may surround a time in an answer ("make it 7pm", "at 5pm then").
+var answerWords = map[string]bool{"at": true, "on": true, "ok": true, "okay": true, "make": true, "it": true, "how": true,
+	"about": true, "let's": true, "lets": true, "say": true, "maybe": true, "um": true, "uh": true, "is": true, "fine": true,
+	"good": true, "works": true, "would": true, "be": true, "great": true, "perfect": true, "sure": true, "yes": true,
+	"the": true, "just": true, "thanks": true, "thank": true, "you": true, "instead": true, "rather": true, "better": true,
+	"please": true, "then": true, "do": true, "around": true, "ish": true}
+
+// readAnswer reads a message as the answer to "when?": nothing but a time expression and words
+// that go with one. The time the request named (when: "tomorrow", "every Monday") is kept
+// unless the answer names its own day. A bare number is an hour ("5").
+func (t *turn) readAnswer(text, when string) (timeparse.Result, bool) {
+	p := t.parse(text)
+	if !p.HasTime && !p.HasDate && p.Invalid == "" {
+		if q := t.parse("at " + text); q.HasTime && q.Title == "" {
+			p = q
+		}
+	}
+	if !p.HasTime && !p.HasDate && p.Invalid == "" && !p.Vague {
+		return p, false
+	}
+	for _, w := range titleWords(p.Title) {
+		if !answerWords[w] {
+			return p, false
+		}
+	}
+	if when != "" && !p.HasDate && p.RRule == "" && p.Invalid == "" {
+		if q := t.parse(when + " " + strings.TrimSpace(text)); q.Invalid == "" && (q.HasTime || !p.HasTime) {
+			p = q
+		}
+	}
+	return p, true
+}
+
+// onPendingDay keeps the proposed (or the task's) day when the new time names none: "make
+// it 8am instead" of Friday 07:00 is Friday 08:00.
+func (t *turn) onPendingDay(p timeparse.Result, pr *PendingReschedule) time.Time {
+	if p.HasDate {
+		return p.At
+	}
+	base := pr.At
+	if base.IsZero() {
+		task, _ := t.booked(pr.TaskID)
+		base = task.ScheduledAt
+	}
+	day := base.In(t.loc).Format(time.DateOnly)
+	if q := t.parse("on " + day + " " + p.Matched); q.HasTime {
+		return q.At
+	}
+	return p.At
+}
+
+// isBareNo: a short no ("no", "never mind", "cancel"), not a request that starts with one
+// ("cancel the gym tomorrow").
+func isBareNo(text string) bool {
+	if !noRe.MatchString(text) || !isShort(text) {
+		return false
+	}
+	if m := cancelRe.FindStringSubmatch(text); m != nil && m[1] != "" {
+		return isAny(strings.ToLower(strings.TrimSpace(m[1])), "it", "that", "this", "it please", "that please")
+	}
+	return true
+}
+
+func isAny(s string, words ...string) bool { return slices.Contains(words, s) }
 
 // isShort: a bare yes or no, not a sentence that starts with one ("no, make it evenings").
 func isShort(text string) bool {

@@ -259,6 +259,9 @@ func (t *turn) orchestratorInput(text string) map[string]any {
 	if pr := t.state.PendingReschedule; pr != nil {
 		pending["task_to_move"] = pr.Title
 	}
+	if pc := t.state.PendingCancel; pc != nil {
+		pending["task_to_cancel"] = pc.Title
+	}
 	return map[string]any{"message": text, "now_local": now.Format("Monday 2006-01-02 15:04"), "timezone": t.in.Timezone,
 		"history": hist, "open_goals": goals, "upcoming_tasks": tasks, "pending": pending}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/flux-companion/flux/sql/store"
 )
 
-// The summarizer's window (SPEC.md): past 20 messages or 8,000 tokens since the last summary,
+// The summarizer's window (docs/product.md): past 20 messages or 8,000 tokens since the last summary,
 // the older half becomes one summary message. The history a turn reads starts at the latest
 // summary, so after one the window is small again and nothing is re-summarized every turn.
 const (

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/slots"
 	"github.com/flux-companion/flux/agentsvc/timeparse"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -117,11 +118,50 @@ func (t *turn) addTokens(node, model string, n int) {
 	t.out.Tokens[model] += n
 }
 
-// parse reads a time expression in the user's zone.
+// parse reads a time expression in the user's zone, with the user's conventions: numeric
+// dates month first in US zones, open hours away from the user's sleep, parts of day at
+// their usual times.
 func (t *turn) parse(text string) timeparse.Result {
-	p := timeparse.Parse(text, t.in.Now, t.loc)
+	p := timeparse.ParseWith(text, t.in.Now, t.loc, timeparse.Options{
+		MonthFirst: monthFirstZone(t.in.Timezone), Asleep: t.asleep(),
+		PartTimes: timeparse.DefaultPartTimes, DaysKeepTime: true,
+	})
 	p.HasTime = p.HasTime && !p.At.IsZero()
 	return p
+}
+
+// asleep reads the profile's sleep window; nil when there is none.
+func (t *turn) asleep() func(h, m int) bool {
+	w := t.profile.SleepWindow
+	if w == nil {
+		return nil
+	}
+	bed, err1 := slots.ParseClock(w.Start)
+	wake, err2 := slots.ParseClock(w.End)
+	if err1 != nil || err2 != nil || bed == wake {
+		return nil
+	}
+	from, to := bed.H*60+bed.M, wake.H*60+wake.M
+	return func(h, m int) bool {
+		x := h*60 + m
+		if from > to { // across midnight, as sleep usually is
+			return x >= from || x < to
+		}
+		return x >= from && x < to
+	}
+}
+
+// monthFirstZone: the US writes 3/12 for March 12; the rest of the world this corpus met
+// writes the day first.
+func monthFirstZone(zone string) bool {
+	switch zone {
+	case "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix",
+		"America/Anchorage", "America/Detroit", "America/Boise", "America/Juneau", "America/Adak",
+		"America/Indiana/Indianapolis", "America/Kentucky/Louisville", "Pacific/Honolulu", "US/Eastern",
+		"US/Central", "US/Mountain", "US/Pacific":
+		return true
+	}
+	return false
 }
 
 // chargeReplies records on the messages what they cost (messages.tokens_used, provider).
@@ -140,7 +180,7 @@ func (t *turn) chargeReplies() {
 	}
 }
 
-// tokenWarning adds SPEC.md's soft-limit warning to the turn's last assistant reply.
+// tokenWarning adds the product's soft-limit warning (docs/product.md) to the turn's last assistant reply.
 func (t *turn) tokenWarning() {
 	used := t.in.TokensThisMonth
 	for _, n := range t.out.Tokens {
@@ -171,7 +211,7 @@ func (t *turn) tokenWarning() {
 }
 
 // redactor removes the user's name, email and phone number from what is sent to a model:
-// agents pass ids, never personal data (SPEC.md), and the user may well type them.
+// agents pass ids, never personal data (docs/product.md), and the user may well type them.
 type redactor struct{ re *regexp.Regexp }
 
 func newRedactor(email, phone, name string) *redactor {

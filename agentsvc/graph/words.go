@@ -12,7 +12,7 @@ var (
 	yesRe  = regexp.MustCompile(`(?i)^\s*(yes|yep|yeah|ok|okay|sure|approve[sd]?|approve it|looks good|sounds good|go ahead|do it|let'?s do it|perfect|great|confirm(ed)?)\b`)
 	noRe   = regexp.MustCompile(`(?i)^\s*(no|nope|cancel|stop|forget it|never ?mind|abandon|drop it)\b`)
 	goalRe = regexp.MustCompile(`(?i)\b(i want to|i'd like to|i would like to|my goal|goal is|help me|i wanna|get better at|learn to|learn|train for|become|improve)\b`)
-	remRe  = regexp.MustCompile(`(?i)\b(remind|reminder|don't forget|dont forget|make sure i)\b`)
+	remRe  = regexp.MustCompile(`(?i)\b(remind|remnd|remidn|reminde|rmind|remaind|reminder|remider|reminer|don'?t forget|don'?t let me forget|make sure i|help me remember|remember to|note to self)\b`)
 )
 
 // isApproval: a short explicit yes. "ok, but make it evenings" is a change request, not an
@@ -79,16 +79,32 @@ func describeRule(rule string) string {
 		}
 		return "every day"
 	case "WEEKLY":
-		if parts["BYDAY"] == "" {
-			return "every week"
+		every := "every "
+		if n := parts["INTERVAL"]; n == "2" {
+			every = "every other "
+		} else if n != "" && n != "1" {
+			every = "every " + n + " weeks on "
+		}
+		switch parts["BYDAY"] {
+		case "":
+			return strings.TrimSuffix(every, " on ") + "week"
+		case "MO,TU,WE,TH,FR":
+			return every + "weekday"
+		case "SA,SU":
+			return every + "weekend"
 		}
 		var names []string
 		for _, d := range strings.Split(parts["BYDAY"], ",") {
 			names = append(names, dayNames[d])
 		}
-		return "every " + strings.Join(names, " and ")
+		if len(names) > 1 {
+			return every + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+		}
+		return every + names[0]
 	case "MONTHLY":
 		return "every month"
+	case "YEARLY":
+		return "every year"
 	}
 	return "repeating"
 }

@@ -1,5 +1,5 @@
 // Package plan is the Goal Planner's contract: the typed plan the planner model
-// answers with (SPEC.md, "Agents"), its validation, its materialization into
+// answers with (docs/product.md, "The agents"), its validation, its materialization into
 // concrete task occurrences, and deterministic template plans for when no model
 // is available.
 //

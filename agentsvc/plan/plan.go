@@ -34,7 +34,7 @@ const (
 // ApprovalStatuses are the valid approval_status values.
 var ApprovalStatuses = []string{StatusPending, StatusApproved, StatusNegotiating, StatusAbandoned}
 
-// Taxonomy is the fixed tag set of the Classifier (SPEC.md), in the spec's order.
+// Taxonomy is the classifier's fixed tag set, in the order docs/product.md lists it.
 var Taxonomy = []string{
 	"Health", "Fitness", "Nutrition", "Mental Health", "Career", "Learning", "Financial",
 	"Relationships", "Creativity", "Productivity", "Spirituality", "Home", "Travel", "Other",

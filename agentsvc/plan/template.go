@@ -16,7 +16,7 @@ type TemplateProfile struct {
 	PreferredTime string // "HH:MM" local; overrides the chronotype when valid
 }
 
-// Default session times per chronotype (SPEC.md's cold-start hints).
+// Default session times per chronotype (the pattern observer's cold-start hints, docs/product.md).
 const (
 	MorningTime = "07:00"
 	EveningTime = "19:00"
@@ -379,7 +379,7 @@ var keywords = map[string][]string{
 }
 
 // categoryPriority breaks ties between equal keyword counts, specific before
-// general (SPEC.md: "specific over general"): "healthy meals" is Nutrition.
+// general (docs/product.md: the most specific that fit): "healthy meals" is Nutrition.
 var categoryPriority = []string{
 	"Fitness", "Nutrition", "Mental Health", "Spirituality", "Financial", "Travel", "Career", "Relationships",
 	"Learning", "Home", "Creativity", "Productivity", "Health",

@@ -29,21 +29,30 @@
 //
 //	time       [at|@|around|by|from] CLOCK [(to|until|-) CLOCK]
 //	           CLOCK: 5pm, 5 pm, 7:30am, 7 a.m., 17:00, 5.30, noon, midday, midnight,
-//	           five o'clock; a bare hour ("8", "eight") only after at/@/around or in
-//	           a "from" range ("by 5 people" is not a time); "5.30" only after a prefix
+//	           five o'clock, 17h30, 20h, half past six, (a) quarter to|past 8, ten to
+//	           five, 20 past 9, half 7 (7:30); a bare hour ("8", "eight") only after
+//	           at/@/around or in a "from" range ("by 5 people" is not a time); "5.30"
+//	           and military "0930" only after a prefix
 //	moment     in N minutes|hours, in an hour, in half an hour, in 1 hour and 30 minutes,
 //	           in an hour and a half, in 20min, in 2h
 //	day        today, tonight, tomorrow, the day after tomorrow, this morning|afternoon|evening,
 //	           [on|next|this] Friday (abbreviations only after on/next/this),
 //	           [on] 3 March [2027], 3rd of March, March 3rd, 2026-12-24, on the 5th,
-//	           in N days|weeks; any of these may start with "starting"/"from"
+//	           3/12, 3/12/2027 (Options.MonthFirst), on 24.12., in N days|weeks,
+//	           yesterday, last Friday (in the past: the caller corrects), an
+//	           abbreviated weekday before a time ("sat 10am"); any of these may start
+//	           with "starting"/"from"
+//	vague      later, soon, sometime, next week: Vague (NextWeek), no time
 //	part       tomorrow|Friday|today morning|afternoon|evening|night, in the morning, at night
 //	recurrence every day, everyday, daily, nightly, every morning|evening|night,
 //	           every Monday [and Thursday], every Monday, Wednesday and Friday,
 //	           every Mon-Fri, every Monday to Friday, on Mondays, Mondays and Thursdays,
 //	           every weekday, on weekdays, every weekend, on weekends,
 //	           every week [on Friday], weekly, every 2 weeks, every other week|Monday,
-//	           every 2 days, every month, monthly, every year, yearly, annually
+//	           every 2 days, every month, monthly, every year, yearly, annually,
+//	           the 3rd of every|each month, every 1st of the month
+//	invalid    25:99, 13pm, at 24:30, 30 February, 2026-13-01, 32/12, every 0 days,
+//	           every 2 hours: consumed, with Invalid saying why (At stays zero)
 //
 // # Resolution rules
 //
@@ -87,11 +96,19 @@
 //     end is dropped (Result has no duration). Two bare hours ("work 9 to
 //     5") are not read as a time at all.
 //
+// # Options (ParseWith)
+//
+// Parse reads with no user conventions. ParseWith takes the user's: MonthFirst
+// for numeric dates (a date valid in one order only is read in that order);
+// Asleep, so an open hour avoids the reading in the user's sleep ("tomorrow
+// at 5" is 17:00; "5am" stays 05:00); PartTimes, which gives a part of day
+// named without a time its time (PartTime set); DaysKeepTime, which makes
+// "in 2 days" a time (now's clock that day).
+//
 // # Left out on purpose
 //
-// Numeric dates such as 3/12 (day-month order depends on locale), "half
-// past five" and "quarter to six", "next week"/"next month", sub-daily
-// recurrence ("every 2 hours"), BYMONTHDAY/BYSETPOS ("the last Friday of
-// the month"), recurrence end dates ("until June"), and languages other
-// than English.
+// "next week"/"next month" as a day (next week is Vague: the caller asks),
+// sub-daily recurrence ("every 2 hours" is Invalid), BYSETPOS ("the last
+// Friday of the month"), recurrence end dates ("until June"), holidays and
+// personal dates ("my birthday"), and languages other than English.
 package timeparse

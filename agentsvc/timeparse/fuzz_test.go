@@ -80,8 +80,9 @@ func FuzzParse(f *testing.F) {
 		today := civilOf(now.In(loc))
 		atLocal := got.At.In(loc)
 		grace := now.Add(-time.Minute)
-		e := parse(text).e
-		named := e.day.kind == dayToday || e.day.kind == dayDate || (e.day.kind == dayWeekday && e.day.fromToday)
+		e := parse(text, Options{}).e
+		named := e.day.kind == dayToday || e.day.kind == dayDate || (e.day.kind == dayWeekday && (e.day.fromToday || e.day.last)) ||
+			(e.day.kind == dayOffset && e.day.offset < 0)
 		namedPast := named && !today.before(e.day.date(today))
 		switch {
 		case got.RRule != "" && got.HasTime:

@@ -77,10 +77,25 @@ func isWordRune(r rune) bool {
 	return false
 }
 
-func isDecoration(r rune) bool { return r == '.' || r == '\'' || r == '’' }
+func isDecoration(r rune) bool { return r == '.' || r == '\'' || r == '’' || r == ':' }
 
 func normalize(w string) string {
-	return strings.ReplaceAll(strings.ToLower(w), "’", "'")
+	w = strings.ReplaceAll(strings.ToLower(w), "’", "'")
+	if fixed, ok := typos[w]; ok {
+		return fixed
+	}
+	return w
+}
+
+// typos are misspellings of time words seen often enough to read; the title keeps the
+// user's spelling, only the rules see the fix.
+var typos = map[string]string{
+	"tonite": "tonight", "2nite": "tonight", "2morrow": "tomorrow", "tomrrow": "tomorrow", "tomorrw": "tomorrow",
+	"mornin": "morning", "evning": "evening", "afternon": "afternoon",
+	"mondy": "monday", "tuseday": "tuesday", "tuesdy": "tuesday", "wednsday": "wednesday", "wensday": "wednesday",
+	"wedensday": "wednesday", "wendsday": "wednesday", "thurday": "thursday", "thrusday": "thursday",
+	"thursay": "thursday", "firday": "friday", "fridy": "friday", "saturady": "saturday", "satruday": "saturday",
+	"sunady": "sunday", "minuts": "minutes", "mintues": "minutes", "hous": "hours",
 }
 
 func isAny(s string, words ...string) bool {

@@ -11,11 +11,12 @@ import (
 type dayKind int
 
 const (
-	dayNone    dayKind = iota
-	dayToday           // today, tonight, this morning: may already be over
-	dayOffset          // tomorrow (+1), the day after tomorrow (+2), in N days/weeks
-	dayWeekday         // Friday, on Friday, next Friday: after today; this Friday: from today
-	dayDate            // 3 March, March 3 2027, 2026-12-24, on the 5th
+	dayNone     dayKind = iota
+	dayToday            // today, tonight, this morning: may already be over
+	dayOffset           // tomorrow (+1), the day after tomorrow (+2), in N days/weeks
+	dayWeekday          // Friday, on Friday, next Friday: after today; this Friday: from today
+	dayDate             // 3 March, March 3 2027, 2026-12-24, on the 5th
+	dayNextWeek         // next week: its Monday; a vague day (Result.Vague)
 )
 
 // daySpec is the day part of an expression, still unresolved.
@@ -25,6 +26,7 @@ type daySpec struct {
 	keepClock bool // "in N days": without a time, keep now's clock time
 	weekday   time.Weekday
 	fromToday bool // "this Friday" said on a Friday is today
+	last      bool // "last Friday": the one before today
 	year      int  // dayDate: 0 = the next such date
 	month     time.Month
 	mday      int // dayDate with month 0: "the 5th", the next month that has it
@@ -52,27 +54,31 @@ type recSpec struct {
 
 // expr is everything the rules found; each slot is filled at most once.
 type expr struct {
-	day   daySpec
-	clock clockSpec
-	rel   time.Duration // "in 20 minutes"; 0 when absent
-	rec   recSpec
-	part  string
+	day     daySpec
+	clock   clockSpec
+	rel     time.Duration // "in 20 minutes"; 0 when absent
+	rec     recSpec
+	part    string
+	invalid string // why a time-shaped expression cannot be read
+	vague   bool   // "later", "soon", "next week"
+	asleep  func(hour, min int) bool
 }
 
 type parser struct {
 	toks []token
 	used []bool
 	e    expr
+	opt  Options
 }
 
 // parse runs the rules left to right. At each word the first rule that
 // matches consumes its words; a rule whose slot is already filled does not
 // match, so a second time expression stays in the title instead of silently
 // overriding the first.
-func parse(text string) *parser {
-	p := &parser{toks: tokenize(text)}
+func parse(text string, o Options) *parser {
+	p := &parser{toks: tokenize(text), opt: o}
 	p.used = make([]bool, len(p.toks))
-	rules := []func(int) int{p.recurrence, p.relative, p.dayRule, p.clockRule, p.partRule}
+	rules := []func(int) int{p.invalidRule, p.monthlyDay, p.recurrence, p.relative, p.dayRule, p.clockRule, p.partRule, p.vagueRule}
 	for i := 0; i < len(p.toks); {
 		n := 0
 		for _, rule := range rules {
@@ -175,6 +181,23 @@ func (p *parser) everyBody(j int, r *recSpec, part *string) int {
 		r.interval, k = 2, k+1
 	} else if n, ok := parseCount(t); ok {
 		r.interval, k = n, k+1
+	} else if isZero(t) && recUnit(p.tok(j+1)) != "" {
+		p.e.invalid = "“every 0 " + p.tok(j+1) + "” never repeats: the count must be 1 or more"
+		return 2
+	}
+	if d, ordinal, ok := monthDay(t); ok && ordinal && p.e.day.kind == dayNone {
+		// "every 1st of the month", "every 15th"
+		m := k + 1
+		if p.tok(m) == "of" && p.tok(m+1) == "the" && p.tok(m+2) == "month" {
+			m += 3
+		}
+		r.freq = freqMonthly
+		p.e.day = daySpec{kind: dayDate, mday: d}
+		return m - j
+	}
+	if isAny(p.tok(k), "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins") {
+		p.e.invalid = "reminders repeat at most daily, not every few hours or minutes"
+		return k + 1 - j
 	}
 	if f := recUnit(p.tok(k)); f != "" {
 		r.freq = f
@@ -190,6 +213,8 @@ func (p *parser) everyBody(j int, r *recSpec, part *string) int {
 	}
 	return 0
 }
+
+func isZero(s string) bool { return s == "zero" || (s != "" && strings.Trim(s, "0") == "") }
 
 func recUnit(s string) string {
 	switch s {
@@ -288,6 +313,133 @@ func (p *parser) weekdayList(j int, firstPlural bool) ([]time.Weekday, int) {
 		k = next
 	}
 	return days, k - j
+}
+
+// monthlyDay: [on] the Nth of (every|each) month → a monthly series from the next Nth.
+func (p *parser) monthlyDay(i int) int {
+	if p.e.rec.freq != "" || p.e.day.kind != dayNone || p.e.rel != 0 {
+		return 0
+	}
+	j := i
+	if p.tok(j) == "on" {
+		j++
+	}
+	if p.tok(j) == "the" {
+		j++
+	}
+	d, ordinal, ok := monthDay(p.tok(j))
+	if !ok || !ordinal || p.tok(j+1) != "of" || !isAny(p.tok(j+2), "every", "each") || p.tok(j+3) != "month" {
+		return 0
+	}
+	p.e.rec = recSpec{freq: freqMonthly, interval: 1}
+	p.e.day = daySpec{kind: dayDate, mday: d}
+	return j + 4 - i
+}
+
+// vagueRule: later, soon, sometime, next week — a time named without a day to remind on.
+func (p *parser) vagueRule(i int) int {
+	if p.e.vague || p.e.day.kind != dayNone || p.e.rel != 0 {
+		return 0
+	}
+	switch {
+	case p.tok(i) == "next" && p.tok(i+1) == "week":
+		p.e.vague, p.e.day = true, daySpec{kind: dayNextWeek}
+		return 2
+	case isAny(p.tok(i), "later", "soon", "sometime", "someday", "eventually") && i > 0 && !isAny(p.tok(i-1), "an", "a", "hour", "hours", "day", "days"):
+		p.e.vague = true
+		return 1
+	}
+	return 0
+}
+
+var (
+	badClockRe = regexp.MustCompile(`^\d{1,2}(:\d{2})?(am|pm|a\.m|p\.m)?$`)
+	colonRe    = regexp.MustCompile(`^\d{1,2}:\d{2}$`)
+)
+
+// invalidRule consumes a time-shaped word that is no time ("25:99", "13pm", "at 24:30") or
+// a date that does not exist ("30 February", "2026-13-01", "32/12"), and records why.
+func (p *parser) invalidRule(i int) int {
+	if p.e.invalid != "" {
+		return 0
+	}
+	j := i
+	at := isAny(p.tok(j), "at", "@")
+	if at || p.tok(j) == "on" {
+		j++
+	}
+	t := p.tok(j)
+	n := 1
+	if mer := meridiem(p.tok(j + 1)); mer != 0 {
+		t, n = t+p.tok(j+1), 2
+	} else if isAny(p.tok(j+1), "o'clock", "oclock") {
+		at, n = true, 2
+	}
+	if colonRe.MatchString(t) || (badClockRe.MatchString(t) && (strings.ContainsAny(t, "ap") || at)) {
+		if _, ok := clockWord(t, 0, true); !ok {
+			p.e.invalid = "“" + t + "” is not a time of day"
+			return j + n - i
+		}
+		return 0
+	}
+	if k := p.badDate(j); k > 0 {
+		return j + k - i
+	}
+	return 0
+}
+
+// badDate records a date that does not exist and returns how many words it has.
+func (p *parser) badDate(j int) int {
+	t := p.tok(j)
+	bad := func(n int) int {
+		p.e.invalid = "there is no " + p.rawWords(j, n)
+		return n
+	}
+	if m := isoDateRe.FindStringSubmatch(t); m != nil {
+		if _, n := p.date(j, true); n == 0 {
+			return bad(1)
+		}
+		return 0
+	}
+	if numericDateRe.MatchString(t) {
+		if _, n := p.date(j, true); n == 0 {
+			return bad(1)
+		}
+		return 0
+	}
+	k := j
+	if t == "the" {
+		k++
+	}
+	if d, _, ok := monthDay(p.tok(k)); ok {
+		m := k + 1
+		if p.tok(m) == "of" {
+			m++
+		}
+		if mo, ok := monthNames[p.tok(m)]; ok && !validDate(0, mo, d) {
+			return bad(m + 1 - j)
+		}
+		return 0
+	}
+	if mo, ok := monthNames[t]; ok {
+		m := j + 1
+		if p.tok(m) == "the" {
+			m++
+		}
+		if d, _, ok := monthDay(p.tok(m)); ok && !validDate(0, mo, d) {
+			return bad(m + 1 - j)
+		}
+	}
+	return 0
+}
+
+// rawWords is the text of n words from j, as lower-cased tokens.
+func (p *parser) rawWords(j, n int) string {
+	var w []string
+	for k := j; k < j+n; k++ {
+		w = append(w, p.tok(k))
+	}
+	return strings.Join(w, " ")
 }
 
 // ---- relative ----
@@ -435,6 +587,13 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 		return daySpec{kind: dayToday}, "evening", 1
 	case "tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "tommorrow":
 		return daySpec{kind: dayOffset, offset: 1}, "", 1
+	case "yesterday":
+		return daySpec{kind: dayOffset, offset: -1}, "", 1
+	case "last":
+		if wd, plural, _, ok := weekdayWord(p.tok(j + 1)); ok && !plural {
+			return daySpec{kind: dayWeekday, weekday: wd, last: true}, "", 2
+		}
+		return daySpec{}, "", 0
 	case "this":
 		if part := partOf(p.tok(j + 1)); part != "" && !strings.HasSuffix(p.tok(j+1), "s") {
 			return daySpec{kind: dayToday}, part, 2
@@ -456,7 +615,7 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 	if p.tok(k) == "day" && p.tok(k+1) == "after" && p.tok(k+2) == "tomorrow" {
 		return daySpec{kind: dayOffset, offset: 2}, "", k + 3 - j
 	}
-	if wd, plural, abbrev, ok := weekdayWord(t); ok && !plural && (!abbrev || prefixed) {
+	if wd, plural, abbrev, ok := weekdayWord(t); ok && !plural && (!abbrev || prefixed || p.clockFollows(j+1)) {
 		return daySpec{kind: dayWeekday, weekday: wd}, "", 1
 	}
 	if d, n := p.date(j, prefixed); n > 0 {
@@ -466,9 +625,53 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 }
 
 var (
-	isoDateRe = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})$`)
-	mdayRe    = regexp.MustCompile(`^(\d{1,2})(st|nd|rd|th)?$`)
+	isoDateRe     = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})$`)
+	mdayRe        = regexp.MustCompile(`^(\d{1,2})(st|nd|rd|th)?$`)
+	numericDateRe = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$`)
+	dottedDateRe  = regexp.MustCompile(`^(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4}))?\.?$`)
 )
+
+// numericDate reads 3/12, 3/12/2027 and, after "on", 24.12. Day first unless the user's
+// convention is month first; a date valid in one order only is read in that order.
+func (p *parser) numericDate(t string, prefixed bool) (daySpec, bool) {
+	m := numericDateRe.FindStringSubmatch(t)
+	monthFirst := p.opt.MonthFirst
+	if m == nil && prefixed {
+		m, monthFirst = dottedDateRe.FindStringSubmatch(t), false
+	}
+	if m == nil {
+		return daySpec{}, false
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	y := 0
+	if m[3] != "" {
+		y, _ = strconv.Atoi(m[3])
+		if y < 100 {
+			y += 2000
+		}
+	}
+	orders := [][2]int{{a, b}, {b, a}} // day, month
+	if monthFirst {
+		orders[0], orders[1] = orders[1], orders[0]
+	}
+	for _, o := range orders {
+		if o[1] >= 1 && o[1] <= 12 && o[0] >= 1 && validDate(y, time.Month(o[1]), o[0]) {
+			return daySpec{kind: dayDate, year: y, month: time.Month(o[1]), mday: o[0]}, true
+		}
+	}
+	return daySpec{}, false
+}
+
+// clockFollows: an unmistakable time starts at j ("at 9", "10am"), which makes an
+// abbreviation before it a weekday ("sat 10am").
+func (p *parser) clockFollows(j int) bool {
+	if isAny(p.tok(j), "at", "@") {
+		return true
+	}
+	_, n := p.clockAt(j, false)
+	return n > 0
+}
 
 // date: YYYY-MM-DD | [the] D [of] MONTH [YYYY] | MONTH [the] D [YYYY] |
 // on [the] Dth. Numeric dates like 3/12 are not read: the order of day and
@@ -483,6 +686,9 @@ func (p *parser) date(j int, prefixed bool) (daySpec, int) {
 			return daySpec{kind: dayDate, year: y, month: time.Month(mo), mday: d}, 1
 		}
 		return daySpec{}, 0
+	}
+	if d, ok := p.numericDate(t, prefixed); ok {
+		return d, 1
 	}
 	k := j
 	if t == "the" {
@@ -617,6 +823,13 @@ func cutDash(s string) (string, string, bool) {
 	return "", "", false
 }
 
+var (
+	// 17h30, 20h: the French and German way of writing a 24-hour time.
+	hClockRe = regexp.MustCompile(`^([01]?\d|2[0-3])h([0-5]\d)?$`)
+	// 0930, 1745: military time, only after "at".
+	milClockRe = regexp.MustCompile(`^([01]\d|2[0-3])([0-5]\d)$`)
+)
+
 // clockAt reads a clock at token j, with an am/pm or o'clock word after it.
 func (p *parser) clockAt(j int, bareOK bool) (clockSpec, int) {
 	t := p.tok(j)
@@ -625,6 +838,19 @@ func (p *parser) clockAt(j int, bareOK bool) (clockSpec, int) {
 		return clockSpec{set: true, hour: 12}, 1
 	case "midnight":
 		return clockSpec{set: true, hour: 24}, 1
+	}
+	if c, n := p.spokenClock(j); n > 0 {
+		return c, n
+	}
+	if m := hClockRe.FindStringSubmatch(t); m != nil && (m[2] != "" || len(m[1]) == 2) {
+		h, _ := strconv.Atoi(m[1])
+		mins, _ := strconv.Atoi(m[2])
+		return clockSpec{set: true, hour: h, min: mins}, 1
+	}
+	if m := milClockRe.FindStringSubmatch(t); m != nil && bareOK {
+		h, _ := strconv.Atoi(m[1])
+		mins, _ := strconv.Atoi(m[2])
+		return clockSpec{set: true, hour: h, min: mins}, 1
 	}
 	n := 1
 	mer := meridiem(p.tok(j + 1))
@@ -644,6 +870,62 @@ func (p *parser) clockAt(j int, bareOK bool) (clockSpec, int) {
 		return clockSpec{}, 0
 	}
 	return c, n
+}
+
+// spokenClock reads "half past six", "quarter to 8", "a quarter past 3", "ten past 5",
+// "20 to 9" and the British "half 7" (7:30). The hour stays open to both 12-hour readings
+// unless am/pm follows.
+func (p *parser) spokenClock(j int) (clockSpec, int) {
+	k := j
+	if p.tok(k) == "a" && p.tok(k+1) == "quarter" {
+		k++
+	}
+	mins := 0
+	switch t := p.tok(k); {
+	case t == "half":
+		mins = 30
+	case t == "quarter":
+		mins = 15
+	default:
+		// "ten to 5", "20 past 9"; digits before "to" are a range ("9 to 5"), not a time.
+		n, ok := parseCount(t)
+		_, word := numberWords[t]
+		if !ok || n >= 60 || n%5 != 0 {
+			return clockSpec{}, 0
+		}
+		if isAny(p.tok(k+1), "minutes", "mins") {
+			k++
+		}
+		if !isAny(p.tok(k+1), "past", "after") && !(word && isAny(p.tok(k+1), "to", "before")) {
+			return clockSpec{}, 0
+		}
+		mins = n
+	}
+	k++
+	dir := p.tok(k)
+	switch {
+	case isAny(dir, "past", "after"):
+		k++
+	case isAny(dir, "to", "before"):
+		mins = -mins
+		k++
+	case p.tok(k-1) == "half": // "half 7"
+	default:
+		return clockSpec{}, 0
+	}
+	h, n := p.clockAt(k, true)
+	if n == 0 || h.min != 0 || h.hour == 24 || (h.hour == 12 && h.ambiguous == false && mins < 0 && p.tok(k) == "noon") {
+		return clockSpec{}, 0
+	}
+	total := h.hour*60 + mins
+	if total < 0 {
+		total += 24 * 60
+	}
+	c := clockSpec{set: true, hour: total / 60, min: total % 60, ambiguous: h.ambiguous}
+	if c.ambiguous && c.hour == 0 { // "quarter to 1" is 12:45, open like 12
+		c.hour = 12
+	}
+	return c, k + n - j
 }
 
 func meridiem(s string) byte {

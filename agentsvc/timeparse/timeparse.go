@@ -12,21 +12,59 @@ type Result struct {
 	At      time.Time // the first occurrence, in UTC; zero when no date/time was found
 	RRule   string    // RFC 5545 RRULE body without DTSTART (e.g. "FREQ=WEEKLY;BYDAY=MO", "FREQ=DAILY") when recurring; "" otherwise
 	HasDate bool      // a day was given or implied ("tomorrow", "Monday", "every day", "in 20 minutes"); false for a time alone ("at 5pm"), whose day At picks by the roll-over rule
-	HasTime bool      // a time of day was given or implied ("at 5pm", "in 20 minutes", "noon"); not by "tonight" alone
+	HasTime bool      // a time of day was given or implied ("at 5pm", "in 20 minutes", "noon"); not by "tonight" alone unless Options.PartTimes gives it one
 	Part    string    // part-of-day hint: "morning", "afternoon", "evening" or ""
 	Title   string    // the message without the time expression and reminder boilerplate, first letter upper-cased; "" if nothing is left
 	Matched string    // the time expression as found in the text (for logs and tests); separate pieces joined by one space
+
+	// Invalid says why a time expression cannot be read ("25:99 is not a time of day");
+	// At is zero then. The expression is still consumed, so it never ends up in a title.
+	Invalid string
+	// Anchored: a recurrence names its start day ("every year on 3 March", "every month on the 5th").
+	Anchored bool
+	// PartTime: the time of day is Options.PartTimes' time for a part of day ("tonight").
+	PartTime bool
+	// Vague: a vague time was named ("later", "soon", "next week") that gives no day to
+	// remind on; NextWeek when it was "next week" (At is then next Monday, 00:00).
+	Vague, NextWeek bool
 }
+
+// Options are the user's conventions, for ParseWith.
+type Options struct {
+	// MonthFirst reads 3/12 as March 12 (the US way); otherwise numeric dates are day first.
+	// A date valid in only one order is read in that order either way.
+	MonthFirst bool
+	// Asleep reports whether a local time of day is in the user's sleep. An open hour
+	// ("tomorrow at 5") then takes its other reading.
+	Asleep func(hour, min int) bool
+	// PartTimes gives a part of day named without a time its time, in minutes after
+	// midnight ("tonight" → 19:00); a part missing here gives no time.
+	PartTimes map[string]int
+	// DaysKeepTime makes "in 2 days" a time too: now's clock time that day.
+	DaysKeepTime bool
+}
+
+// DefaultPartTimes are the times a reminder gets for a bare part of day.
+var DefaultPartTimes = map[string]int{"morning": 9 * 60, "afternoon": 15 * 60, "evening": 19 * 60}
 
 // Parse finds a time expression in text and resolves it in loc relative to now.
 // A nil loc means UTC.
 func Parse(text string, now time.Time, loc *time.Location) Result {
+	return ParseWith(text, now, loc, Options{})
+}
+
+// ParseWith is Parse with the user's conventions.
+func ParseWith(text string, now time.Time, loc *time.Location, o Options) Result {
 	if loc == nil {
 		loc = time.UTC
 	}
-	p := parse(text)
-	res := p.e.resolve(now, loc)
+	p := parse(text, o)
+	res := p.e.resolve(now, loc, o)
 	res.Part = p.e.part
+	res.Invalid, res.Vague = p.e.invalid, p.e.vague
+	if res.Invalid != "" {
+		res.At, res.HasDate, res.HasTime, res.RRule = time.Time{}, false, false, ""
+	}
 	var matched []string
 	var rest strings.Builder
 	last := 0
@@ -92,9 +130,16 @@ func (c civil) at(loc *time.Location, hour, min int) time.Time {
 // so "at 9" typed at 09:00:40 means today.
 func passed(t, now time.Time) bool { return now.Sub(t) >= time.Minute }
 
-func (e expr) resolve(now time.Time, loc *time.Location) Result {
+func (e expr) resolve(now time.Time, loc *time.Location, o Options) Result {
 	nowLocal := now.In(loc)
 	today := civilOf(nowLocal)
+	partTime := false
+	if !e.clock.set && e.part != "" && e.rel == 0 && !e.day.keepClock {
+		if m, ok := o.PartTimes[e.part]; ok {
+			e.clock, partTime = clockSpec{set: true, hour: m / 60, min: m % 60}, true
+		}
+	}
+	e.asleep = o.Asleep
 	var res Result
 	switch {
 	case e.rel > 0:
@@ -103,7 +148,10 @@ func (e expr) resolve(now time.Time, loc *time.Location) Result {
 		res = e.resolveRecurring(now, loc, today)
 	case e.day.kind != dayNone || e.clock.set:
 		res = e.resolveOnce(now, nowLocal, loc, today)
+		res.HasTime = res.HasTime || (e.day.keepClock && o.DaysKeepTime)
+		res.NextWeek = e.day.kind == dayNextWeek
 	}
+	res.PartTime = partTime && res.HasTime
 	if !res.At.IsZero() {
 		res.At = res.At.UTC()
 	}
@@ -120,7 +168,7 @@ func (e expr) resolveOnce(now, nowLocal time.Time, loc *time.Location, today civ
 	switch {
 	case e.clock.set:
 		res.HasTime = true
-		res.At = pick(days, readings(e.clock, e.part), e.clock.min, loc, now)
+		res.At = pick(days, e.awake(readings(e.clock, e.part)), e.clock.min, loc, now)
 	case e.day.keepClock:
 		d := days[0]
 		res.At = time.Date(d.y, d.m, d.d, nowLocal.Hour(), nowLocal.Minute(), nowLocal.Second(), nowLocal.Nanosecond(), loc)
@@ -146,6 +194,24 @@ func pick(days []civil, hours []int, min int, loc *time.Location, now time.Time)
 		}
 	}
 	return last
+}
+
+// awake drops the readings of an open hour that fall in the user's sleep, unless all do:
+// "tomorrow at 5" is 17:00 for someone asleep at 05:00.
+func (e expr) awake(hours []int) []int {
+	if e.asleep == nil || !e.clock.ambiguous || len(hours) < 2 {
+		return hours
+	}
+	var out []int
+	for _, h := range hours {
+		if !e.asleep(h%24, e.clock.min) {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 {
+		return hours
+	}
+	return out
 }
 
 // readings lists the hours a clock may mean, earliest first. A part of day
@@ -178,8 +244,16 @@ func (d daySpec) date(today civil) civil {
 	switch d.kind {
 	case dayOffset:
 		return today.addDays(d.offset)
+	case dayNextWeek:
+		return today.addDays(7 - (int(today.weekday())+6)%7)
 	case dayWeekday:
 		k := (int(d.weekday) - int(today.weekday()) + 7) % 7
+		if d.last {
+			if k == 0 {
+				k = 7
+			}
+			return today.addDays(k - 7)
+		}
 		if k == 0 && !d.fromToday {
 			k = 7
 		}
@@ -232,7 +306,7 @@ func (e expr) resolveRecurring(now time.Time, loc *time.Location, today civil) R
 	}
 	hour := -1
 	if e.clock.set {
-		hour = readings(e.clock, e.part)[0]
+		hour = e.awake(readings(e.clock, e.part))[0]
 	}
 	occurs := func(d civil) bool {
 		return hour < 0 || !passed(d.at(loc, hour, e.clock.min), now)
@@ -261,7 +335,7 @@ func (e expr) resolveRecurring(now time.Time, loc *time.Location, today civil) R
 	if r.freq == freqWeekly && len(r.byday) == 0 {
 		r.byday = []time.Weekday{day.weekday()}
 	}
-	res := Result{HasDate: true, HasTime: hour >= 0, RRule: r.String()}
+	res := Result{HasDate: true, HasTime: hour >= 0, RRule: r.String(), Anchored: named}
 	if hour >= 0 {
 		res.At = day.at(loc, hour, e.clock.min)
 	} else {

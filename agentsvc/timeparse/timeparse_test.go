@@ -38,6 +38,8 @@ type tc struct {
 	part    string
 	title   string
 	matched string // checked when not empty
+	invalid bool   // Invalid is set
+	opt     *Options
 }
 
 // baseNow is a Wednesday morning well away from any DST change.
@@ -65,6 +67,12 @@ func run(t *testing.T, cases []tc) {
 			loc := mustZone(t, zone)
 			now := localTime(t, loc, nowS)
 			got := Parse(c.text, now, loc)
+			if c.opt != nil {
+				got = ParseWith(c.text, now, loc, *c.opt)
+			}
+			if (got.Invalid != "") != c.invalid {
+				t.Errorf("Invalid = %q, want set: %v", got.Invalid, c.invalid)
+			}
 
 			if c.at == "" {
 				if !got.At.IsZero() {
@@ -309,17 +317,19 @@ func TestNoTime(t *testing.T) {
 		{text: "please", title: ""},
 		{text: "remind me", title: ""},
 		{text: "at home feed the cat", title: "At home feed the cat"},
-		{text: "3/12 appointment", title: "3/12 appointment"},
+		{text: "3/12 appointment", at: "2026-12-03 00:00", date: true, title: "Appointment"},
 		{text: "buy 3 apples", title: "Buy 3 apples"},
 		{text: "my 5th attempt", title: "My 5th attempt"},
-		{text: "every 2 hours drink water", title: "Every 2 hours drink water"},
+		{text: "every 2 hours drink water", invalid: true, title: "Drink water"},
 		{text: "buy stuff for the sun deck", title: "Buy stuff for the sun deck"},
-		{text: "2026-02-30 nothing", title: "2026-02-30 nothing"},
+		{text: "2026-02-30 nothing", invalid: true, title: "Nothing"},
 		{text: "thank-you cards from 2 friends", title: "Thank-you cards from 2 friends"},
 		{text: "plan dinner by 5 people", title: "Plan dinner by 5 people"},
 		{text: "by 5.30pm pick up Leo", at: "2026-06-10 17:30", clock: true, title: "Pick up Leo"},
 		{text: "around 8 dinner", at: "2026-06-10 20:00", clock: true, title: "Dinner"},
-		{text: "at 25 o'clock", title: "At 25 o'clock"},
+		{text: "at 25 o'clock", invalid: true, title: ""},
+		{text: "mix 3:1 with water", title: "Mix 3:1 with water"},
+		{text: "on 35 acres", title: "On 35 acres"},
 		{text: "étudier le français", title: "Étudier le français"},
 	})
 }
@@ -384,4 +394,53 @@ func TestNilLocationIsUTC(t *testing.T) {
 	if want := time.Date(2026, 6, 11, 8, 0, 0, 0, time.UTC); !got.At.Equal(want) {
 		t.Errorf("At = %v, want %v", got.At, want)
 	}
+}
+
+// What cannot be a time is consumed and reported, so a caller can correct the user instead
+// of writing a reminder titled "At 25:99".
+func TestInvalid(t *testing.T) {
+	t.Parallel()
+	run(t, []tc{
+		{text: "remind me at 25:99", invalid: true, title: ""},
+		{text: "call mom at 13pm", invalid: true, title: "Call mom"},
+		{text: "at 9:75 call Ben", invalid: true, title: "Call Ben"},
+		{text: "on 30 February pay taxes", invalid: true, title: "Pay taxes"},
+		{text: "February 30th file the report", invalid: true, title: "File the report"},
+		{text: "on 32/12 party", invalid: true, title: "Party"},
+		{text: "every 0 days drink water", invalid: true, title: "Drink water"},
+		{text: "every 30 minutes stand up", invalid: true, title: "Stand up"},
+	})
+}
+
+// Spoken and European clocks, numeric dates, past days, vague times and the options.
+func TestMoreShapes(t *testing.T) {
+	t.Parallel()
+	us := &Options{MonthFirst: true}
+	asleep := &Options{Asleep: func(h, m int) bool { return h*60+m >= 23*60 || h*60+m < 6*60+30 }}
+	parts := &Options{PartTimes: DefaultPartTimes, DaysKeepTime: true}
+	run(t, []tc{
+		{text: "at half past six leave", at: "2026-06-10 18:30", clock: true, title: "Leave"},
+		{text: "tomorrow at quarter to 8 call", at: "2026-06-11 07:45", date: true, clock: true, title: "Call"},
+		{text: "quarter past 3 cake", at: "2026-06-10 15:15", clock: true, title: "Cake"},
+		{text: "half 7 tomorrow pick up Lena", at: "2026-06-11 07:30", date: true, clock: true, title: "Pick up Lena"},
+		{text: "ten to five tea", at: "2026-06-10 16:50", clock: true, title: "Tea"},
+		{text: "at 17h30 post office", at: "2026-06-10 17:30", clock: true, title: "Post office"},
+		{text: "tomorrow at 20h dinner", at: "2026-06-11 20:00", date: true, clock: true, title: "Dinner"},
+		{text: "at 0930 call", at: "2026-06-11 09:30", clock: true, title: "Call"},
+		{text: "on 3/12 visa", at: "2026-12-03 00:00", date: true, title: "Visa"},
+		{text: "on 3/12 visa", opt: us, at: "2027-03-12 00:00", date: true, title: "Visa"},
+		{text: "on 12/24 gifts", at: "2026-12-24 00:00", date: true, title: "Gifts"},
+		{text: "on 24.12. candles", at: "2026-12-24 00:00", date: true, title: "Candles"},
+		{text: "yesterday at 5pm call", at: "2026-06-09 17:00", date: true, clock: true, title: "Call"},
+		{text: "last monday at 9am call", at: "2026-06-08 09:00", date: true, clock: true, title: "Call"},
+		{text: "thu at 9am notes", at: "2026-06-11 09:00", date: true, clock: true, title: "Notes"},
+		{text: "sat with Tom", title: "Sat with Tom"},
+		{text: "the 3rd of every month at 9am pay", at: "2026-07-03 09:00", rrule: "FREQ=MONTHLY", date: true, clock: true, title: "Pay"},
+		{text: "remind me later to call Tim", title: "Call Tim"},
+		{text: "tomorrow at 5 call", opt: asleep, at: "2026-06-11 17:00", date: true, clock: true, title: "Call"},
+		{text: "tomorrow at 5am call", opt: asleep, at: "2026-06-11 05:00", date: true, clock: true, title: "Call"},
+		{text: "tonight call Lisa", opt: parts, at: "2026-06-10 19:00", date: true, clock: true, part: "evening", title: "Call Lisa"},
+		{text: "in 2 days call", opt: parts, at: "2026-06-12 10:00", date: true, clock: true, title: "Call"},
+		{text: "tonite call Lisa", date: true, at: "2026-06-10 00:00", part: "evening", title: "Call Lisa"},
+	})
 }

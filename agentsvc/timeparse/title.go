@@ -13,21 +13,38 @@ import (
 var leadingBoilerplate = [][]string{
 	{"set", "a", "reminder", "to"}, {"set", "a", "reminder", "for"}, {"set", "a", "reminder"},
 	{"add", "a", "reminder", "to"}, {"add", "a", "reminder", "for"}, {"add", "a", "reminder"},
-	{"remind", "me", "to"}, {"remind", "me", "about"}, {"remind", "me"},
-	{"reminder", "to"}, {"reminder"},
+	{"i", "need", "a", "reminder", "to"}, {"i", "need", "a", "reminder", "for"}, {"i", "need", "a", "reminder"},
+	{"remind", "me", "to"}, {"remind", "me", "too"}, {"remind", "me", "about"}, {"remind", "me", "that"},
+	{"remind", "me", "of"}, {"remind", "me"},
+	{"reminder", "to"}, {"reminder", "for"}, {"reminder"},
+	{"don't", "let", "me", "forget", "to"}, {"dont", "let", "me", "forget", "to"},
+	{"don't", "let", "me", "forget"}, {"dont", "let", "me", "forget"},
+	{"help", "me", "remember", "to"}, {"help", "me", "remember"},
 	{"don't", "forget", "to"}, {"dont", "forget", "to"}, {"remember", "to"},
-	{"can", "you"}, {"could", "you"}, {"would", "you"}, {"hey"},
+	{"make", "sure", "i"}, {"make", "sure", "to"}, {"note", "to", "self"},
+	{"i", "need", "to"}, {"i", "have", "to"}, {"i", "gotta"}, {"gotta"}, {"i", "must"},
+	{"can", "you"}, {"could", "you"}, {"would", "you"}, {"hey"}, {"hi"}, {"yo"}, {"ok"}, {"okay"}, {"flux"},
 	{"to"}, {"and"}, {"then"},
 }
 
-var trailingBoilerplate = [][]string{{"remind", "me"}, {"and"}, {"then"}}
+// Trailing words: boilerplate, and a preposition left dangling once its time was cut
+// ("call mom at" from "call mom at 25:99").
+var trailingBoilerplate = [][]string{{"remind", "me"}, {"and"}, {"then"},
+	{"at"}, {"on"}, {"by"}, {"in"}, {"for"}, {"from"}, {"to"}, {"this"}, {"next"}, {"every"}, {"each"}, {"around"}}
+
+// commandTypos are misspellings of the command words; titles are compared with them fixed.
+var commandTypos = map[string]string{
+	"remnd": "remind", "remidn": "remind", "reminde": "remind", "rmind": "remind", "remaind": "remind",
+	"remid": "remind", "remine": "remind", "remin": "remind", "reimnd": "remind", "reminf": "remind",
+	"reminer": "reminder", "remider": "reminder", "remindr": "reminder",
+}
 
 // cleanTitle turns what is left of the message into a title.
 func cleanTitle(s string) string {
 	var words []string
 	for _, w := range strings.Fields(s) {
 		k := titleKey(w)
-		if isAny(k, "please", "pls", "plz") || onlyPunct(w) {
+		if isAny(k, "please", "pls", "plz") || onlyPunct(w) || !hasLetterOrDigit(w) {
 			continue
 		}
 		words = append(words, w)
@@ -50,16 +67,41 @@ func cleanTitle(s string) string {
 	out := strings.TrimFunc(strings.Join(words, " "), func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune(",.;:!?-–—", r)
 	})
+	if shouting(out) {
+		out = strings.ToLower(out)
+	}
 	if r, n := utf8.DecodeRuneInString(out); r != utf8.RuneError {
 		out = string(unicode.ToUpper(r)) + out[n:]
 	}
 	return out
 }
 
+// hasLetterOrDigit: a word that is only emoji or symbols ("📞") is decoration, not title.
+func hasLetterOrDigit(w string) bool {
+	return strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '&' })
+}
+
+// shouting: a title typed in capitals ("CALL THE BANK") is sentence-cased; one capital word
+// ("call NASA") is not.
+func shouting(s string) bool {
+	letters, lower := 0, false
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			letters++
+			lower = lower || unicode.IsLower(r)
+		}
+	}
+	return letters >= 2 && !lower && strings.Contains(s, " ")
+}
+
 // titleKey compares words without case or surrounding punctuation
 // ("Reminder:" is "reminder").
 func titleKey(w string) string {
-	return normalize(strings.Trim(w, ",.;:!?\"'()[]’"))
+	k := normalize(strings.Trim(w, ",.;:!?\"'()[]’"))
+	if fixed, ok := commandTypos[k]; ok {
+		return fixed
+	}
+	return k
 }
 
 func wordsEqual(words, phrase []string) bool {

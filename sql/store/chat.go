@@ -232,6 +232,7 @@ type Turn struct {
 	Tokens    map[string]int  // provider -> tokens spent by this turn
 
 	Reschedules []Reschedule // confirmed moves of pending tasks
+	Cancels     []string     // ids of pending tasks whose cancellation the user confirmed
 	PlanSwaps   []PlanSwap   // approved changes of an active goal's plan
 	Trace       json.RawMessage
 }
@@ -318,6 +319,13 @@ func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Tur
 			batch.Queue(`update public.tasks set scheduled_at = $3, status = 'pending', trigger_type = 'time', location_trigger = null
 				where id = $1 and user_id = $2 and status in ('pending', 'rescheduled')`,
 				r.TaskID, run.UserID, r.At).Exec(changed("task", r.TaskID))
+		}
+		for _, id := range t.Cancels {
+			// The statement a plan swap cancels with, for one task; a task settled meanwhile
+			// fails the turn as a move does.
+			batch.Queue(`update public.tasks set status = 'cancelled'
+				where id = $1 and user_id = $2 and status in ('pending', 'rescheduled')`,
+				id, run.UserID).Exec(changed("task", id))
 		}
 		for _, g := range t.Goals {
 			batch.Queue(`insert into public.goals (id, user_id, title, description, class_tags, status, parent_goal_id, pipeline_order, target_weeks, plan)
