@@ -101,7 +101,6 @@ type Config struct {
 	Publication    string        // publication_names; default flux_listener,flux_listener_inserts
 	LeaderKey      int64         // advisory lock key; default a fixed Flux key
 	StatusInterval time.Duration // standby status updates; default 10s
-	LeaderPoll     time.Duration // how often a follower retries for leadership; default 5s
 	RetryMax       time.Duration // reconnect backoff cap; default 30s
 	Log            *slog.Logger
 }
@@ -129,9 +128,6 @@ func New(cfg Config, h Handler) *Feed {
 	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = 10 * time.Second
-	}
-	if cfg.LeaderPoll <= 0 {
-		cfg.LeaderPoll = 5 * time.Second
 	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 30 * time.Second
@@ -202,19 +198,14 @@ func (f *Feed) session(ctx context.Context) error {
 		return fmt.Errorf("feed: connect for leadership: %w", err)
 	}
 	defer lockConn.Close(context.WithoutCancel(ctx))
-	for {
-		var got bool
-		if err := lockConn.QueryRow(ctx, "select pg_try_advisory_lock($1)", f.cfg.LeaderKey).Scan(&got); err != nil {
-			return fmt.Errorf("feed: leadership lock: %w", err)
-		}
-		if got {
-			break
-		}
-		select {
-		case <-ctx.Done():
+	// Followers wait in the lock itself: the server grants it the moment the leader's session
+	// ends (a crashed leader's connection closes with its process), where polling left the feed
+	// without a reader for up to a poll interval.
+	if _, err := lockConn.Exec(ctx, "select pg_advisory_lock($1)", f.cfg.LeaderKey); err != nil {
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-time.After(f.cfg.LeaderPoll):
 		}
+		return fmt.Errorf("feed: leadership lock: %w", err)
 	}
 	f.leader.Store(true)
 	f.cfg.Log.InfoContext(ctx, "change feed leadership taken", "slot", f.cfg.Slot)

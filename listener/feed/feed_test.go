@@ -91,7 +91,7 @@ type env struct {
 	user string
 }
 
-func setup(t *testing.T) env {
+func setup(t testing.TB) env {
 	t.Helper()
 	url := pgtest.DB(t)
 	pool, err := pgxpool.New(context.Background(), url)
@@ -131,7 +131,7 @@ func (e env) task(t *testing.T, title string) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -233,9 +233,9 @@ func TestOneLeaderAndFailover(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ra, rb := &recorder{}, &recorder{}
-	fa, stopA := e.start(t, ra, Config{LeaderPoll: 100 * time.Millisecond})
+	fa, stopA := e.start(t, ra, Config{})
 	waitFor(t, "a leader", fa.Streaming)
-	fb, _ := e.start(t, rb, Config{LeaderPoll: 100 * time.Millisecond})
+	fb, _ := e.start(t, rb, Config{})
 	time.Sleep(300 * time.Millisecond)
 	if fb.Leader() {
 		t.Fatal("two leaders")
@@ -285,5 +285,46 @@ func TestAFailingFeedSaysWhy(t *testing.T) {
 			t.Fatal("Err cleared while the feed still cannot stream")
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// BenchmarkLeaderTakeover measures how long the feed has no reader when its leader dies: every
+// connection of the leader ends at once and it never comes back (as when its process is
+// killed), and the time until the follower streams is one op.
+func BenchmarkLeaderTakeover(b *testing.B) {
+	e := setup(b)
+	type replica struct {
+		f    *Feed
+		stop func()
+	}
+	start := func(app string) replica {
+		f := New(Config{DatabaseURL: e.url + "&application_name=" + app, Slot: e.slot, StatusInterval: 200 * time.Millisecond,
+			RetryMax: time.Second, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, &recorder{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = f.Run(ctx); close(done) }()
+		return replica{f, func() { cancel(); <-done }}
+	}
+	kill := func(app string, r replica) {
+		if _, err := e.pool.Exec(context.Background(),
+			`select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`, app); err != nil {
+			b.Fatal(err)
+		}
+		r.stop() // its connections are gone already: nothing is confirmed or released on the way out
+	}
+	names := [2]string{"bench_feed_0", "bench_feed_1"}
+	leader := start(names[0])
+	waitFor(b, "a leader", leader.f.Streaming)
+	follower := start(names[1])
+	b.Cleanup(func() { leader.stop(); follower.stop() })
+	time.Sleep(100 * time.Millisecond) // waiting in the lock
+	b.ResetTimer()
+	for i := range b.N {
+		kill(names[i%2], leader)
+		waitFor(b, "the takeover", follower.f.Streaming)
+		b.StopTimer()
+		leader, follower = follower, start(names[i%2]) // the dead one comes back as the follower
+		time.Sleep(100 * time.Millisecond)              // waiting in the lock
+		b.StartTimer()
 	}
 }
