@@ -63,7 +63,7 @@ func TestCommandsAndFlagsAreDocumented(t *testing.T) {
 		"chat": commandFlags(t, "chat"), "bench escalation": commandFlags(t, "bench", "escalation"),
 		"bench chat": commandFlags(t, "bench", "chat"), "bench surface": commandFlags(t, "bench", "surface"),
 		"bench nlu": commandFlags(t, "bench", "nlu"),
-		"demo": nil, "vapid": nil,
+		"demo":      nil, "vapid": nil,
 	}
 	// Every command in the usage text, and every flag it writes for it, is real, and the
 	// reverse.

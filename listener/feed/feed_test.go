@@ -324,7 +324,7 @@ func BenchmarkLeaderTakeover(b *testing.B) {
 		waitFor(b, "the takeover", follower.f.Streaming)
 		b.StopTimer()
 		leader, follower = follower, start(names[i%2]) // the dead one comes back as the follower
-		time.Sleep(100 * time.Millisecond)              // waiting in the lock
+		time.Sleep(100 * time.Millisecond)             // waiting in the lock
 		b.StartTimer()
 	}
 }
