@@ -38,24 +38,7 @@ func TestChatCommand(t *testing.T) {
 	if _, err := conn.Exec(ctx, `update public.users set onboarded = true where email = 'chatcmd@test.flux.local'`); err != nil {
 		t.Fatal(err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-			Slot:       fmt.Sprintf("chatcmd_%d", time.Now().UnixNano()%1e9),
-			Dispatch:   dispatch.Config{Owner: "chatcmd"},
-			Agent:      &graph.Graph{},
-			FeedStatus: 200 * time.Millisecond,
-			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("service: %v", err)
-		}
-	})
+	runAgents(t, url, "chatcmd")
 
 	var out, errOut bytes.Buffer
 	in := strings.NewReader("remind me to stretch in 20 minutes\n" + strings.Repeat("x", 4001) + "\n\n")
@@ -92,24 +75,7 @@ func TestChatCommandUnknownUser(t *testing.T) {
 func TestChatCommandNewUserMeetsOnboarding(t *testing.T) { // not parallel: it sets TZ
 	ctx := context.Background()
 	url := pgtest.DB(t)
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-			Slot:       fmt.Sprintf("chatnew_%d", time.Now().UnixNano()%1e9),
-			Dispatch:   dispatch.Config{Owner: "chatnew"},
-			Agent:      &graph.Graph{},
-			FeedStatus: 200 * time.Millisecond,
-			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("service: %v", err)
-		}
-	})
+	runAgents(t, url, "chatnew")
 	t.Setenv("TZ", "Asia/Kolkata")
 	var out, errOut bytes.Buffer
 	code := cmdChat(ctx, []string{"--new-user", "--database-url", url, "--wait", "15s"}, strings.NewReader("hi\n\n"), &out, &errOut)
@@ -135,4 +101,27 @@ func TestChatCommandNewUserMeetsOnboarding(t *testing.T) { // not parallel: it s
 	if code := cmdChat(ctx, []string{"--new-user", "--user", "alex@demo.flux.local", "--database-url", url}, strings.NewReader(""), &out, &errOut); code != 2 {
 		t.Errorf("--new-user with --user: exit %d, want 2", code)
 	}
+}
+
+// runAgents runs the service's feed and offline agents on url until the test ends.
+func runAgents(t *testing.T, url, name string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, service.Config{
+			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+			Slot:       fmt.Sprintf("%s_%d", name, time.Now().UnixNano()%1e9),
+			Dispatch:   dispatch.Config{Owner: name},
+			Agent:      &graph.Graph{},
+			FeedStatus: 200 * time.Millisecond,
+			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("service: %v", err)
+		}
+	})
 }
