@@ -144,9 +144,9 @@ func (f *Feed) Leader() bool { return f.leader.Load() }
 // Streaming reports whether the replication stream is up.
 func (f *Feed) Streaming() bool { return f.streaming.Load() }
 
-// Err is why the feed is not streaming, when its last attempt failed and none has streamed
-// since (nil while streaming, and for a follower waiting for leadership): between retries the
-// replica is not leader, so Leader and Streaming alone would look healthy.
+// Err is why the feed cannot stream: the last attempt's error, until a stream has held up to a
+// status update since (nil for a follower waiting for leadership). Between retries the replica
+// is not leader, so Leader and Streaming alone would look healthy.
 func (f *Feed) Err() error {
 	if p := f.failing.Load(); p != nil {
 		return *p
@@ -278,7 +278,6 @@ func (f *Feed) stream(ctx context.Context) error {
 		return fmt.Errorf("feed: start replication on %s: %w", f.cfg.Slot, err)
 	}
 	f.streaming.Store(true)
-	f.failing.Store(nil)
 	f.cfg.Log.InfoContext(ctx, "change feed streaming", "slot", f.cfg.Slot, "publication", f.cfg.Publication)
 
 	var (
@@ -305,6 +304,9 @@ func (f *Feed) stream(ctx context.Context) error {
 		}
 		f.confirmed.Store(uint64(confirmed))
 		nextSend = time.Now().Add(f.cfg.StatusInterval)
+		// Healthy again only once the stream has held up to a status update: a start that fails
+		// at its first change (a missing publication) must not read as recovered in between.
+		f.failing.Store(nil)
 		return nil
 	}
 
