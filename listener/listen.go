@@ -19,6 +19,7 @@ import (
 	"github.com/flux-companion/flux/listener/auth"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/webpushclient"
@@ -39,6 +40,16 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 		return 2
 	}
 	cfg.Log = log
+	cfg.Report, err = report.New(report.Config{
+		DSN: os.Getenv("SENTRY_DSN"), Environment: os.Getenv("SENTRY_ENVIRONMENT"), Release: os.Getenv("SENTRY_RELEASE"),
+		Roles: strings.Split(*roles, ","),
+	}, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "flux listen: %v\n", err)
+		return 2
+	}
+	log = slog.New(report.NewHandler(log.Handler(), cfg.Report)) // every logged error is reported
+	cfg.Log = log
 	if _, ok := cfg.Agent.(*graph.Graph); ok {
 		g := newAgent(os.Getenv, log) // again, now that the logger exists
 		cfg.Agent = g
@@ -48,6 +59,7 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 	}
 	if err := service.Run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) {
 		log.ErrorContext(ctx, "listen failed", "error", err)
+		cfg.Report.Flush(2 * time.Second)
 		return 1
 	}
 	return 0

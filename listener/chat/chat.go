@@ -30,6 +30,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -46,6 +47,7 @@ type Config struct {
 	Sweep   time.Duration // claim without a wake-up this often; default 30s
 	History int           // earlier messages given to the agents; default 40
 	Horizon time.Duration // booked time given to the planner; default 6 weeks
+	Report  *report.Reporter
 }
 
 // Runner claims and answers agent runs.
@@ -242,7 +244,11 @@ func (r *Runner) answer(ctx context.Context, run store.AgentRun) {
 	in, err := r.store.LoadTurn(turnCtx, run, r.cfg.History, r.cfg.Horizon)
 	var turn store.Turn
 	if err == nil {
-		turn, err = r.agent.Turn(turnCtx, run, in)
+		// A panic in the agents fails this turn (a readable reply), not the runner.
+		err = r.cfg.Report.Protect(turnCtx, log, "chat turn", func() (err error) {
+			turn, err = r.agent.Turn(turnCtx, run, in)
+			return err
+		})
 		if err != nil && turnCtx.Err() == nil {
 			// The agent could not answer (its own fallbacks included): a readable reply.
 			log.ErrorContext(ctx, "agent turn failed", "error", err)

@@ -33,7 +33,8 @@ type echo struct {
 	delay  time.Duration
 	hang   func(content string) bool // block until the turn's context ends
 	fail   func(content string) bool
-	task   bool // also create a task, to prove the turn is written in one transaction
+	panic  func(content string) bool // a bug in the agents
+	task   bool                      // also create a task, to prove the turn is written in one transaction
 }
 
 func (e *echo) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput) (store.Turn, error) {
@@ -47,6 +48,9 @@ func (e *echo) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput)
 	}
 	if e.fail != nil && e.fail(in.Content) {
 		return store.Turn{}, errors.New("the model and the fallback both failed")
+	}
+	if e.panic != nil && e.panic(in.Content) {
+		panic("index out of range in the planner")
 	}
 	select {
 	case <-time.After(e.delay):
@@ -272,6 +276,34 @@ func TestAFailedTurnLeavesAReadableReplyAndNothingElse(t *testing.T) {
 	}
 	if status != "failed" || !strings.Contains(reason, "the model and the fallback both failed") {
 		t.Errorf("failed run: %s %q", status, reason)
+	}
+}
+
+// A panic in the agents fails that turn with a readable reply; the runner and every other
+// conversation go on.
+func TestAPanickingTurnFailsAloneAndTheRunnerGoesOn(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c1, c2 := f.conversation(t), f.conversation(t)
+	agent := &echo{panic: func(s string) bool { return s == "crash" }}
+	f.run(t, agent, Config{})
+	f.say(t, c1, "crash", "after")
+	f.say(t, c2, "other")
+	f.waitIdle(t, 10*time.Second)
+	got := f.transcript(t, c1)
+	if len(got) != 4 || !strings.HasPrefix(got[2], "assistant: Sorry, I could not process that message") || got[3] != "assistant: echo: after" {
+		t.Fatalf("transcript = %q, want the failure reply and then the next answer", got)
+	}
+	if got := f.transcript(t, c2); len(got) != 2 || got[1] != "assistant: echo: other" {
+		t.Fatalf("the other conversation: %q", got)
+	}
+	var reason string
+	if err := f.pool.QueryRow(context.Background(),
+		`select r.error from flux.agent_runs r join public.messages m on m.id = r.message_id where m.content = 'crash'`).Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(reason, "panic") {
+		t.Errorf("failed run's reason %q does not say it panicked", reason)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flux-companion/flux/listener/backoff"
+	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/sql/clock"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -48,6 +49,7 @@ type Config struct {
 	MaxBackoff  time.Duration // default 5m
 	Sweep       time.Duration // look for unsignalled work (retries, expired leases); default 30s
 	SendTimeout time.Duration // per attempt; default 30s
+	Report      *report.Reporter
 }
 
 func (c *Config) defaults() {
@@ -206,7 +208,13 @@ func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) attempt {
 	var res Result
 	if sender, ok := d.senders[it.Channel]; ok {
 		sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
-		res = sender.Send(sendCtx, it)
+		// A panic in a sender fails this attempt (retried like any failure), not the worker.
+		if err := d.cfg.Report.Protect(sendCtx, d.log, "send "+it.Channel, func() error {
+			res = sender.Send(sendCtx, it)
+			return nil
+		}); err != nil {
+			res = Result{Err: err, Retryable: true} // like a crash mid-send: tried again, up to MaxAttempts
+		}
 		cancel()
 	} else {
 		res = Result{Err: fmt.Errorf("no %s provider configured", it.Channel)}

@@ -270,3 +270,30 @@ func TestAnsweredTaskIsSkippedWithALogLine(t *testing.T) {
 		t.Fatalf("no log line says the rung was skipped and why: %s", logs.String())
 	}
 }
+
+// panicking is a sender with a bug: it panics on its first n sends.
+type panicking struct{ left atomic.Int32 }
+
+func (p *panicking) Send(context.Context, store.OutboxItem) Result {
+	if p.left.Add(-1) >= 0 {
+		panic("nil map in a sender")
+	}
+	return Result{}
+}
+
+// A panic in a sender fails that attempt, which is retried; the worker and the other sends go on.
+func TestAPanickingSenderFailsOnlyThatAttempt(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 3)
+	p := &panicking{}
+	p.left.Store(1)
+	f.run(t, map[string]Sender{"push": p}, Config{Workers: 1, BaseBackoff: 10 * time.Millisecond})
+	var sent, retried int
+	if err := f.pool.QueryRow(context.Background(),
+		`select count(*) filter (where status = 'dispatched'), count(*) filter (where attempts = 2) from public.dispatch_log`).Scan(&sent, &retried); err != nil {
+		t.Fatal(err)
+	}
+	if sent != 3 || retried != 1 {
+		t.Fatalf("%d of 3 sent, %d retried; want all sent and the one that panicked retried once", sent, retried)
+	}
+}

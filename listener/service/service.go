@@ -40,6 +40,7 @@ import (
 	"github.com/flux-companion/flux/listener/feed"
 	"github.com/flux-companion/flux/listener/hint"
 	"github.com/flux-companion/flux/listener/metrics"
+	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/userapi"
 	"github.com/flux-companion/flux/listener/webhook"
@@ -56,10 +57,11 @@ type Config struct {
 	// MetricsAddr moves /metrics off the public port to its own (e.g. 127.0.0.1:9464, or a
 	// private interface Prometheus scrapes); empty serves it next to the webhooks.
 	MetricsAddr     string
-	MetricsListener net.Listener // instead of MetricsAddr (tests)
-	AllowOrigins    string       // web origins allowed to call /v1 from a browser; empty: any
-	PublicBaseURL   string       // where Twilio reaches the webhooks
-	Slot            string       // replication slot; default flux_listener
+	MetricsListener net.Listener     // instead of MetricsAddr (tests)
+	AllowOrigins    string           // web origins allowed to call /v1 from a browser; empty: any
+	PublicBaseURL   string           // where Twilio reaches the webhooks
+	Slot            string           // replication slot; default flux_listener
+	Report          *report.Reporter // errors and recovered panics to Sentry; nil: logs only
 
 	Twilio       twilioclient.Config // no AccountSID: WhatsApp and calls are not sent
 	WhatsAppFrom string
@@ -104,6 +106,8 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Slot = feed.DefaultSlot
 	}
 	log := cfg.Log
+	cfg.Dispatch.Report, cfg.Chat.Report = cfg.Report, cfg.Report
+	defer cfg.Report.Flush(2 * time.Second)
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("service: database: %w", err)

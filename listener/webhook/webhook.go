@@ -19,17 +19,20 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/twilio/twilio-go/client"
 
@@ -81,6 +84,10 @@ func New(cfg Config) *fiber.App {
 		},
 	})
 	app.Use(correlate(cfg.Log))
+	// A panic in a handler is that request's 500 (logged, and so reported), not the process's end.
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, p any) {
+		logger(c, cfg.Log).WarnContext(c.UserContext(), "recovered a panic in a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	}}))
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/readyz", h.ready)
 	if cfg.Metrics != nil {

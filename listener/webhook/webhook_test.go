@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/listener/metrics"
@@ -355,5 +357,25 @@ func TestWebhooksAreOffWithoutAnAuthToken(t *testing.T) {
 	}
 	if status, responses, receipts := e.state(t); status != "pending" || responses != "" || receipts != 0 {
 		t.Fatalf("the reply was applied: %s %q %d", status, responses, receipts)
+	}
+}
+
+// A panic in a handler answers that request 500 and leaves the server serving.
+func TestAPanickingHandlerIsOneFailedRequest(t *testing.T) {
+	t.Parallel()
+	app := webhook.New(webhook.Config{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	app.Get("/boom", func(*fiber.Ctx) error { panic("a bug in a handler") })
+	for _, want := range []struct {
+		path string
+		code int
+	}{{"/boom", 500}, {"/healthz", 200}, {"/boom", 500}, {"/healthz", 200}} {
+		resp, err := app.Test(httptest.NewRequest("GET", want.path, nil), 5000)
+		if err != nil {
+			t.Fatalf("%s: %v", want.path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want.code {
+			t.Fatalf("%s: %d, want %d", want.path, resp.StatusCode, want.code)
+		}
 	}
 }
