@@ -33,6 +33,7 @@ import (
 
 	"github.com/flux-companion/flux/listener/account"
 	"github.com/flux-companion/flux/listener/auth"
+	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/deadline"
@@ -286,9 +287,13 @@ type escalation struct {
 	chat       *chat.Runner // nil when this replica runs no agents
 	chatHints  *hint.Sender // tells the other replicas' runners
 
-	mu   sync.Mutex
-	xids []uint32 // transactions the next claim waits to see (awaitXid)
+	mu    sync.Mutex
+	xids  []uint32 // transactions the next claim waits to see (awaitXid)
+	stuck int      // claims in a row after which a rung stayed due (rearm)
 }
+
+// stuckKey is the scheduler entry that brings the claim back for a rung left due (rearm).
+const stuckKey = "claim: a rung stayed due"
 
 // CatchUp implements feed.Handler: reload the deadlines, take whatever is already due, and
 // look for messages not answered yet.
@@ -389,9 +394,33 @@ func (e *escalation) claim(ctx context.Context) {
 			e.hints.Hint()
 		}
 		if n < e.batch {
+			e.rearm(ctx)
 			return
 		}
 	}
+}
+
+// rearm looks whether a rung stayed due after the claim and, if so, comes back for it shortly.
+// The claim skips tasks another transaction holds (a person settling the task, a status
+// callback for it), and such a rung's deadline has fired already: nothing else would bring the
+// claim back before the refill, half a horizon later.
+func (e *escalation) rearm(ctx context.Context) {
+	at, err := e.store.EarliestDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.WarnContext(ctx, "look for rungs left due; the refill will find them", "error", err)
+		}
+		return
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if at == nil || at.After(now) {
+		e.stuck = 0
+		return
+	}
+	e.stuck++
+	e.deadlines.Set(stuckKey, now.Add(backoff.Delay(20*time.Millisecond, 5*time.Second, e.stuck)))
 }
 
 // logRungs writes a line for each rung whose outcome the claim decided: skipped (and why),

@@ -275,3 +275,59 @@ func TestARungDueOnArrivalIsClaimed(t *testing.T) {
 		}
 	}
 }
+
+// A rung whose task another transaction holds when it falls due (a person settling it, a
+// status callback for it) is claimed once the task is free. (The claim skips locked tasks and
+// the rung's deadline has fired by then; escalation.rearm brings the claim back. This test did
+// not fail without rearm here: the claim that followed the lock's release came sooner.)
+func TestALockedTaskIsClaimedOnceFree(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	var task string
+	var due time.Time
+	if err := pool.QueryRow(ctx, `
+		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'locked@test.flux.local') returning id),
+		     s as (insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+		           select id, 'https://push.example.invalid/locked', repeat('L', 87), repeat('l', 22) from u)
+		insert into public.tasks (user_id, title, scheduled_at)
+		select id, 'Stretch', date_trunc('day', now()) + interval '1 day 10 hours' from u
+		returning id::text, scheduled_at`).Scan(&task, &due); err != nil {
+		t.Fatal(err)
+	}
+	runService(t, service.Config{
+		DatabaseURL: pool.Config().ConnString(), DisableHTTP: true, DisableDispatch: true,
+		Slot:       fmt.Sprintf("svc_locked_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
+		Dispatch:   dispatch.Config{Owner: "locked-test"},
+		FeedStatus: 200 * time.Millisecond,
+		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `select 1 from public.tasks where id = $1 for update`, task); err != nil {
+		t.Fatal(err)
+	}
+	pushes := func() (n int) {
+		if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where task_id = $1`, task).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, due.Add(-10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the rung's deadline fires; the task is held
+	if n := pushes(); n != 0 {
+		t.Fatalf("%d outbox rows while the task was held", n)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); pushes() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the push was not claimed within 15 s of the task being free")
+		}
+	}
+}

@@ -33,6 +33,7 @@ var (
 	qCronRuns               = query("cron_runs")
 	qCronInstalled          = query("cron_installed")
 	qXactsVisible           = query("xacts_visible")
+	qEarliestDue            = query("earliest_due")
 	qClaimOutbox            = query("claim_outbox")
 	qFinishDispatches       = query("finish_dispatches")
 	qRecordResponse         = query("record_response")
@@ -419,6 +420,15 @@ func (s *Store) WaitVisible(ctx context.Context, xids []uint32, limit time.Durat
 		case <-time.After(wait):
 		}
 	}
+}
+
+// EarliestDue is when the earliest open rung falls due (nil: none).
+func (s *Store) EarliestDue(ctx context.Context) (*time.Time, error) {
+	var at *time.Time
+	if err := s.db.QueryRow(ctx, qEarliestDue).Scan(&at); err != nil {
+		return nil, fmt.Errorf("store: earliest due: %w", err)
+	}
+	return at, nil
 }
 
 func nullIfEmpty(s string) any {
