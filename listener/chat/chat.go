@@ -4,8 +4,8 @@
 //
 // Work arrives as a wake-up (the change feed saw a user message, a NOTIFY hint from the
 // replica that leads the feed) or on the sweep; the runs table is the truth, so a lost wake-up
-// only delays a reply until the sweep. The feed's wake-ups name their messages (Expect), since
-// the feed can see a commit before the runner's claim can. A conversation is worked by one goroutine at a time:
+// only delays a reply until the sweep. The feed's wake-ups name their transactions (Expect):
+// the feed sees a commit before the runner's claim can, so the claim waits to see it. A conversation is worked by one goroutine at a time:
 // after a turn it claims that conversation's next message directly, which keeps a burst of
 // messages in order without a round through the scheduler. Different conversations run
 // concurrently, up to Workers.
@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,19 +60,9 @@ type Runner struct {
 	wake  chan struct{}
 	slots chan struct{} // a token per worker; a conversation holds one while it runs
 
-	mu       sync.Mutex
-	expected map[string]time.Time // messages the feed saw committed, by when it saw them
+	mu   sync.Mutex
+	xids []uint32 // transactions the next claim waits to see (Expect)
 }
-
-// The feed decodes a commit from the WAL a moment before the committing session makes it
-// visible to others (after its flush, or its synchronous standby's confirmation), so a wake-up
-// can come before its message can be claimed. A claim that finds nothing looks again, every
-// expectRetry, until each expected message is visible or expectWait has passed (a message
-// deleted meanwhile never becomes visible; the sweep covers anything else).
-const (
-	expectRetry = 5 * time.Millisecond
-	expectWait  = 10 * time.Second
-)
 
 // New returns a Runner.
 func New(st *store.Store, agent Agent, cfg Config, log *slog.Logger) *Runner {
@@ -91,16 +82,19 @@ func New(st *store.Store, agent Agent, cfg Config, log *slog.Logger) *Runner {
 		cfg.Horizon = 6 * 7 * 24 * time.Hour
 	}
 	return &Runner{store: st, agent: agent, cfg: cfg, log: log,
-		wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers), expected: map[string]time.Time{}}
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, cfg.Workers)}
 }
 
-// Expect wakes the runner for messages the change feed saw committed; until they are visible,
-// a claim that finds nothing is tried again. It never blocks.
-func (r *Runner) Expect(messageIDs ...string) {
-	now := time.Now()
+// Expect wakes the runner for messages the change feed saw committed in transactions xids. The
+// feed decodes a commit a moment before the committing session makes it visible to others, so
+// the next claim first waits until those transactions are visible (store.WaitVisible). It never
+// blocks.
+func (r *Runner) Expect(xids ...uint32) {
 	r.mu.Lock()
-	for _, id := range messageIDs {
-		r.expected[id] = now
+	for _, x := range xids {
+		if !slices.Contains(r.xids, x) {
+			r.xids = append(r.xids, x)
+		}
 	}
 	r.mu.Unlock()
 	r.Wake()
@@ -122,43 +116,40 @@ func (r *Runner) Run(ctx context.Context) error {
 	sweep := time.NewTicker(r.cfg.Sweep)
 	defer sweep.Stop()
 	for {
-		var retry <-chan time.Time
-		if r.fill(ctx, &wg) {
-			retry = time.After(expectRetry)
-		}
+		r.fill(ctx, &wg)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-r.wake:
 		case <-sweep.C:
-		case <-retry:
 		}
 	}
 }
 
-// fill claims runs while a worker is free. It reports whether expected messages are not
-// visible yet (claim again shortly).
-func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) (retry bool) {
+// fill claims runs while a worker is free, once the messages it was told of are visible.
+func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) {
+	r.mu.Lock()
+	xids := r.xids
+	r.xids = nil
+	r.mu.Unlock()
+	if len(xids) > 0 {
+		if visible, err := r.store.WaitVisible(ctx, xids, 10*time.Second); err != nil || !visible {
+			r.log.WarnContext(ctx, "messages the change feed saw are not visible yet; claiming anyway", "xids", xids, "error", err)
+		}
+	}
 	for ctx.Err() == nil {
 		select {
 		case r.slots <- struct{}{}:
 		default:
-			return false // every worker busy; a finishing conversation wakes us
+			return // every worker busy; a finishing conversation wakes us
 		}
 		run, ok, err := r.store.ClaimAgentRun(ctx, r.cfg.Owner, r.cfg.Lease, "")
 		if err != nil || !ok {
 			<-r.slots
-			if err != nil {
-				if ctx.Err() == nil {
-					r.log.ErrorContext(ctx, "claim agent run; the sweep will retry", "error", err)
-				}
-				return false
+			if err != nil && ctx.Err() == nil {
+				r.log.ErrorContext(ctx, "claim agent run; the sweep will retry", "error", err)
 			}
-			seen, unseen := r.settleExpected(ctx)
-			if seen {
-				continue // visible since the claim began: claim again
-			}
-			return unseen
+			return
 		}
 		wg.Add(1)
 		go func() {
@@ -166,47 +157,6 @@ func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) (retry bool) {
 			r.conversation(ctx, run)
 		}()
 	}
-	return false
-}
-
-// settleExpected forgets the expected messages that are visible now. seen: some became visible
-// (a claim that began before may have missed them); unseen: some are still not.
-func (r *Runner) settleExpected(ctx context.Context) (seen, unseen bool) {
-	r.mu.Lock()
-	ids := make([]string, 0, len(r.expected))
-	for id := range r.expected {
-		ids = append(ids, id)
-	}
-	r.mu.Unlock()
-	if len(ids) == 0 {
-		return false, false
-	}
-	invisible, err := r.store.UnseenMessages(ctx, ids)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.log.WarnContext(ctx, "check expected messages; claiming again shortly", "error", err)
-		}
-		return false, true
-	}
-	still := make(map[string]bool, len(invisible))
-	for _, id := range invisible {
-		still[id] = true
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, id := range ids {
-		switch {
-		case !still[id]:
-			delete(r.expected, id)
-			seen = true
-		case time.Since(r.expected[id]) > expectWait:
-			delete(r.expected, id)
-			r.log.WarnContext(ctx, "a message the change feed saw is still not visible; leaving it to the sweep", "message", id)
-		default:
-			unseen = true
-		}
-	}
-	return seen, unseen
 }
 
 // conversation answers run, then the conversation's next messages, holding one worker slot.

@@ -1,8 +1,8 @@
 // Package hint carries wake-up hints over LISTEN/NOTIFY: "the outbox has new rows" between
 // replicas, "the clock moved" from flux.set_time_warp. A hint says that something changed; the
 // tables say what. Hints are debounced (at most one per interval, however many rows); they may
-// name the rows (ids, comma separated), so that a receiver can tell a row it cannot see yet
-// from one that is gone. A lost hint only delays work until the next sweep, because the tables
+// carry ids, comma separated (the chat hints name the transactions a receiver must be able to
+// see before it claims). A lost hint only delays work until the next sweep, because the tables
 // are the truth. Sending them from the service rather than from a per-row trigger keeps NOTIFY off the
 // write path (a NOTIFY in every transaction serializes commits under load).
 package hint

@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -179,7 +180,13 @@ func Run(ctx context.Context, cfg Config) error {
 		// Messages the feed's leader saw on another replica.
 		g.Go(func() error {
 			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.ChatChannel, log, func(p string) {
-				e.chat.Expect(hint.IDs(p)...)
+				var xids []uint32
+				for _, id := range hint.IDs(p) {
+					if x, err := strconv.ParseUint(id, 10, 32); err == nil {
+						xids = append(xids, uint32(x))
+					}
+				}
+				e.chat.Expect(xids...)
 			}))
 		})
 	}
@@ -337,9 +344,10 @@ func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
 			// message is, so the LSN can be confirmed as soon as a runner is woken.
 			if c.Op == "insert" && (c.Get("role") == "user" || c.Get("role") == "system") {
 				if e.chat != nil {
-					e.chat.Expect(c.Get("id"))
+					e.chat.Expect(c.Xid)
 				}
-				e.chatHints.Hint(c.Get("id")) // other replicas' runners may not see it yet either
+				// Other replicas' runners may not see it yet either: the hint names the transaction.
+				e.chatHints.Hint(strconv.FormatUint(uint64(c.Xid), 10))
 			}
 		case "dispatch_log":
 			if c.Op == "insert" && c.Get("status") == "pending" {

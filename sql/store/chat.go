@@ -13,7 +13,6 @@ import (
 
 var (
 	qClaimAgentRun = query("claim_agent_run")
-	qUnseen        = query("unseen_messages")
 	qTurnInput     = query("turn_input")
 	qTurnHistory   = query("turn_history")
 	qTurnCalendar  = query("turn_calendar")
@@ -37,21 +36,6 @@ type AgentRun struct {
 	ConversationID string
 	UserID         string
 	Attempts       int
-}
-
-// UnseenMessages returns those of ids that are not visible to a new snapshot: messages the
-// change feed saw committed but whose commit the committing session has not yet made visible
-// (or that were deleted meanwhile).
-func (s *Store) UnseenMessages(ctx context.Context, ids []string) ([]string, error) {
-	rows, err := s.db.Query(ctx, qUnseen, ids)
-	if err != nil {
-		return nil, fmt.Errorf("store: unseen messages: %w", err)
-	}
-	unseen, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("store: unseen messages: %w", err)
-	}
-	return unseen, nil
 }
 
 // ClaimAgentRun claims the next run, of conversation when it is not "" (see
