@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/internal/loopback"
 	"github.com/flux-companion/flux/listener/auth"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
@@ -27,7 +28,6 @@ import (
 	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/bootstrap"
 	"github.com/flux-companion/flux/sql/localpg"
-	"github.com/flux-companion/flux/sql/loopback"
 	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/supabase"
 )

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // approve writes the pending plan exactly as it was last proposed: a new goal (with its
@@ -23,7 +23,7 @@ func (t *turn) approve() error {
 			"goal_planner", map[string]any{"kind": "notice", "reason": "active_goal_limit"})
 		return nil
 	}
-	var modified *store.GoalRef
+	var modified *agentrun.GoalRef
 	if pp.GoalID != "" {
 		for i, g := range t.in.Goals {
 			if g.ID == pp.GoalID && g.Status == "active" {
@@ -61,7 +61,7 @@ func (t *turn) approve() error {
 	switch {
 	case modified != nil:
 		taskGoal = modified.ID
-		t.out.PlanSwaps = append(t.out.PlanSwaps, store.PlanSwap{GoalID: modified.ID, Title: p.GoalTitle,
+		t.out.PlanSwaps = append(t.out.PlanSwaps, agentrun.PlanSwap{GoalID: modified.ID, Title: p.GoalTitle,
 			Description: p.GoalDescription, Tags: p.Tags, Plan: planJSON, From: t.in.Now})
 	case !p.FeasibleIn6Weeks && len(p.MicroGoalRoadmap) > 1:
 		// An umbrella goal and its micro-goals: the first active with this sprint's tasks, the
@@ -71,10 +71,10 @@ func (t *turn) approve() error {
 		for _, m := range p.MicroGoalRoadmap {
 			weeks += m.TargetWeeks
 		}
-		t.out.Goals = append(t.out.Goals, store.NewGoal{ID: umbrella, Title: p.GoalTitle, Description: p.GoalDescription,
+		t.out.Goals = append(t.out.Goals, agentrun.NewGoal{ID: umbrella, Title: p.GoalTitle, Description: p.GoalDescription,
 			Tags: p.Tags, Status: "active", TargetWeeks: min(weeks, 52), Plan: planJSON})
 		for _, m := range sortedRoadmap(p.MicroGoalRoadmap) {
-			g := store.NewGoal{ID: uuid.NewString(), Title: m.Title, Description: m.Description, Tags: p.Tags,
+			g := agentrun.NewGoal{ID: uuid.NewString(), Title: m.Title, Description: m.Description, Tags: p.Tags,
 				Status: "pipeline", ParentID: umbrella, PipelineOrder: m.PipelineOrder, TargetWeeks: m.TargetWeeks}
 			if m.PipelineOrder == 1 {
 				g.Status, g.Plan, taskGoal = "active", planJSON, g.ID
@@ -83,11 +83,11 @@ func (t *turn) approve() error {
 		}
 	default:
 		taskGoal = uuid.NewString()
-		t.out.Goals = append(t.out.Goals, store.NewGoal{ID: taskGoal, Title: p.GoalTitle, Description: p.GoalDescription,
+		t.out.Goals = append(t.out.Goals, agentrun.NewGoal{ID: taskGoal, Title: p.GoalTitle, Description: p.GoalDescription,
 			Tags: p.Tags, Status: "active", TargetWeeks: plan.SprintWeeks, Plan: planJSON})
 	}
 	for _, oc := range occ {
-		t.out.Tasks = append(t.out.Tasks, store.NewTask{GoalID: taskGoal, Title: oc.Title, Description: oc.Description,
+		t.out.Tasks = append(t.out.Tasks, agentrun.NewTask{GoalID: taskGoal, Title: oc.Title, Description: oc.Description,
 			ScheduledAt: oc.At, DurationMinutes: int(oc.Duration / time.Minute), RecurrenceRule: oc.RRule})
 	}
 	t.state.PendingPlan = nil
@@ -168,18 +168,18 @@ func (t *turn) applyReschedule() error {
 		t.reply(fmt.Sprintf("“%s” is no longer open, so nothing was moved.", pr.Title), "reschedule", map[string]any{"kind": "notice"})
 		return nil
 	}
-	t.out.Reschedules = append(t.out.Reschedules, store.Reschedule{TaskID: pr.TaskID, At: pr.At})
+	t.out.Reschedules = append(t.out.Reschedules, agentrun.Reschedule{TaskID: pr.TaskID, At: pr.At})
 	local := pr.At.In(t.loc)
 	t.reply(fmt.Sprintf("Done: “%s” is now %s at %s.", pr.Title, dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04")),
 		"reschedule", map[string]any{"kind": "task_rescheduled", "task_id": pr.TaskID, "at": pr.At.Format(time.RFC3339)})
 	return nil
 }
 
-func (t *turn) booked(id string) (store.BookedTask, bool) {
+func (t *turn) booked(id string) (agentrun.BookedTask, bool) {
 	for _, b := range t.in.Calendar {
 		if b.ID == id {
 			return b, true
 		}
 	}
-	return store.BookedTask{}, false
+	return agentrun.BookedTask{}, false
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flux-companion/flux/sql/store"
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 )
 
 // The corpus (testdata/nlu_corpus.json) is what people type with what a careful assistant
@@ -179,20 +179,20 @@ func (c *corpusFile) run(e CorpusEntry) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	var cal []store.BookedTask
+	var cal []agentrun.BookedTask
 	for i, b := range c.Defaults.Calendar {
 		at, err := time.ParseInLocation(corpusLayout, b.At, loc)
 		if err != nil {
 			return Outcome{}, err
 		}
-		cal = append(cal, store.BookedTask{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1), Title: b.Title,
+		cal = append(cal, agentrun.BookedTask{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1), Title: b.Title,
 			Status: "pending", ScheduledAt: at.UTC(), DurationMinutes: b.Minutes})
 	}
-	in := store.TurnInput{Timezone: zone, Onboarded: true, Now: now.UTC(), Profile: c.Defaults.Profile, Calendar: cal}
-	var out store.Turn
+	in := agentrun.Input{Timezone: zone, Onboarded: true, Now: now.UTC(), Profile: c.Defaults.Profile, Calendar: cal}
+	var out agentrun.Output
 	for _, text := range append(slices.Clone(e.Before), e.Text) {
 		in.Content = text
-		if out, err = (&Graph{}).Turn(context.Background(), store.AgentRun{}, in); err != nil {
+		if out, err = (&Graph{}).Turn(context.Background(), agentrun.Run{}, in); err != nil {
 			// The user would see the runner's failure reply: a wrong answer, not a broken corpus.
 			return Outcome{Kind: "error", Title: err.Error()}, nil
 		}
@@ -209,7 +209,7 @@ func cmpOr(a, b string) string {
 }
 
 // describe says what a turn did, from what it writes and the state it leaves.
-func describe(out store.Turn, cal []store.BookedTask, loc *time.Location) (Outcome, error) {
+func describe(out agentrun.Output, cal []agentrun.BookedTask, loc *time.Location) (Outcome, error) {
 	var st State
 	if err := json.Unmarshal(out.State, &st); err != nil {
 		return Outcome{}, err

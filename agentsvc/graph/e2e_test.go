@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -13,24 +12,23 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/sql/store"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
 // e2e is a user talking to the graph through real rows: messages inserted as the user (RLS
-// applies, as through PostgREST), answered by the listener's runner, read back from tables.
+// applies, as through PostgREST), answered as the listener's runner answers them (claim, load,
+// turn, apply), read back from tables.
 type e2e struct {
-	pool   *pgxpool.Pool
-	runner *chat.Runner
-	user   string
-	conv   string
+	pool  *pgxpool.Pool
+	graph *Graph
+	user  string
+	conv  string
 }
 
 func newE2E(t *testing.T, g *Graph, email, timezone string, onboarded bool) *e2e {
@@ -50,16 +48,7 @@ func newE2E(t *testing.T, g *Graph, email, timezone string, onboarded bool) *e2e
 	if g.Log == nil {
 		g.Log = quiet
 	}
-	e.runner = chat.New(store.New(e.pool), g, chat.Config{Owner: "e2e-" + t.Name(), Workers: 2, Sweep: 50 * time.Millisecond}, quiet)
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- e.runner.Run(rctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("runner: %v", err)
-		}
-	})
+	e.graph = g
 	return e
 }
 
@@ -91,20 +80,28 @@ func (e *e2e) press(t *testing.T) {
 	e.settle(t)
 }
 
+// settle answers every open run of the user, as the listener's runner would.
 func (e *e2e) settle(t *testing.T) {
 	t.Helper()
-	e.runner.Wake()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		var open int
-		if err := e.pool.QueryRow(context.Background(),
-			`select count(*) from flux.agent_runs where user_id = $1 and status in ('pending', 'running')`, e.user).Scan(&open); err != nil {
+	ctx, st, owner := context.Background(), store.New(e.pool), "e2e-"+t.Name()
+	for {
+		run, ok, err := st.ClaimAgentRun(ctx, owner, time.Minute, e.conv)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if open == 0 {
+		if !ok {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still open", open)
+		in, err := st.LoadTurn(ctx, run, 40, 6*7*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.graph.Turn(ctx, run, in)
+		if err != nil {
+			t.Fatalf("turn of %q: %v", in.Content, err)
+		}
+		if err := st.ApplyTurn(ctx, run, owner, out); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -324,9 +321,9 @@ func TestE2ESummarizesOncePerWindow(t *testing.T) {
 	}
 }
 
-func lastRun(t *testing.T, e *e2e) store.AgentRun {
+func lastRun(t *testing.T, e *e2e) agentrun.Run {
 	t.Helper()
-	var r store.AgentRun
+	var r agentrun.Run
 	if err := e.pool.QueryRow(context.Background(), `select message_id::text, conversation_id::text, user_id::text, attempts
 		from flux.agent_runs where user_id = $1 order by seq desc limit 1`, e.user).Scan(&r.MessageID, &r.ConversationID, &r.UserID, &r.Attempts); err != nil {
 		t.Fatal(err)

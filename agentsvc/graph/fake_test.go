@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // The person of the model tests. Their name, email and phone must never reach a prompt.
@@ -123,37 +123,37 @@ func runPlan(at string) plan.Plan {
 
 // person is an onboarded Berlin user on Wednesday 25 November 2026, 09:00, with a dentist
 // appointment tomorrow at 07:00 and one active goal.
-func person(content string) store.TurnInput {
+func person(content string) agentrun.Input {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, berlin)
-	return store.TurnInput{
+	return agentrun.Input{
 		Content: content, Timezone: "Europe/Berlin", Onboarded: true, Now: now,
 		Profile: json.RawMessage(`{"name": "` + personName + `", "chronotype": "morning",
 			"sleep_window": {"start": "23:00", "end": "06:30"}, "work_hours": {"start": "09:00", "end": "17:00"}}`),
 		Email: personEmail, Phone: personPhone,
-		Calendar: []store.BookedTask{{ID: "00000000-0000-4000-8000-0000000000d1", Title: "Dentist", Status: "pending",
+		Calendar: []agentrun.BookedTask{{ID: "00000000-0000-4000-8000-0000000000d1", Title: "Dentist", Status: "pending",
 			ScheduledAt: time.Date(2026, 11, 26, 7, 0, 0, 0, berlin).UTC(), DurationMinutes: 45}},
-		Goals: []store.GoalRef{{ID: "00000000-0000-4000-8000-0000000000a1", Title: "Read more", Status: "active",
+		Goals: []agentrun.GoalRef{{ID: "00000000-0000-4000-8000-0000000000a1", Title: "Read more", Status: "active",
 			Tags: []string{"Learning"}, Plan: json.RawMessage(`{"goal_title": "Read more"}`)}},
 		ActiveGoals: 1,
 	}
 }
 
 // next runs a turn and carries its state into the following input.
-func next(t *testing.T, g *Graph, in store.TurnInput) store.Turn {
+func next(t *testing.T, g *Graph, in agentrun.Input) agentrun.Output {
 	t.Helper()
-	out, err := g.Turn(context.Background(), store.AgentRun{MessageID: "m"}, in)
+	out, err := g.Turn(context.Background(), agentrun.Run{MessageID: "m"}, in)
 	if err != nil {
 		t.Fatalf("%q: %v", in.Content, err)
 	}
 	return out
 }
 
-func follow(in store.TurnInput, prev store.Turn, content string) store.TurnInput {
+func follow(in agentrun.Input, prev agentrun.Output, content string) agentrun.Input {
 	in.Content, in.Action, in.State = content, "", prev.State
 	return in
 }
 
-func meta(t *testing.T, r store.Reply) map[string]any {
+func meta(t *testing.T, r agentrun.Reply) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Metadata, &m); err != nil {
@@ -162,7 +162,7 @@ func meta(t *testing.T, r store.Reply) map[string]any {
 	return m
 }
 
-func lastReply(t *testing.T, out store.Turn) store.Reply {
+func lastReply(t *testing.T, out agentrun.Output) agentrun.Reply {
 	t.Helper()
 	for i := len(out.Replies) - 1; i >= 0; i-- {
 		if out.Replies[i].Role != "summary" {
@@ -170,9 +170,9 @@ func lastReply(t *testing.T, out store.Turn) store.Reply {
 		}
 	}
 	t.Fatalf("no reply in %+v", out)
-	return store.Reply{}
+	return agentrun.Reply{}
 }
 
-func hasState(out store.Turn, key string) bool {
+func hasState(out agentrun.Output, key string) bool {
 	return strings.Contains(string(out.State), `"`+key+`"`)
 }

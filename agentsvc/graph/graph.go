@@ -1,5 +1,5 @@
-// Package graph answers one chat turn: it reads the turn's input (store.TurnInput), routes
-// the message, runs the agents it needs and returns everything the turn writes (store.Turn),
+// Package graph answers one chat turn: it reads the turn's input (agentrun.Input), routes
+// the message, runs the agents it needs and returns everything the turn writes (agentrun.Output),
 // which the listener's runner writes in one transaction. It never writes to the database, so
 // a turn that fails half-way has written nothing.
 //
@@ -41,11 +41,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/onboarding"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/timeparse"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // OfflineNote ends every reply of the deterministic path.
@@ -114,16 +114,16 @@ type PendingCancel struct {
 }
 
 // Turn answers one message.
-func (g *Graph) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput) (store.Turn, error) {
+func (g *Graph) Turn(ctx context.Context, run agentrun.Run, in agentrun.Input) (agentrun.Output, error) {
 	loc, err := time.LoadLocation(in.Timezone)
 	if err != nil {
-		return store.Turn{}, fmt.Errorf("graph: user timezone %q: %w", in.Timezone, err)
+		return agentrun.Output{}, fmt.Errorf("graph: user timezone %q: %w", in.Timezone, err)
 	}
 	t := &turn{g: g, run: run, in: in, loc: loc, log: g.logger().With("run", run.MessageID), trace: newTracer()}
 	if len(in.State) > 0 {
 		// Lenient: older turns may have stored fields this version no longer uses.
 		if err := json.Unmarshal(in.State, &t.state); err != nil {
-			return store.Turn{}, fmt.Errorf("graph: agent state: %w", err)
+			return agentrun.Output{}, fmt.Errorf("graph: agent state: %w", err)
 		}
 	}
 	_ = json.Unmarshal(in.Profile, &t.profile) // the profile CHECK guarantees an object; missing fields are fine
@@ -146,15 +146,15 @@ func (g *Graph) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput
 	}
 	summary.Wait()
 	if err != nil {
-		return store.Turn{}, err
+		return agentrun.Output{}, err
 	}
 	t.tokenWarning()
 	t.chargeReplies()
 	if t.out.State, err = json.Marshal(t.state); err != nil {
-		return store.Turn{}, fmt.Errorf("graph: agent state: %w", err)
+		return agentrun.Output{}, fmt.Errorf("graph: agent state: %w", err)
 	}
 	if t.out.Trace, err = t.trace.json(); err != nil {
-		return store.Turn{}, fmt.Errorf("graph: trace: %w", err)
+		return agentrun.Output{}, fmt.Errorf("graph: trace: %w", err)
 	}
 	return t.out, nil
 }

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flux-companion/flux/sql/store"
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 )
 
 // turn runs one offline turn for a Berlin user at now, with state carried from before.
-func offlineTurn(t *testing.T, now time.Time, content, action string, state json.RawMessage, activeGoals int) store.Turn {
+func offlineTurn(t *testing.T, now time.Time, content, action string, state json.RawMessage, activeGoals int) agentrun.Output {
 	t.Helper()
-	out, err := (&Graph{}).Turn(context.Background(), store.AgentRun{}, store.TurnInput{
+	out, err := (&Graph{}).Turn(context.Background(), agentrun.Run{}, agentrun.Input{
 		Content: content, Action: action, Timezone: "Europe/Berlin", Onboarded: true, Profile: json.RawMessage(`{"chronotype": "evening"}`),
 		State: state, Now: now, ActiveGoals: activeGoals,
 	})

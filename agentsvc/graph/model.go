@@ -12,8 +12,8 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 //go:embed prompts/*.md
@@ -203,7 +203,7 @@ func (t *turn) validateRoute(r *route) error {
 			errs = append(errs, fmt.Errorf("task_id %q is not the id of any upcoming_tasks entry", r.TaskID))
 		}
 	}
-	if r.GoalID != "" && !slices.ContainsFunc(t.in.Goals, func(g store.GoalRef) bool { return g.ID == r.GoalID }) {
+	if r.GoalID != "" && !slices.ContainsFunc(t.in.Goals, func(g agentrun.GoalRef) bool { return g.ID == r.GoalID }) {
 		errs = append(errs, fmt.Errorf("goal_id %q is not the id of any open_goals entry", r.GoalID))
 	}
 	switch r.Intent {

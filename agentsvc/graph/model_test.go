@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 const dentist = "00000000-0000-4000-8000-0000000000d1"
@@ -379,7 +379,7 @@ func TestNoPersonalDataInPrompts(t *testing.T) {
 	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
 	fake.say("planner", runPlan("07:00"))
 	in := person("Hi, it's Alexandra (alexandra.q@example.com, +49 170 1234 5678). I want to run a 5K")
-	in.History = []store.HistoryMessage{{Role: "user", Content: "My name is " + personName}, {Role: "assistant", Content: "Nice to meet you, Alexandra!"}}
+	in.History = []agentrun.HistoryMessage{{Role: "user", Content: "My name is " + personName}, {Role: "assistant", Content: "Nice to meet you, Alexandra!"}}
 	next(t, g, in)
 	for _, r := range fake.srv.Requests() {
 		for _, m := range r.Messages {

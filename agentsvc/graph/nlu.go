@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/flux-companion/flux/sql/store"
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 )
 
 // What the offline path understands beyond reminders: moving, cancelling and looking up the
@@ -108,11 +108,11 @@ func editDistance(a, b string) int {
 // find returns the upcoming tasks the lookup names: every word of it is in the title, on
 // the day named if any. Several tasks of one title (a series) are one answer, the next of
 // them; several titles are ambiguous and all returned, earliest first.
-func (t *turn) find(l lookup) []store.BookedTask {
+func (t *turn) find(l lookup) []agentrun.BookedTask {
 	if len(l.words) == 0 {
 		return nil
 	}
-	var found []store.BookedTask
+	var found []agentrun.BookedTask
 	for _, b := range t.in.Calendar {
 		if !b.ScheduledAt.After(t.in.Now) {
 			continue
@@ -128,11 +128,11 @@ func (t *turn) find(l lookup) []store.BookedTask {
 		}
 		found = append(found, b)
 	}
-	slices.SortStableFunc(found, func(a, b store.BookedTask) int { return a.ScheduledAt.Compare(b.ScheduledAt) })
+	slices.SortStableFunc(found, func(a, b agentrun.BookedTask) int { return a.ScheduledAt.Compare(b.ScheduledAt) })
 	// One per title: the next occurrence.
-	var out []store.BookedTask
+	var out []agentrun.BookedTask
 	for _, b := range found {
-		if !slices.ContainsFunc(out, func(o store.BookedTask) bool { return strings.EqualFold(o.Title, b.Title) }) {
+		if !slices.ContainsFunc(out, func(o agentrun.BookedTask) bool { return strings.EqualFold(o.Title, b.Title) }) {
 			out = append(out, b)
 		}
 	}
@@ -149,7 +149,7 @@ func allIn(words, title []string) bool {
 }
 
 // whichTask settles the lookup to one task, or asks: none found, or several titles.
-func (t *turn) whichTask(object, verb string) (store.BookedTask, bool) {
+func (t *turn) whichTask(object, verb string) (agentrun.BookedTask, bool) {
 	l := t.readLookup(object)
 	found := t.find(l)
 	switch len(found) {
@@ -159,11 +159,11 @@ func (t *turn) whichTask(object, verb string) (store.BookedTask, bool) {
 		what := strings.TrimSpace(object)
 		if what == "" {
 			t.reply(fmt.Sprintf("Which task should I %s?", verb), "clarify", map[string]any{"kind": "question"})
-			return store.BookedTask{}, false
+			return agentrun.BookedTask{}, false
 		}
 		t.reply(fmt.Sprintf("I cannot find “%s” among your upcoming tasks. Which one should I %s?", what, verb), "clarify",
 			map[string]any{"kind": "question"})
-		return store.BookedTask{}, false
+		return agentrun.BookedTask{}, false
 	}
 	var names []string
 	for _, b := range found {
@@ -172,7 +172,7 @@ func (t *turn) whichTask(object, verb string) (store.BookedTask, bool) {
 	}
 	t.reply(fmt.Sprintf("Which one should I %s: %s?", verb, strings.Join(names, " or ")), "clarify",
 		map[string]any{"kind": "question"})
-	return store.BookedTask{}, false
+	return agentrun.BookedTask{}, false
 }
 
 // offlineMove answers "move X to Friday 8am": it finds X and proposes the move, which waits
@@ -235,7 +235,7 @@ func splitMove(rest string) (object string, shift time.Duration, target string) 
 
 // moveTarget reads where a task moves: a day keeps its time of day, a time alone keeps its
 // day, "next week" keeps both a week on, a part of day keeps the time when it is in it.
-func (t *turn) moveTarget(task store.BookedTask, target string) (time.Time, string) {
+func (t *turn) moveTarget(task agentrun.BookedTask, target string) (time.Time, string) {
 	tl := task.ScheduledAt.In(t.loc)
 	p := t.parse(target)
 	for _, prefix := range []string{"at ", "on "} { // "to 11", "to the 4th"

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/timeparse"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // offlineRoute answers without a model: reminders, moves and cancellations of upcoming
@@ -163,7 +163,7 @@ func (t *turn) createTask(title string, p timeparse.Result) error {
 		}
 	}
 	for _, at := range starts {
-		t.out.Tasks = append(t.out.Tasks, store.NewTask{Title: title, ScheduledAt: at.UTC(), DurationMinutes: 30, RecurrenceRule: p.RRule})
+		t.out.Tasks = append(t.out.Tasks, agentrun.NewTask{Title: title, ScheduledAt: at.UTC(), DurationMinutes: 30, RecurrenceRule: p.RRule})
 	}
 	local := p.At.In(t.loc)
 	msg := fmt.Sprintf("Reminder set: “%s” %s at %s.", title, dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04"))

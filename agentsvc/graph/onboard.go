@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/onboarding"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/slots"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // onboard runs one step of onboarding. When it finishes, the profile, timezone, phone and
@@ -47,8 +47,8 @@ func (t *turn) onboard(ctx context.Context) error {
 	for _, c := range res.State.Profile.Commitments {
 		rule := commitmentRule(c.Days)
 		for _, at := range res.State.Profile.CommitmentStarts(c, t.in.Now, loc, Horizon) {
-			t.out.Tasks = append(t.out.Tasks, store.NewTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, RecurrenceRule: rule})
-			t.in.Calendar = append(t.in.Calendar, store.BookedTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, Status: "pending"})
+			t.out.Tasks = append(t.out.Tasks, agentrun.NewTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, RecurrenceRule: rule})
+			t.in.Calendar = append(t.in.Calendar, agentrun.BookedTask{Title: c.Title, ScheduledAt: at.UTC(), DurationMinutes: c.DurationMinutes, Status: "pending"})
 			seeded++
 		}
 	}

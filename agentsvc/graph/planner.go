@@ -10,16 +10,16 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/observe"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/slots"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // planGoal plans a new goal, or (modify not nil) a new plan for an active goal, and proposes
 // it. Nothing is written until the user approves.
-func (t *turn) planGoal(ctx context.Context, goal string, modify *store.GoalRef) error {
+func (t *turn) planGoal(ctx context.Context, goal string, modify *agentrun.GoalRef) error {
 	input := map[string]any{"goal": goal}
 	var goalID string
 	if modify != nil {
@@ -92,7 +92,7 @@ func (t *turn) proposePlaced(p plan.Plan, pp PendingPlan) error {
 // planningCalendar is the calendar a plan is placed in: a modified goal's own upcoming tasks
 // are left out, because approving the new plan cancels them.
 func (t *turn) planningCalendar(goalID string) *slots.Calendar {
-	return t.calendar(func(b store.BookedTask) bool {
+	return t.calendar(func(b agentrun.BookedTask) bool {
 		return goalID != "" && b.GoalID == goalID && !b.ScheduledAt.Before(t.in.Now)
 	})
 }

@@ -12,8 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // A user who wakes at 06:30, sleeps at 23:00 and works 9–5 on weekdays.
@@ -82,9 +82,9 @@ func readPlan(t *testing.T, text string) (rows []planRow, other []string) {
 	return rows, other
 }
 
-func planTurn(t *testing.T, profile string, cal []store.BookedTask, content, action string, state json.RawMessage) store.Turn {
+func planTurn(t *testing.T, profile string, cal []agentrun.BookedTask, content, action string, state json.RawMessage) agentrun.Output {
 	t.Helper()
-	out, err := (&Graph{}).Turn(context.Background(), store.AgentRun{}, store.TurnInput{
+	out, err := (&Graph{}).Turn(context.Background(), agentrun.Run{}, agentrun.Input{
 		Content: content, Action: action, Timezone: "Europe/Berlin", Onboarded: true, Profile: json.RawMessage(profile),
 		State: state, Now: time.Date(2026, 3, 20, 10, 0, 0, 0, berlin), Calendar: cal,
 	})
@@ -121,16 +121,16 @@ func TestOfflinePlanText(t *testing.T) {
 		{"I want to become a better person", "Become a better person", "Other", [2]string{"Become a better person: 10 min", "Become a better person: 30 min"}, 30},
 	}
 	// A swim on Monday, Wednesday and Friday mornings, where a morning person's sessions would go.
-	var swims []store.BookedTask
+	var swims []agentrun.BookedTask
 	for d := 21; d < 21+49; d++ {
 		day := time.Date(2026, 3, d, 7, 0, 0, 0, berlin)
 		if wd := day.Weekday(); wd == time.Monday || wd == time.Wednesday || wd == time.Friday {
-			swims = append(swims, store.BookedTask{ID: fmt.Sprint(d), Title: "Swim with Anna", Status: "pending", ScheduledAt: day.UTC(), DurationMinutes: 30})
+			swims = append(swims, agentrun.BookedTask{ID: fmt.Sprint(d), Title: "Swim with Anna", Status: "pending", ScheduledAt: day.UTC(), DurationMinutes: 30})
 		}
 	}
 	calendars := []struct {
 		name, chronotype, bed string
-		cal                   []store.BookedTask
+		cal                   []agentrun.BookedTask
 	}{
 		{"free mornings", "morning", "23:00", nil},
 		{"swims", "morning", "23:00", swims},

@@ -8,15 +8,15 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/observe"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/slots"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // calendar is the user's time for the slot finder: sleep (hard), work hours (soft), booked
 // tasks except those skip says will not stay, and the pattern observer's hints.
-func (t *turn) calendar(skip func(store.BookedTask) bool) *slots.Calendar {
+func (t *turn) calendar(skip func(agentrun.BookedTask) bool) *slots.Calendar {
 	cal := &slots.Calendar{Loc: t.loc, Hints: t.observe().Hints(t.profile.Chronotype)}
 	if w := t.profile.SleepWindow; w != nil {
 		bed, err1 := slots.ParseClock(w.Start)
@@ -49,7 +49,7 @@ func (t *turn) calendar(skip func(store.BookedTask) bool) *slots.Calendar {
 
 // calendarWithout is the calendar without one task (the one being moved).
 func (t *turn) calendarWithout(taskID string) *slots.Calendar {
-	return t.calendar(func(b store.BookedTask) bool { return b.ID == taskID })
+	return t.calendar(func(b agentrun.BookedTask) bool { return b.ID == taskID })
 }
 
 // observe is the pattern observer's deterministic report on the user's history.

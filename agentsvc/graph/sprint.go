@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/plan"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // ActionPlanMicroGoal is the action of the system message SQL writes when a sprint ends and
@@ -53,7 +53,7 @@ func (t *turn) planMicroGoal(ctx context.Context) error {
 
 // planSprint asks the planner for one six-week sprint of the micro-goal, as a step of its
 // umbrella goal. The micro-goal keeps its title and tags.
-func (t *turn) planSprint(ctx context.Context, g *store.GoalRef, parent string) error {
+func (t *turn) planSprint(ctx context.Context, g *agentrun.GoalRef, parent string) error {
 	input := map[string]any{"goal": g.Title, "part_of": parent, "step": g.PipelineOrder,
 		"note": "This is one six-week step of a longer goal: plan this step only."}
 	p, err := t.consultAndPlan(ctx, input, "", g.ID)
@@ -75,8 +75,8 @@ func sprintTags(planned, goal []string) []string {
 }
 
 // microGoal finds the active micro-goal id names, and its umbrella's title.
-func (t *turn) microGoal(id string) (*store.GoalRef, string) {
-	var g *store.GoalRef
+func (t *turn) microGoal(id string) (*agentrun.GoalRef, string) {
+	var g *agentrun.GoalRef
 	for i := range t.in.Goals {
 		if t.in.Goals[i].ID == id && t.in.Goals[i].Status == "active" && t.in.Goals[i].ParentID != "" {
 			g = &t.in.Goals[i]

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // The summarizer's window (docs/product.md): past 20 messages or 8,000 tokens since the last summary,
@@ -65,7 +65,7 @@ func (t *turn) summarize(ctx context.Context) {
 	}
 	meta, _ := json.Marshal(map[string]any{"kept_from": msgs[cut].At.UTC().Format(time.RFC3339Nano), "summarized": cut})
 	t.mu.Lock()
-	t.out.Replies = append(t.out.Replies, store.Reply{Role: "summary", Content: strings.TrimSpace(s.Summary), Node: "summarizer", Metadata: meta})
+	t.out.Replies = append(t.out.Replies, agentrun.Reply{Role: "summary", Content: strings.TrimSpace(s.Summary), Node: "summarizer", Metadata: meta})
 	t.mu.Unlock()
 }
 

@@ -11,16 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/slots"
 	"github.com/flux-companion/flux/agentsvc/timeparse"
-	"github.com/flux-companion/flux/sql/store"
 )
 
 // turn is one message being answered.
 type turn struct {
 	g       *Graph
-	run     store.AgentRun
-	in      store.TurnInput
+	run     agentrun.Run
+	in      agentrun.Input
 	loc     *time.Location
 	log     *slog.Logger
 	state   State
@@ -30,7 +30,7 @@ type turn struct {
 	small   bool // past the hard token limit
 
 	mu  sync.Mutex // out.Tokens and out.Replies may be written by the concurrent summarizer
-	out store.Turn
+	out agentrun.Output
 	// spent is what the turn's replies cost (tokens and the last model), per writer: the
 	// summarizer's go on its summary message, the rest on the turn's last reply.
 	spent, summarySpent struct {
@@ -67,13 +67,13 @@ func (t *turn) reply(content, node string, meta map[string]any) {
 	}
 	b, _ := json.Marshal(meta) // maps of strings, numbers and plans always marshal
 	t.mu.Lock()
-	t.out.Replies = append(t.out.Replies, store.Reply{Content: content, Node: node, Metadata: b})
+	t.out.Replies = append(t.out.Replies, agentrun.Reply{Content: content, Node: node, Metadata: b})
 	t.mu.Unlock()
 }
 
 // snapshot and restore drop what a failed model path prepared; tokens and the trace stay,
 // because they were spent.
-func (t *turn) snapshot() (store.Turn, State) {
+func (t *turn) snapshot() (agentrun.Output, State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := t.out
@@ -84,11 +84,11 @@ func (t *turn) snapshot() (store.Turn, State) {
 	return out, st
 }
 
-func (t *turn) restore(out store.Turn, st State) {
+func (t *turn) restore(out agentrun.Output, st State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	// The concurrent summarizer's message stays, whenever it was added.
-	replies := slices.DeleteFunc(out.Replies, func(r store.Reply) bool { return r.Role == "summary" })
+	replies := slices.DeleteFunc(out.Replies, func(r agentrun.Reply) bool { return r.Role == "summary" })
 	for _, r := range t.out.Replies {
 		if r.Role == "summary" {
 			replies = append(replies, r)

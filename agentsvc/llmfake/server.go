@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flux-companion/flux/sql/loopback"
+	"github.com/flux-companion/flux/internal/loopback"
 )
 
 // BasePath is the path prefix of the API, as on OpenRouter.

@@ -13,12 +13,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/listener/channel"
+	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/twiliofake"
 	"github.com/flux-companion/flux/listener/webpushclient"
-	"github.com/flux-companion/flux/sql/clock"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/sql/store"
 )

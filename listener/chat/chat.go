@@ -31,13 +31,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/sql/store"
 )
 
 // Agent answers one turn. It must not write to the database: the runner writes the turn.
 type Agent interface {
-	Turn(ctx context.Context, run store.AgentRun, in store.TurnInput) (store.Turn, error)
+	Turn(ctx context.Context, run agentrun.Run, in agentrun.Input) (agentrun.Output, error)
 }
 
 // Config of a Runner. Zero values take the defaults.
@@ -160,7 +161,7 @@ func (r *Runner) fill(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // conversation answers run, then the conversation's next messages, holding one worker slot.
-func (r *Runner) conversation(ctx context.Context, run store.AgentRun) {
+func (r *Runner) conversation(ctx context.Context, run agentrun.Run) {
 	defer func() {
 		<-r.slots
 		r.Wake() // a worker is free: other conversations may be waiting
@@ -184,7 +185,7 @@ func (r *Runner) conversation(ctx context.Context, run store.AgentRun) {
 }
 
 // answer runs one turn and writes it, or fails or hands back the run (see the package doc).
-func (r *Runner) answer(ctx context.Context, run store.AgentRun) {
+func (r *Runner) answer(ctx context.Context, run agentrun.Run) {
 	log := r.log.With("run", run.MessageID, "conversation", run.ConversationID, "user", run.UserID, "attempt", run.Attempts)
 	started := time.Now()
 	turnCtx, cancel := context.WithCancelCause(ctx)
@@ -192,7 +193,7 @@ func (r *Runner) answer(ctx context.Context, run store.AgentRun) {
 	go r.keepLease(turnCtx, cancel, run, log)
 
 	in, err := r.store.LoadTurn(turnCtx, run, r.cfg.History, r.cfg.Horizon)
-	var turn store.Turn
+	var turn agentrun.Output
 	if err == nil {
 		// A panic in the agents fails this turn (a readable reply), not the runner.
 		err = r.cfg.Report.Protect(turnCtx, log, "chat turn", func() (err error) {
@@ -231,7 +232,7 @@ func (r *Runner) answer(ctx context.Context, run store.AgentRun) {
 }
 
 // keepLease renews the run's lease while the turn runs and cancels the turn when it is lost.
-func (r *Runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, run store.AgentRun, log *slog.Logger) {
+func (r *Runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, run agentrun.Run, log *slog.Logger) {
 	t := time.NewTicker(r.cfg.Lease / 3)
 	defer t.Stop()
 	for {
@@ -254,7 +255,7 @@ func (r *Runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, 
 	}
 }
 
-func (r *Runner) fail(ctx context.Context, run store.AgentRun, reason string, log *slog.Logger) {
+func (r *Runner) fail(ctx context.Context, run agentrun.Run, reason string, log *slog.Logger) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := r.store.FailAgentRun(fctx, run.MessageID, r.cfg.Owner, reason, ""); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -37,17 +38,17 @@ type echo struct {
 	task   bool                      // also create a task, to prove the turn is written in one transaction
 }
 
-func (e *echo) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput) (store.Turn, error) {
+func (e *echo) Turn(ctx context.Context, run agentrun.Run, in agentrun.Input) (agentrun.Output, error) {
 	n := e.active.Add(1)
 	defer e.active.Add(-1)
 	for p := e.peak.Load(); n > p && !e.peak.CompareAndSwap(p, n); p = e.peak.Load() {
 	}
 	if e.hang != nil && e.hang(in.Content) {
 		<-ctx.Done()
-		return store.Turn{}, ctx.Err()
+		return agentrun.Output{}, ctx.Err()
 	}
 	if e.fail != nil && e.fail(in.Content) {
-		return store.Turn{}, errors.New("the model and the fallback both failed")
+		return agentrun.Output{}, errors.New("the model and the fallback both failed")
 	}
 	if e.panic != nil && e.panic(in.Content) {
 		panic("index out of range in the planner")
@@ -55,7 +56,7 @@ func (e *echo) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput)
 	select {
 	case <-time.After(e.delay):
 	case <-ctx.Done():
-		return store.Turn{}, ctx.Err()
+		return agentrun.Output{}, ctx.Err()
 	}
 	e.mu.Lock()
 	if e.seen == nil {
@@ -63,13 +64,13 @@ func (e *echo) Turn(ctx context.Context, run store.AgentRun, in store.TurnInput)
 	}
 	e.seen[in.ConversationID] = append(e.seen[in.ConversationID], in.Content)
 	e.mu.Unlock()
-	t := store.Turn{
-		Replies: []store.Reply{{Content: "echo: " + in.Content, Node: "echo"}},
+	t := agentrun.Output{
+		Replies: []agentrun.Reply{{Content: "echo: " + in.Content, Node: "echo"}},
 		State:   json.RawMessage(`{"last": ` + mustJSON(in.Content) + `}`),
 		Tokens:  map[string]int{"openrouter": 10},
 	}
 	if e.task {
-		t.Tasks = []store.NewTask{{Title: in.Content, ScheduledAt: in.Now.Add(time.Hour), DurationMinutes: 30}}
+		t.Tasks = []agentrun.NewTask{{Title: in.Content, ScheduledAt: in.Now.Add(time.Hour), DurationMinutes: 30}}
 	}
 	return t, nil
 }
@@ -346,7 +347,7 @@ func TestARunOfACrashedRunnerIsTakenOverAndItsLateWriteIsRefused(t *testing.T) {
 	f.run(t, &echo{}, Config{Owner: "alive", Sweep: 100 * time.Millisecond})
 	f.waitIdle(t, 10*time.Second)
 	// The crashed runner's turn, if it ever got written, would be a second answer: refused.
-	err = f.store.ApplyTurn(ctx, dead, "dead", store.Turn{Replies: []store.Reply{{Content: "late answer"}}})
+	err = f.store.ApplyTurn(ctx, dead, "dead", agentrun.Output{Replies: []agentrun.Reply{{Content: "late answer"}}})
 	if !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("late write: %v, want ErrLeaseLost", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/listener/clock"
 )
 
 // Scheduler fires a callback at each deadline it holds.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/listener/clock"
 )
 
 // fired collects the instants (clock time) at which the scheduler fired.

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/flux-companion/flux/listener/backoff"
+	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/report"
-	"github.com/flux-companion/flux/sql/clock"
 	"github.com/flux-companion/flux/sql/store"
 )
 

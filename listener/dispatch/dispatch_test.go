@@ -15,7 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/sql/store"
 )

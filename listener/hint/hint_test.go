@@ -13,8 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/hint"
-	"github.com/flux-companion/flux/sql/clock"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 

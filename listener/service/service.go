@@ -37,6 +37,7 @@ import (
 	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/chat"
+	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/deadline"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/feed"
@@ -47,7 +48,6 @@ import (
 	"github.com/flux-companion/flux/listener/userapi"
 	"github.com/flux-companion/flux/listener/webhook"
 	"github.com/flux-companion/flux/listener/webpushclient"
-	"github.com/flux-companion/flux/sql/clock"
 	"github.com/flux-companion/flux/sql/store"
 )
 

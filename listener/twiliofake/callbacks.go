@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flux-companion/flux/sql/loopback"
+	"github.com/flux-companion/flux/internal/loopback"
 )
 
 // Callback is one status callback the fake posted (or held back).

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/flux-companion/flux/sql/loopback"
+	"github.com/flux-companion/flux/internal/loopback"
 )
 
 // Request kinds.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/flux-companion/flux/agentsvc/agentrun"
 )
 
 var (
@@ -30,25 +32,17 @@ var (
 	ErrTurnConflict = errors.New("store: turn conflicts with a newer change")
 )
 
-// AgentRun is a claimed unit of agent work: one user message.
-type AgentRun struct {
-	MessageID      string
-	ConversationID string
-	UserID         string
-	Attempts       int
-}
-
 // ClaimAgentRun claims the next run, of conversation when it is not "" (see
 // flux.claim_agent_run). ok is false when there is none.
-func (s *Store) ClaimAgentRun(ctx context.Context, owner string, lease time.Duration, conversation string) (AgentRun, bool, error) {
-	var r AgentRun
+func (s *Store) ClaimAgentRun(ctx context.Context, owner string, lease time.Duration, conversation string) (agentrun.Run, bool, error) {
+	var r agentrun.Run
 	err := s.db.QueryRow(ctx, qClaimAgentRun, owner, lease, nullIfEmpty(conversation)).
 		Scan(&r.MessageID, &r.ConversationID, &r.UserID, &r.Attempts)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return AgentRun{}, false, nil
+		return agentrun.Run{}, false, nil
 	}
 	if err != nil {
-		return AgentRun{}, false, fmt.Errorf("store: claim agent run: %w", err)
+		return agentrun.Run{}, false, fmt.Errorf("store: claim agent run: %w", err)
 	}
 	return r, true, nil
 }
@@ -85,70 +79,10 @@ func (s *Store) FailAgentRun(ctx context.Context, messageID, owner, reason, repl
 	return ok, nil
 }
 
-// TurnInput is what the database knows that a turn needs.
-type TurnInput struct {
-	Content, Action       string
-	ActionGoalID          string // the goal a system message's action is about ("" if none)
-	ActionTaskID          string // the task a system message's action is about ("" if none)
-	SentAt                time.Time
-	ConversationID        string
-	ThreadID, ContextType string
-	Timezone              string
-	Onboarded             bool
-	Profile, State        json.RawMessage
-	TokensThisMonth       int64
-	Now                   time.Time        // the one clock, warp included
-	History               []HistoryMessage // oldest first, from the latest summary
-	Calendar              []BookedTask
-	ActiveGoals           int
-	// Email and Phone are never sent anywhere: the graph redacts them (and the profile's
-	// name) from every prompt.
-	Email, Phone string
-	Goals        []GoalRef     // open goals: active and pipeline
-	Outcomes     []TaskOutcome // settled time tasks of the last 12 weeks, newest first
-	Patterns     []Pattern
-}
-
-// HistoryMessage is an earlier message of the conversation.
-type HistoryMessage struct {
-	Role, Content string
-	At            time.Time
-}
-
-// GoalRef is an open goal.
-type GoalRef struct {
-	ID, Title, Status string
-	Tags              []string
-	ParentID          string
-	PipelineOrder     int
-	Plan              json.RawMessage // "null" when the goal has none
-}
-
-// TaskOutcome is a settled task.
-type TaskOutcome struct {
-	ScheduledAt time.Time
-	Done        bool
-	Tags        []string
-}
-
-// Pattern is a stored behaviour pattern.
-type Pattern struct {
-	Type, Description string
-	Data              json.RawMessage
-	Confidence        float64
-}
-
-// BookedTask is a pending or rescheduled task in the planning horizon.
-type BookedTask struct {
-	ID, Title, Status, GoalID string
-	ScheduledAt               time.Time
-	DurationMinutes           int
-}
-
 // LoadTurn reads a run's input: its message, the conversation so far (at most history
 // messages), and the user's booked time until horizon from now.
-func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon time.Duration) (TurnInput, error) {
-	var in TurnInput
+func (s *Store) LoadTurn(ctx context.Context, run agentrun.Run, history int, horizon time.Duration) (agentrun.Input, error) {
+	var in agentrun.Input
 	err := s.db.QueryRow(ctx, qTurnInput, run.MessageID).Scan(&in.Content, &in.Action, &in.SentAt,
 		&in.ConversationID, &in.ThreadID, &in.ContextType, &in.Timezone, &in.Onboarded, &in.Profile,
 		&in.TokensThisMonth, &in.State, &in.Now, &in.ActiveGoals, &in.Email, &in.Phone, &in.ActionGoalID, &in.ActionTaskID)
@@ -159,40 +93,40 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	batch := &pgx.Batch{}
 	batch.Queue(qTurnHistory, in.ConversationID, run.MessageID, history).Query(func(rows pgx.Rows) error {
 		var err error
-		in.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryMessage, error) {
-			var m HistoryMessage
+		in.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.HistoryMessage, error) {
+			var m agentrun.HistoryMessage
 			return m, r.Scan(&m.Role, &m.Content, &m.At)
 		})
 		return err
 	})
 	batch.Queue(qTurnCalendar, run.UserID, in.Now.Add(horizon)).Query(func(rows pgx.Rows) error {
 		var err error
-		in.Calendar, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (BookedTask, error) {
-			var t BookedTask
+		in.Calendar, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.BookedTask, error) {
+			var t agentrun.BookedTask
 			return t, r.Scan(&t.ID, &t.Title, &t.ScheduledAt, &t.DurationMinutes, &t.Status, &t.GoalID)
 		})
 		return err
 	})
 	batch.Queue(qTurnGoals, run.UserID).Query(func(rows pgx.Rows) error {
 		var err error
-		in.Goals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (GoalRef, error) {
-			var g GoalRef
+		in.Goals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.GoalRef, error) {
+			var g agentrun.GoalRef
 			return g, r.Scan(&g.ID, &g.Title, &g.Status, &g.Tags, &g.ParentID, &g.PipelineOrder, &g.Plan)
 		})
 		return err
 	})
 	batch.Queue(qTurnOutcomes, run.UserID).Query(func(rows pgx.Rows) error {
 		var err error
-		in.Outcomes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskOutcome, error) {
-			var o TaskOutcome
+		in.Outcomes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.TaskOutcome, error) {
+			var o agentrun.TaskOutcome
 			return o, r.Scan(&o.ScheduledAt, &o.Done, &o.Tags)
 		})
 		return err
 	})
 	batch.Queue(qTurnPatterns, run.UserID).Query(func(rows pgx.Rows) error {
 		var err error
-		in.Patterns, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pattern, error) {
-			var p Pattern
+		in.Patterns, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.Pattern, error) {
+			var p agentrun.Pattern
 			return p, r.Scan(&p.Type, &p.Description, &p.Data, &p.Confidence)
 		})
 		return err
@@ -203,73 +137,9 @@ func (s *Store) LoadTurn(ctx context.Context, run AgentRun, history int, horizon
 	return in, nil
 }
 
-// Turn is everything one run writes, in one transaction with the run's finish.
-type Turn struct {
-	Replies   []Reply
-	State     json.RawMessage // the conversation's agent state after the turn
-	Goals     []NewGoal       // in order: parents before their pipeline children
-	Tasks     []NewTask
-	Profile   json.RawMessage // when not nil, replaces users.profile (onboarding)
-	Timezone  string          // when not "", the user's confirmed timezone (onboarding)
-	Onboarded bool            // onboarding finished with this turn
-	Phone     string          // when not "", the user's new phone number (unverified; onboarding)
-	Tokens    map[string]int  // provider -> tokens spent by this turn
-
-	Reschedules []Reschedule // confirmed moves of pending tasks
-	Cancels     []string     // ids of pending tasks whose cancellation the user confirmed
-	PlanSwaps   []PlanSwap   // approved changes of an active goal's plan
-	Trace       json.RawMessage
-}
-
-// Reschedule moves a pending task; its reminder ladder starts again for the new time (a held
-// ladder, after a reminder was answered "reschedule", too).
-type Reschedule struct {
-	TaskID string
-	At     time.Time
-}
-
-// PlanSwap replaces an active goal's plan: its pending tasks from From on are cancelled (unless
-// another active goal shares them) and the turn's Tasks for the goal take their place.
-type PlanSwap struct {
-	GoalID, Title, Description string
-	Tags                       []string
-	Plan                       json.RawMessage
-	From                       time.Time
-}
-
-// Reply is an assistant (or summary) message.
-type Reply struct {
-	Role     string // assistant (default) or summary
-	Content  string
-	Node     string
-	Tokens   int
-	Provider string
-	Metadata json.RawMessage
-}
-
-// NewGoal is a goal the turn creates; ID is chosen by the caller so tasks and pipeline
-// children can point at it.
-type NewGoal struct {
-	ID, Title, Description string
-	Tags                   []string
-	Status                 string // active or pipeline
-	ParentID               string
-	PipelineOrder          int
-	TargetWeeks            int
-	Plan                   json.RawMessage
-}
-
-// NewTask is a task the turn creates.
-type NewTask struct {
-	GoalID, Title, Description string
-	ScheduledAt                time.Time
-	DurationMinutes            int
-	RecurrenceRule             string
-}
-
 // ApplyTurn writes a turn and finishes its run in one transaction. It returns ErrLeaseLost,
 // having written nothing, when owner no longer holds the run.
-func (s *Store) ApplyTurn(ctx context.Context, run AgentRun, owner string, t Turn) error {
+func (s *Store) ApplyTurn(ctx context.Context, run agentrun.Run, owner string, t agentrun.Output) error {
 	b, ok := s.db.(interface {
 		Begin(context.Context) (pgx.Tx, error)
 	})

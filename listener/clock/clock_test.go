@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/flux-companion/flux/sql/clock"
+	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 

@@ -1,6 +1,6 @@
 // Package loopback serves HTTP on this machine only: the local fakes of Twilio, the push
-// service and OpenRouter, which tests and `flux dev` start on both sides of the import graph
-// (listener and agentsvc), hence here, below both.
+// service and OpenRouter, which tests and `flux dev` start from both the listener and the
+// agents. It is internal: nothing outside this module needs it.
 package loopback
 
 import (
