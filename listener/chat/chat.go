@@ -29,10 +29,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/listener/report"
+	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -263,19 +262,8 @@ func (r *Runner) fail(ctx context.Context, run agentrun.Run, reason string, log 
 	}
 }
 
-// permanent reports a database error that repeating the same turn cannot fix: a data or
-// integrity violation, a check raised by a trigger, or a row the turn depends on having changed.
+// permanent reports an error that repeating the same turn cannot fix: a row the turn depends
+// on changed, or the database refused the data (pgerr.Permanent).
 func permanent(err error) bool {
-	if errors.Is(err, store.ErrTurnConflict) {
-		return true
-	}
-	var pg *pgconn.PgError
-	if !errors.As(err, &pg) {
-		return false
-	}
-	switch pg.Code[:2] {
-	case "22", "23", "P0", "42":
-		return true
-	}
-	return false
+	return errors.Is(err, store.ErrTurnConflict) || pgerr.Permanent(err)
 }

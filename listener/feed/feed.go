@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/flux-companion/flux/listener/backoff"
+	"github.com/flux-companion/flux/sql/pgerr"
 )
 
 // Change is one row change.
@@ -178,7 +179,7 @@ func (f *Feed) Run(ctx context.Context) error {
 		// A refusal by the server (a lost slot, a missing publication) is an error an operator
 		// must see, with PostgreSQL's own detail; a dropped connection is routine.
 		level, attrs := slog.LevelWarn, []any{"error", err, "retry_in", wait}
-		if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) {
+		if pgErr, ok := pgerr.As(err); ok {
 			level = slog.LevelError
 			attrs = append(attrs, "sqlstate", pgErr.Code, "detail", pgErr.Detail, "hint", pgErr.Hint)
 		}
@@ -256,11 +257,10 @@ func (f *Feed) stream(ctx context.Context) error {
 	}
 	_, err = pglogrepl.CreateReplicationSlot(ctx, conn, f.cfg.Slot, "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication})
-	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
 		f.cfg.Log.InfoContext(ctx, "replication slot created", "slot", f.cfg.Slot)
-	case errors.As(err, &pgErr) && pgErr.Code == "42710": // duplicate_object: it survived us
+	case pgerr.Exists(err): // it survived us
 	default:
 		return fmt.Errorf("feed: create slot %s: %w", f.cfg.Slot, err)
 	}

@@ -27,7 +27,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twilio/twilio-go"
 	"golang.org/x/sync/errgroup"
@@ -48,6 +47,7 @@ import (
 	"github.com/flux-companion/flux/listener/userapi"
 	"github.com/flux-companion/flux/listener/webhook"
 	"github.com/flux-companion/flux/listener/webpushclient"
+	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -384,10 +384,9 @@ func (e *escalation) claim(ctx context.Context) {
 	for attempt := 1; ctx.Err() == nil; {
 		rungs, err := e.store.ClaimEscalations(ctx, e.batch)
 		if err != nil {
-			var pgErr *pgconn.PgError
 			// A user transaction settling many tasks can meet a claim in the opposite lock
 			// order; the database picks a victim and the claim simply runs again.
-			if errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") && attempt < 5 {
+			if pgerr.Transient(err) && attempt < 5 {
 				attempt++
 				continue
 			}

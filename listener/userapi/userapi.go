@@ -37,6 +37,7 @@ import (
 
 	"github.com/flux-companion/flux/listener/account"
 	"github.com/flux-companion/flux/listener/auth"
+	"github.com/flux-companion/flux/sql/pgerr"
 )
 
 //go:embed queries/*.sql
@@ -146,13 +147,12 @@ func (a *api) user(c *fiber.Ctx) (uuid.UUID, error) {
 // limit counts one hit of action for the user; past the limit it is a 429 with Retry-After.
 func (a *api) limit(ctx context.Context, user uuid.UUID, action string, n int, window time.Duration) error {
 	_, err := a.cfg.DB.Exec(ctx, qRateLimit, user, action, n, window.String())
-	var pg *pgconn.PgError
-	switch {
+	switch pg, limited := pgerr.IsRateLimited(err); {
 	case err == nil:
 		return nil
-	case errors.As(err, &pg) && pg.Code == "PGRST":
+	case limited:
 		return rateLimited(pg)
-	case errors.As(err, &pg) && pg.Code == "23503": // the counter's user no longer exists
+	case pgerr.ForeignKeyViolation(err): // the counter's user no longer exists
 		return fail(fiber.StatusNotFound, "no_account", "This account does not exist (any more).")
 	}
 	return fmt.Errorf("userapi: rate limit %s: %w", action, err)
@@ -371,9 +371,8 @@ func (a *api) subscribe(c *fiber.Ctx) error {
 		ua = ua[:512]
 	}
 	err = a.cfg.DB.QueryRow(ctx, qSubscribe, user, req.Endpoint, req.Keys.P256dh, req.Keys.Auth, nullIfEmpty(ua)).Scan(&id, &created)
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23514" {
-		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "%s", subscriptionProblem(pg.ConstraintName)))
+	if constraint, ok := pgerr.CheckViolation(err); ok {
+		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "%s", subscriptionProblem(constraint)))
 	}
 	if err != nil {
 		return a.respond(c, fmt.Errorf("userapi: subscribe: %w", err))

@@ -33,10 +33,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/flux-companion/flux/listener/reminder"
+	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -308,8 +308,7 @@ func (h *handlers) voice(c *fiber.Ctx) error {
 	}
 	// One call answers once per digit: CallSid plus the digit is the event's id.
 	result, err := h.cfg.Store.RecordResponse(c.UserContext(), task, string(response), "call", callSid+":"+digits)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "P0002" { // no such task
+	if pgerr.NotFound(err) {
 		h.count("voice", "unknown_task")
 		return say(c, "Sorry, that reminder no longer exists. Goodbye.")
 	}
