@@ -4,19 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
 	"github.com/flux-companion/flux/agentsvc/plan"
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
@@ -29,11 +27,7 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 
 	fake, err := llmfake.Start()
 	if err != nil {
@@ -86,17 +80,8 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 
 	slot := fmt.Sprintf("chatcrash_%d", time.Now().UnixNano()%1e9)
 	start := func() (*exec.Cmd, *logtest.Buffer) {
-		cmd := exec.Command(os.Args[0])
-		out := &logtest.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.Env = append(os.Environ(),
-			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",
-			"FLUX_ROLES=feed,http,agents", "FLUX_AGENT_LEASE=2s", "FLUX_AGENT_SWEEP=200ms",
+		return listen(t, url, slot, "FLUX_ROLES=feed,http,agents", "FLUX_AGENT_LEASE=2s", "FLUX_AGENT_SWEEP=200ms",
 			"OPENROUTER_API_KEY=test-key", "OPENROUTER_BASE_URL="+fake.URL())
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, out
 	}
 	first, firstOut := start()
 
@@ -118,25 +103,19 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	}
 
 	// Kill once all three goal turns wait on the planner.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		waiting := 0
+	waiting := 0
+	if !testwait.Until(time.Minute, func() bool {
+		waiting = 0
 		for _, r := range fake.Requests() {
 			if graph.AgentOf(r.Messages[0].Content) == "planner" && r.End.IsZero() {
 				waiting++
 			}
 		}
-		if waiting == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = first.Process.Kill()
-			t.Fatalf("%d planner calls in flight; listener output:\n%s", waiting, firstOut.String())
-		}
+		return waiting == 3
+	}) {
+		t.Fatalf("%d planner calls in flight; listener output:\n%s", waiting, firstOut.String())
 	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = first.Wait()
+	kill(t, first)
 	close(slowPlanner)
 	var replies int
 	if err := pool.QueryRow(ctx, `select count(*) from public.messages where user_id = $1 and role <> 'user'`, user).Scan(&replies); err != nil {
@@ -147,24 +126,13 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	}
 
 	second, secondOut := start()
-	defer func() {
-		_ = second.Process.Signal(syscall.SIGTERM)
-		if err := second.Wait(); err != nil {
-			t.Errorf("the restarted listener did not stop cleanly: %v\n%s", err, secondOut.String())
-		}
-	}()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		var open int
+	defer stop(t, second, secondOut)
+	waitNone(t, time.Minute, secondOut, "runs not done after the restart", func() (open int) {
 		if err := pool.QueryRow(ctx, `select count(*) from flux.agent_runs where user_id = $1 and status <> 'done'`, user).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs not done after the restart; output:\n%s", open, secondOut.String())
-		}
-	}
+		return open
+	})
 
 	for i, c := range convs {
 		rows, err := pool.Query(ctx, `select role, coalesce(metadata ->> 'kind', '') from public.messages

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/listener/twiliofake"
 	"github.com/flux-companion/flux/sql/pgtest"
@@ -26,11 +25,7 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 	const tasks, users = 5000, 100
 	ctx := context.Background()
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	const token = "crashtoken0123456789abcdef012345"
 	tw, err := twiliofake.Start(token)
 	if err != nil {
@@ -58,19 +53,10 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 
 	slot := fmt.Sprintf("crash_test_%d", time.Now().UnixNano()%1e9)
 	start := func() (*exec.Cmd, *logtest.Buffer) {
-		cmd := exec.Command(os.Args[0])
-		out := &logtest.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.Env = append(os.Environ(),
-			"FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0",
-			"FLUX_PUBLIC_BASE_URL=http://127.0.0.1:9", "FLUX_DISPATCH_LEASE=3s",
+		return listen(t, url, slot, "FLUX_PUBLIC_BASE_URL=http://127.0.0.1:9", "FLUX_DISPATCH_LEASE=3s",
 			"TWILIO_ACCOUNT_SID="+twiliofake.AccountSID, "TWILIO_AUTH_TOKEN="+token, "TWILIO_API_BASE_URL="+tw.URL(),
 			"TWILIO_WHATSAPP_FROM=+14155238886", "TWILIO_VOICE_FROM=+15005550006",
 			"TWILIO_CONTENT_SID_REMINDER="+tw.AddReminderTemplate())
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, out
 	}
 
 	first, firstOut := start()
@@ -78,7 +64,6 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 	// so they are still in flight a moment later when the signal lands.
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			_ = first.Process.Kill()
 			t.Fatalf("the burst did not start; listener output:\n%s", firstOut.String())
 		}
 		if len(tw.Messages()) < tasks/4 {
@@ -92,10 +77,7 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 			break
 		}
 	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = first.Wait()
+	kill(t, first)
 	sentAtKill := len(tw.Messages())
 	// Leases outlive the process: these rows were being sent when it died.
 	var inFlight int
@@ -106,24 +88,13 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 	}
 
 	second, secondOut := start()
-	defer func() {
-		_ = second.Process.Signal(syscall.SIGTERM)
-		if err := second.Wait(); err != nil {
-			t.Errorf("the restarted listener did not stop cleanly: %v\n%s", err, secondOut.String())
-		}
-	}()
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		var open int
+	defer stop(t, second, secondOut)
+	waitNone(t, 3*time.Minute, secondOut, "outbox rows still pending after restart", func() (open int) {
 		if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending'`).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d outbox rows still pending after restart; output:\n%s", open, secondOut.String())
-		}
-	}
+		return open
+	})
 
 	var rows, dispatched, retried int
 	if err := pool.QueryRow(ctx, `
@@ -154,4 +125,54 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 		t.Fatalf("%d duplicate sends, but only %d rows were retried and %d were in flight at the kill", dups, retried, inFlight)
 	}
 	t.Logf("%d sends for %d reminders: %d duplicates, all from the %d rows in flight at the kill", len(tw.Messages()), tasks, dups, inFlight)
+}
+
+// listen runs this test binary as `flux listen` on the database at url and the slot, in a child
+// process the test can SIGKILL (see TestMain), with env added to its environment; its output
+// goes to the buffer. It is killed when the test ends if it still runs.
+func listen(t *testing.T, url, slot string, env ...string) (*exec.Cmd, *logtest.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	out := &logtest.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0")
+	cmd.Env = append(cmd.Env, env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, out
+}
+
+// kill ends a listener with SIGKILL: no deferred cleanup of its own runs.
+func kill(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+}
+
+// stop ends a listener with SIGTERM and fails the test unless it stops cleanly.
+func stop(t *testing.T, cmd *exec.Cmd, out *logtest.Buffer) {
+	t.Helper()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the restarted listener did not stop cleanly: %v\n%s", err, out.String())
+	}
+}
+
+// waitNone polls count until it is 0 and fails the test with the listener's output if it is not
+// within timeout, saying "<count> <what>".
+func waitNone(t *testing.T, timeout time.Duration, out *logtest.Buffer, what string, count func() int) {
+	t.Helper()
+	n := 0
+	if !testwait.Until(timeout, func() bool { n = count(); return n == 0 }) {
+		t.Fatalf("%d %s; output:\n%s", n, what, out.String())
+	}
 }

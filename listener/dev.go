@@ -169,13 +169,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		log.ErrorContext(ctx, "sign a dev token", "error", err)
 		return 1
 	}
-	tr := &traffic{w: stdout}
-	fakes.twilio.Observe(tr.twilio)
-	fakes.push.Observe(tr.push)
-	fmt.Fprintf(stdout, devBanner, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode, devJWTSecret, token,
-		url, base, base, base, base, base)
-
-	err = service.Run(ctx, service.Config{
+	svc, err := service.New(ctx, service.Config{
 		DatabaseURL:   url,
 		Listener:      ln,
 		PublicBaseURL: base,
@@ -192,6 +186,14 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		VerifyServiceSID:  devVerifyService,
 		Log:               log,
 	})
+	if err == nil {
+		tr := &traffic{w: stdout}
+		fakes.twilio.Observe(tr.twilio)
+		fakes.push.Observe(tr.push)
+		fmt.Fprintf(stdout, devBanner, url, url, base, fakes.twilio.URL(), fakes.push.URL(), mode, devJWTSecret, token,
+			url, base, base, base, base, base)
+		err = svc.Run(ctx)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.ErrorContext(ctx, "listener failed", "error", err)
 		return 1

@@ -34,28 +34,14 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := listenConfig(os.Getenv, *roles)
+	cfg, err := listenConfig(os.Getenv, *roles, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "flux listen: %v\n", err)
 		return 2
 	}
-	cfg.Log = log
-	cfg.Report, err = report.New(report.Config{
-		DSN: os.Getenv("SENTRY_DSN"), Environment: os.Getenv("SENTRY_ENVIRONMENT"), Release: os.Getenv("SENTRY_RELEASE"),
-		Roles: strings.Split(*roles, ","),
-	}, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "flux listen: %v\n", err)
-		return 2
-	}
-	log = slog.New(report.NewHandler(log.Handler(), cfg.Report)) // every logged error is reported
-	cfg.Log = log
-	if _, ok := cfg.Agent.(*graph.Graph); ok {
-		g := newAgent(os.Getenv, log) // again, now that the logger exists
-		cfg.Agent = g
-		if g.LLM == nil {
-			log.InfoContext(ctx, "no OPENROUTER_API_KEY: chat answers in offline mode")
-		}
+	log = cfg.Log
+	if g, ok := cfg.Agent.(*graph.Graph); ok && g.LLM == nil {
+		log.InfoContext(ctx, "no OPENROUTER_API_KEY: chat answers in offline mode")
 	}
 	if err := service.Run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) {
 		log.ErrorContext(ctx, "listen failed", "error", err)
@@ -65,8 +51,11 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 	return 0
 }
 
-// listenConfig reads the service's configuration from the environment (see .env.example).
-func listenConfig(getenv func(string) string, roles string) (service.Config, error) {
+// listenConfig reads the service's configuration from the environment (see .env.example) for a
+// replica doing roles (comma separated: any of feed, dispatch, http, agents). The service logs to
+// log, and reports every error it logs to Sentry when SENTRY_DSN is set: that logger is cfg.Log,
+// and the agent's.
+func listenConfig(getenv func(string) string, roles string, log *slog.Logger) (service.Config, error) {
 	cfg := service.Config{
 		DatabaseURL:   getenv("DATABASE_URL"),
 		HTTPAddr:      getenv("FLUX_HTTP_ADDR"),
@@ -137,8 +126,11 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 	}
 
 	cfg.DisableFeed, cfg.DisableDispatch, cfg.DisableHTTP = true, true, true
+	var names []string
+	agents := false
 	for _, r := range strings.Split(roles, ",") {
-		switch strings.TrimSpace(r) {
+		r = strings.TrimSpace(r)
+		switch r {
 		case "feed":
 			cfg.DisableFeed = false
 		case "dispatch":
@@ -146,10 +138,11 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 		case "http":
 			cfg.DisableHTTP = false
 		case "agents":
-			cfg.Agent = newAgent(getenv, nil)
+			agents = true
 		default:
 			return cfg, fmt.Errorf("unknown role %q (roles: feed, dispatch, http, agents)", r)
 		}
+		names = append(names, r)
 	}
 
 	if (cfg.Twilio.AccountSID == "") != (cfg.Twilio.AuthToken == "") {
@@ -181,6 +174,18 @@ func listenConfig(getenv func(string) string, roles string) (service.Config, err
 		if cfg.Push.HTTPClient, err = webpushclient.CAPool(ca); err != nil {
 			return cfg, fmt.Errorf("FLUX_PUSH_CA_FILE: %w", err)
 		}
+	}
+
+	cfg.Report, err = report.New(report.Config{
+		DSN: getenv("SENTRY_DSN"), Environment: getenv("SENTRY_ENVIRONMENT"), Release: getenv("SENTRY_RELEASE"),
+		Roles: names,
+	}, log)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Log = slog.New(report.NewHandler(log.Handler(), cfg.Report)) // every logged error is reported
+	if agents {
+		cfg.Agent = newAgent(getenv, cfg.Log)
 	}
 	return cfg, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
@@ -158,17 +159,14 @@ func TestDev(t *testing.T) {
 	}
 
 	// The listener runs with the stack and becomes ready (database reachable, feed streaming).
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+	if !testwait.Until(time.Minute, func() bool {
 		resp, err := http.Get(listener + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener %s not ready after a minute:\n%s", listener, stderr.String())
-		}
+		return err == nil && resp.StatusCode == 200
+	}) {
+		t.Fatalf("listener %s not ready after a minute:\n%s", listener, stderr.String())
 	}
 	tour(t, printed.String, url, alex)
 
@@ -241,7 +239,7 @@ func TestListenConfig(t *testing.T) {
 		{"bad lease", map[string]string{"FLUX_DISPATCH_LEASE": "soon"}, "http", `FLUX_DISPATCH_LEASE="soon"`},
 		{"missing CA file", map[string]string{"FLUX_PUSH_CA_FILE": "/nonexistent/ca.pem"}, "http", "FLUX_PUSH_CA_FILE"},
 	} {
-		cfg, err := listenConfig(env(tc.env), tc.roles)
+		cfg, err := listenConfig(env(tc.env), tc.roles, new(logtest.Buffer).Logger())
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flux-companion/flux/internal/testwait"
 )
 
 // tour runs every command the banner of flux dev prints, as a newcomer would paste them, with
@@ -58,14 +60,11 @@ func tour(t *testing.T, printed func() string, url, alex string) {
 	}
 	waitPrinted := func(what string, re *regexp.Regexp, n int) []string {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if m := re.FindAllStringSubmatch(printed(), -1); len(m) >= n {
-				return m[n-1]
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("flux dev printed no %s:\n%s", what, printed())
-			}
+		var m [][]string
+		if !testwait.Until(30*time.Second, func() bool { m = re.FindAllStringSubmatch(printed(), -1); return len(m) >= n }) {
+			t.Fatalf("flux dev printed no %s:\n%s", what, printed())
 		}
+		return m[n-1]
 	}
 
 	seen := map[string]bool{}

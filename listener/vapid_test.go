@@ -8,6 +8,7 @@ import (
 
 	webpush "github.com/SherClockHolmes/webpush-go"
 
+	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/listener/pushfake"
 )
 
@@ -26,7 +27,7 @@ func TestVAPIDPrintsAWorkingPair(t *testing.T) {
 		}
 		env[k] = v
 	}
-	cfg, err := listenConfig(func(k string) string { return env[k] }, "dispatch")
+	cfg, err := listenConfig(func(k string) string { return env[k] }, "dispatch", new(logtest.Buffer).Logger())
 	if err != nil || cfg.Push.VAPIDPublicKey != env["VAPID_PUBLIC_KEY"] || cfg.Push.VAPIDPrivateKey == "" {
 		t.Fatalf("flux listen with the printed pair: %+v, %v", cfg.Push, err)
 	}

@@ -17,9 +17,9 @@ import (
 // and every task of the sprint, DST-correct. The runner writes all of it in one transaction.
 func (t *turn) approve() error {
 	pp := t.state.PendingPlan
-	t.offline = pp.Offline
+	m := t.planMode(pp)
 	if pp.GoalID == "" && t.in.ActiveGoals >= MaxActiveGoals {
-		t.reply(fmt.Sprintf("You already have %d active goals, the most Flux keeps at once. Finish or abandon one, then approve again.", t.in.ActiveGoals),
+		t.replyAs(m, fmt.Sprintf("You already have %d active goals, the most Flux keeps at once. Finish or abandon one, then approve again.", t.in.ActiveGoals),
 			"goal_planner", map[string]any{"kind": "notice", "reason": "active_goal_limit"})
 		return nil
 	}
@@ -32,7 +32,7 @@ func (t *turn) approve() error {
 		}
 		if modified == nil {
 			t.state.PendingPlan = nil
-			t.reply("That goal is no longer active, so I dropped the new plan. Nothing was changed.", "goal_modifier",
+			t.replyAs(m, "That goal is no longer active, so I dropped the new plan. Nothing was changed.", "goal_modifier",
 				map[string]any{"kind": "notice"})
 			return nil
 		}
@@ -105,7 +105,7 @@ func (t *turn) approve() error {
 		msg = fmt.Sprintf("Plan changed: “%s” now has %d tasks over the next six weeks; its earlier upcoming tasks are cancelled.%s", p.GoalTitle, len(occ), first)
 		node = "goal_modifier"
 	}
-	t.reply(msg, node, map[string]any{"kind": "plan_approved", "goal_id": taskGoal, "tasks": len(occ)})
+	t.replyAs(m, msg, node, map[string]any{"kind": "plan_approved", "goal_id": taskGoal, "tasks": len(occ)})
 	return nil
 }
 
@@ -127,7 +127,9 @@ func (t *turn) proposeReschedule(taskID string, at time.Time) error {
 			map[string]any{"kind": "notice"})
 		return nil
 	}
-	t.offline = t.g.LLM == nil
+	// What follows needs no model, so it is labelled offline only when none is configured,
+	// whichever route the turn took.
+	m := t.deterministic()
 	cal := t.calendarWithout(taskID)
 	d := time.Duration(task.DurationMinutes) * time.Minute
 	lead := ""
@@ -142,7 +144,7 @@ func (t *turn) proposeReschedule(taskID string, at time.Time) error {
 			next, found = cal.Next(at, d, false)
 		}
 		if !found {
-			t.reply(fmt.Sprintf("I found no free time for “%s” soon after %s. Which other time would suit you?",
+			t.replyAs(m, fmt.Sprintf("I found no free time for “%s” soon after %s. Which other time would suit you?",
 				task.Title, at.In(t.loc).Format("Mon 2 Jan 15:04")), "reschedule", map[string]any{"kind": "question", "field": "time"})
 			t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title}
 			return nil
@@ -153,7 +155,7 @@ func (t *turn) proposeReschedule(taskID string, at time.Time) error {
 	t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title, At: at.UTC()}
 	t.state.PendingCancel = nil
 	local := at.In(t.loc)
-	t.reply(fmt.Sprintf("%sMove “%s” to %s at %s? Reply “yes” to confirm, or name another time.", lead, task.Title,
+	t.replyAs(m, fmt.Sprintf("%sMove “%s” to %s at %s? Reply “yes” to confirm, or name another time.", lead, task.Title,
 		strings.TrimPrefix(dayWords(local, t.in.Now.In(t.loc)), "on "), local.Format("15:04")), "reschedule",
 		map[string]any{"kind": "question", "field": "confirm", "proposal": "reschedule", "task_id": taskID, "proposed_at": at.UTC().Format(time.RFC3339)})
 	return nil
@@ -163,7 +165,6 @@ func (t *turn) proposeReschedule(taskID string, at time.Time) error {
 func (t *turn) applyReschedule() error {
 	pr := t.state.PendingReschedule
 	t.state.PendingReschedule = nil
-	t.offline = t.g.LLM == nil
 	if _, ok := t.booked(pr.TaskID); !ok {
 		t.reply(fmt.Sprintf("“%s” is no longer open, so nothing was moved.", pr.Title), "reschedule", map[string]any{"kind": "notice"})
 		return nil

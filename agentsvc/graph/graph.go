@@ -46,6 +46,7 @@ import (
 	"github.com/flux-companion/flux/agentsvc/onboarding"
 	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/timeparse"
+	"github.com/flux-companion/flux/agentsvc/yesno"
 )
 
 // OfflineNote ends every reply of the deterministic path.
@@ -78,6 +79,28 @@ type State struct {
 	PendingReschedule *PendingReschedule `json:"pending_reschedule,omitempty"`
 	PendingCancel     *PendingCancel     `json:"pending_cancel,omitempty"`
 	Onboarding        *onboarding.State  `json:"onboarding,omitempty"`
+}
+
+// clone is a deep copy of the state.
+func (s State) clone() State {
+	s.PendingTask, s.PendingReschedule, s.PendingCancel = clonePtr(s.PendingTask), clonePtr(s.PendingReschedule), clonePtr(s.PendingCancel)
+	if s.PendingPlan != nil {
+		s.PendingPlan = clonePtr(s.PendingPlan)
+		s.PendingPlan.Plan = s.PendingPlan.Plan.Clone()
+	}
+	if o := s.Onboarding; o != nil {
+		s.Onboarding = new(o.Clone())
+	}
+	return s
+}
+
+// clonePtr copies what p points to: a deep copy for structs of plain values.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 // PendingPlan is a plan proposed and waiting for approval.
@@ -129,6 +152,7 @@ func (g *Graph) Turn(ctx context.Context, run agentrun.Run, in agentrun.Input) (
 	_ = json.Unmarshal(in.Profile, &t.profile) // the profile CHECK guarantees an object; missing fields are fine
 	t.redact = newRedactor(in.Email, in.Phone, t.profile.Name)
 	t.small = in.TokensThisMonth >= HardTokenLimit
+	t.mode = t.deterministic() // without a model, every reply of the turn is made offline
 
 	var summary sync.WaitGroup
 	if g.LLM != nil && in.Onboarded {
@@ -172,22 +196,26 @@ func (t *turn) answer(ctx context.Context, text string) error {
 	if done, err := t.settlePending(text); done || err != nil {
 		return err
 	}
-	if t.g.LLM == nil {
-		t.offline = true
-		return t.offlineRoute(text)
+	if t.g.LLM != nil {
+		if done, err := t.withModel(ctx, "answering", func() error { return t.modelRoute(ctx, text) }); done {
+			return err
+		}
 	}
-	before, state := t.snapshot()
-	err := t.modelRoute(ctx, text)
-	if err == nil || !(errors.Is(err, llm.ErrUnavailable) || errors.Is(err, llm.ErrInvalidAnswer)) {
-		return err
-	}
-	// The models failed after their retries and fallbacks: nothing the model path prepared
-	// is kept (a half-made plan must not be written); the deterministic path answers.
-	t.log.WarnContext(ctx, "model path failed; answering offline", "error", err)
-	t.restore(before, state)
-	t.offline = true
-	t.fallback = true
 	return t.offlineRoute(text)
+}
+
+// withModel runs a model path. When its models fail after their retries and fallbacks,
+// nothing it prepared is kept (a half-made plan must not be written) and the turn answers
+// offline from here on, saying why: done is false then, for the deterministic path to answer.
+func (t *turn) withModel(ctx context.Context, doing string, path func() error) (done bool, err error) {
+	before, state := t.snapshot()
+	if err = path(); err == nil || !(errors.Is(err, llm.ErrUnavailable) || errors.Is(err, llm.ErrInvalidAnswer)) {
+		return true, err
+	}
+	t.log.WarnContext(ctx, "model path failed; "+doing+" offline", "error", err)
+	t.restore(before, state)
+	t.mode = modeFallback
+	return false, nil
 }
 
 // settlePending settles a reply to something pending without a model, when the reply is
@@ -200,7 +228,6 @@ func (t *turn) settlePending(text string) (done bool, err error) {
 	case t.in.Action == "approve_plan":
 		// The button: never a model's guess.
 		if st.PendingPlan == nil {
-			t.offline = t.g.LLM == nil
 			t.reply("There is no plan waiting for approval.", "approval", map[string]any{"kind": "notice"})
 			return true, nil
 		}
@@ -208,41 +235,35 @@ func (t *turn) settlePending(text string) (done bool, err error) {
 	case st.PendingPlan != nil && isApproval(text):
 		return true, t.approve()
 	case st.PendingPlan != nil && no:
-		t.offline = st.PendingPlan.Offline
-		title := st.PendingPlan.Plan.GoalTitle
+		m, title := t.planMode(st.PendingPlan), st.PendingPlan.Plan.GoalTitle
 		st.PendingPlan = nil
-		t.reply(fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
+		t.replyAs(m, fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
 			map[string]any{"kind": "plan_dropped"})
 		return true, nil
 	case st.PendingCancel != nil && isApproval(text):
 		return true, t.applyCancel()
 	case st.PendingCancel != nil && no:
 		st.PendingCancel = nil
-		t.offline = t.g.LLM == nil
 		t.reply("Okay, it stays.", "reschedule", map[string]any{"kind": "notice"})
 		return true, nil
 	case st.PendingReschedule != nil && !st.PendingReschedule.At.IsZero() && isApproval(text):
 		return true, t.applyReschedule()
 	case st.PendingReschedule != nil && no:
 		st.PendingReschedule = nil
-		t.offline = t.g.LLM == nil
 		t.reply("Okay, it stays where it was.", "reschedule", map[string]any{"kind": "notice"})
 		return true, nil
 	case st.PendingTask != nil && no:
 		st.PendingTask = nil
-		t.offline = t.g.LLM == nil
 		t.reply("Okay, no reminder.", "task_handler", map[string]any{"kind": "notice"})
 		return true, nil
 	}
 	if pr := st.PendingReschedule; pr != nil {
 		if p, ok := t.readAnswer(text, ""); ok && p.RRule == "" && p.HasTime {
-			t.offline = t.g.LLM == nil
 			return true, t.proposeReschedule(pr.TaskID, t.onPendingDay(p, pr))
 		}
 	}
 	if pt := st.PendingTask; pt != nil {
 		if p, ok := t.readAnswer(text, pt.When); ok {
-			t.offline = t.g.LLM == nil
 			if p.Invalid != "" {
 				t.correct(fmt.Sprintf("%s. When should I remind you to %s?", capitalize(p.Invalid), lowerFirst(pt.Title)))
 				return true, nil
@@ -316,7 +337,7 @@ func (t *turn) onPendingDay(p timeparse.Result, pr *PendingReschedule) time.Time
 // isBareNo: a short no ("no", "never mind", "cancel"), not a request that starts with one
 // ("cancel the gym tomorrow").
 func isBareNo(text string) bool {
-	if !noRe.MatchString(text) || !isShort(text) {
+	if yes, ok := yesno.Reply(text); !ok || yes {
 		return false
 	}
 	if m := cancelRe.FindStringSubmatch(text); m != nil && m[1] != "" {
@@ -326,8 +347,3 @@ func isBareNo(text string) bool {
 }
 
 func isAny(s string, words ...string) bool { return slices.Contains(words, s) }
-
-// isShort: a bare yes or no, not a sentence that starts with one ("no, make it evenings").
-func isShort(text string) bool {
-	return len(strings.Fields(text)) <= 4 && !strings.ContainsAny(text, ",;?")
-}

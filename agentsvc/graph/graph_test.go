@@ -124,3 +124,30 @@ func TestGoalTitle(t *testing.T) {
 		t.Errorf("a long title is cut at 120 letters, not in the middle of one: %q", string(got))
 	}
 }
+
+// The snapshot a failed model path is undone with shares nothing with the state it copies.
+func TestStateCloneIsDeep(t *testing.T) {
+	t.Parallel()
+	var st State
+	if err := json.Unmarshal([]byte(`{"pending_plan": {"plan": {"tags": ["Fitness"], "proposed_tasks": [{"scheduled_days": ["Mon"],
+		"week_range": [1, 6]}], "micro_goal_roadmap": [{"title": "a"}], "conflicts_detected": [{"message": "m"}]}},
+		"pending_task": {"title": "t"}, "pending_reschedule": {"task_id": "r"}, "pending_cancel": {"task_id": "c"},
+		"onboarding": {"profile": {"sleep_window": {"start": "23:00", "end": "07:00"}, "work_hours": {"days": ["Mon"]},
+		"locations": {"home": "h"}, "existing_commitments": [{"days": ["Tue"]}], "whatsapp_consent": true}}}`), &st); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := json.Marshal(st)
+	c := st.clone()
+	if got, _ := json.Marshal(c); string(got) != string(before) {
+		t.Fatalf("clone %s, want %s", got, before)
+	}
+	k, p := &c.PendingPlan.Plan, &c.Onboarding.Profile
+	k.Tags[0], k.ProposedTasks[0].ScheduledDays[0], k.ProposedTasks[0].WeekRange[0] = "x", "x", 9
+	k.MicroGoalRoadmap[0].Title, k.ConflictsDetected[0].Message = "x", "x"
+	c.PendingTask.Title, c.PendingReschedule.TaskID, c.PendingCancel.TaskID = "x", "x", "x"
+	p.SleepWindow.Start, p.WorkHours.Days[0], p.Locations["home"], p.Commitments[0].Days[0] = "x", "x", "x", "x"
+	*p.WhatsAppConsent = false
+	if after, _ := json.Marshal(st); string(after) != string(before) {
+		t.Errorf("changing the clone changed the state:\n%s\nwas\n%s", after, before)
+	}
+}

@@ -298,7 +298,6 @@ func (t *turn) offlineCancel(object string) error {
 func (t *turn) applyCancel() error {
 	pc := t.state.PendingCancel
 	t.state.PendingCancel = nil
-	t.offline = t.g.LLM == nil
 	task, ok := t.booked(pc.TaskID)
 	if !ok {
 		t.reply(fmt.Sprintf("“%s” is no longer open, so nothing was cancelled.", pc.Title), "reschedule", map[string]any{"kind": "notice"})

@@ -25,7 +25,7 @@ func (t *turn) onboard(ctx context.Context) error {
 	res := onboarding.Next(st, onboarding.Input{Text: t.in.Content, Now: t.in.Now, ClientTZ: t.in.Timezone})
 	if !res.Done {
 		t.state.Onboarding = &res.State
-		t.reply(res.Reply, "onboarding", map[string]any{"kind": "question", "field": res.Field, "step": int(res.State.Step)})
+		t.replyAs(modeOnline, res.Reply, "onboarding", map[string]any{"kind": "question", "field": res.Field, "step": int(res.State.Step)})
 		return nil
 	}
 	t.state.Onboarding = nil
@@ -52,11 +52,10 @@ func (t *turn) onboard(ctx context.Context) error {
 			seeded++
 		}
 	}
-	t.reply(res.Reply, "onboarding", map[string]any{"kind": "onboarded", "tasks": seeded})
+	t.replyAs(modeOnline, res.Reply, "onboarding", map[string]any{"kind": "onboarded", "tasks": seeded})
 	if strings.TrimSpace(res.Handoff) == "" {
 		return nil
 	}
-	t.offline = false
 	return t.answer(ctx, res.Handoff)
 }
 

@@ -47,8 +47,7 @@ func (t *turn) propose(pp PendingPlan, lead string) {
 	if pp.GoalID == "" && t.in.ActiveGoals >= MaxActiveGoals {
 		fmt.Fprintf(&b, " Note: you already have %d active goals, the most Flux keeps at once; finish or abandon one before approving.", t.in.ActiveGoals)
 	}
-	t.offline = pp.Offline
-	t.reply(b.String(), "goal_planner", map[string]any{"kind": "plan", "plan": p, "start": pp.Start,
+	t.replyAs(t.planMode(&pp), b.String(), "goal_planner", map[string]any{"kind": "plan", "plan": p, "start": pp.Start,
 		"goal_id": pp.GoalID, "actions": []string{"approve_plan"}})
 }
 

@@ -11,7 +11,6 @@ const ActionRescheduleTask = "reschedule_task"
 // which moves the task and restarts its ladder (applyReschedule). Another time named instead is
 // proposed the same way. No model is needed.
 func (t *turn) rescheduleTask() error {
-	t.offline = t.g.LLM == nil
 	if _, ok := t.booked(t.in.ActionTaskID); !ok {
 		t.reply("That reminder's task is no longer open, so there is nothing to reschedule.", "reschedule",
 			map[string]any{"kind": "notice", "task_id": t.in.ActionTaskID})

@@ -2,12 +2,10 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/flux-companion/flux/agentsvc/agentrun"
-	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/plan"
 )
 
@@ -21,22 +19,15 @@ const ActionPlanMicroGoal = "plan_micro_goal"
 func (t *turn) planMicroGoal(ctx context.Context) error {
 	g, parent := t.microGoal(t.in.ActionGoalID)
 	if g == nil {
-		t.offline = t.g.LLM == nil
 		t.reply("The next step of that goal is no longer active, so there is nothing to plan.", "goal_planner",
 			map[string]any{"kind": "notice"})
 		return nil
 	}
 	if t.g.LLM != nil {
-		before, state := t.snapshot()
-		err := t.planSprint(ctx, g, parent)
-		if err == nil || !(errors.Is(err, llm.ErrUnavailable) || errors.Is(err, llm.ErrInvalidAnswer)) {
+		if done, err := t.withModel(ctx, "planning the sprint", func() error { return t.planSprint(ctx, g, parent) }); done {
 			return err
 		}
-		t.log.WarnContext(ctx, "model path failed; planning the sprint offline", "error", err)
-		t.restore(before, state)
-		t.fallback = true
 	}
-	t.offline = true
 	p := plan.Template(plan.Categorize(g.Title+" "+parent), g.Title, plan.TemplateProfile{Chronotype: t.profile.Chronotype})
 	p.Tags = sprintTags(p.Tags, g.Tags)
 	if err := p.Validate(); err != nil {

@@ -37,9 +37,40 @@ type turn struct {
 		tokens int
 		model  string
 	}
-	// offline labels the replies of this turn as made without the AI planner; fallback adds
-	// that the planner is unavailable right now (it is configured, but failed).
-	offline, fallback bool
+	// mode is how the turn's replies are made: offline from the start when no model is
+	// configured (Turn), fallback once the models failed (withModel). The few replies with a
+	// rule of their own pass theirs to replyAs.
+	mode mode
+}
+
+// mode is how a reply was made, which its label says.
+type mode uint8
+
+const (
+	modeOnline   mode = iota // by the models, or by code that needs none while they are there: no label
+	modeOffline              // without the AI planner: ends with OfflineNote, metadata "offline": true
+	modeFallback             // offline because the AI planner, configured, failed just now: says so too
+)
+
+// deterministic is the mode of replies by code that needs no model (moves, cancellations):
+// labelled offline only when no model is configured at all.
+func (t *turn) deterministic() mode {
+	if t.g.LLM == nil {
+		return modeOffline
+	}
+	return modeOnline
+}
+
+// planMode is the mode of a plan's replies: the plan's own (a template is made offline), in
+// the fallback's words while the turn answers in them.
+func (t *turn) planMode(pp *PendingPlan) mode {
+	switch {
+	case !pp.Offline:
+		return modeOnline
+	case t.mode == modeFallback:
+		return modeFallback
+	}
+	return modeOffline
 }
 
 // profile is what the graph reads of users.profile. Name is only used to redact prompts.
@@ -57,10 +88,16 @@ type profile struct {
 	} `json:"work_hours"`
 }
 
+// reply adds a reply in the turn's mode.
 func (t *turn) reply(content, node string, meta map[string]any) {
-	if t.offline {
+	t.replyAs(t.mode, content, node, meta)
+}
+
+// replyAs adds a reply made in mode m, labelled as such.
+func (t *turn) replyAs(m mode, content, node string, meta map[string]any) {
+	if m != modeOnline {
 		meta["offline"] = true
-		if t.fallback {
+		if m == modeFallback {
 			content = "The AI planner is unavailable right now, so here is a simpler answer. " + content
 		}
 		content += " " + OfflineNote
@@ -72,16 +109,15 @@ func (t *turn) reply(content, node string, meta map[string]any) {
 }
 
 // snapshot and restore drop what a failed model path prepared; tokens and the trace stay,
-// because they were spent.
+// because they were spent. The state is copied deeply; the output's slices are only appended
+// to before the turn ends, so their lengths keep what was there, and Replies is copied
+// because restore filters it in place.
 func (t *turn) snapshot() (agentrun.Output, State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := t.out
 	out.Replies = slices.Clone(out.Replies)
-	b, _ := json.Marshal(t.state)
-	var st State
-	_ = json.Unmarshal(b, &st)
-	return out, st
+	return out, t.state.clone()
 }
 
 func (t *turn) restore(out agentrun.Output, st State) {

@@ -6,11 +6,12 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
+	"github.com/flux-companion/flux/agentsvc/yesno"
 )
 
 var (
-	yesRe  = regexp.MustCompile(`(?i)^\s*(yes|yep|yeah|ok|okay|sure|approve[sd]?|approve it|looks good|sounds good|go ahead|do it|let'?s do it|perfect|great|confirm(ed)?)\b`)
-	noRe   = regexp.MustCompile(`(?i)^\s*(no|nope|cancel|stop|forget it|never ?mind|abandon|drop it)\b`)
 	goalRe = regexp.MustCompile(`(?i)\b(i want to|i'd like to|i would like to|my goal|goal is|help me|i wanna|get better at|learn to|learn|train for|become|improve)\b`)
 	remRe  = regexp.MustCompile(`(?i)\b(remind|remnd|remidn|reminde|rmind|remaind|reminder|remider|reminer|don'?t forget|don'?t let me forget|make sure i|help me remember|remember to|note to self)\b`)
 )
@@ -18,7 +19,8 @@ var (
 // isApproval: a short explicit yes. "ok, but make it evenings" is a change request, not an
 // approval, and offline there is nobody to negotiate it: the plan stays pending.
 func isApproval(text string) bool {
-	return yesRe.MatchString(text) && len(strings.Fields(text)) <= 4 && !strings.ContainsAny(text, ",;?")
+	yes, ok := yesno.Reply(text)
+	return ok && yes
 }
 
 var goalLead = regexp.MustCompile(`(?i)^\s*(i want to|i'd like to|i would like to|my goal is to|my goal is|help me|i wanna|i want|get better at)\s+`)
@@ -62,8 +64,6 @@ func dayWords(t, now time.Time) string {
 	return "on " + t.Format("Monday 2 Jan")
 }
 
-var dayNames = map[string]string{"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
-
 // describeRule says an RRULE the way a person would, for the confirmation.
 func describeRule(rule string) string {
 	parts := map[string]string{}
@@ -95,7 +95,8 @@ func describeRule(rule string) string {
 		}
 		var names []string
 		for _, d := range strings.Split(parts["BYDAY"], ",") {
-			names = append(names, dayNames[d])
+			wd, _ := timeparse.ByDayWeekday(d)
+			names = append(names, wd.String())
 		}
 		if len(names) > 1 {
 			return every + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]

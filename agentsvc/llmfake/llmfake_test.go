@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flux-companion/flux/agentsvc/llmfake"
+	"github.com/flux-companion/flux/internal/testwait"
 )
 
 func setup(t *testing.T) *llmfake.Server {
@@ -64,16 +65,6 @@ func send(client *http.Client, url string) error {
 		resp.Body.Close()
 	}
 	return err
-}
-
-// waitFor polls cond for up to 5s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting after 5s for %s", what)
-		}
-	}
 }
 
 func TestCompletion(t *testing.T) {
@@ -209,7 +200,7 @@ func TestClientTimeoutEndsRequest(t *testing.T) {
 		t.Fatal("request with an hour's delay succeeded, want a client timeout")
 	}
 	// The handler must notice the client left and stop, not sleep for an hour.
-	waitFor(t, "the handler to end", func() bool { return !s.Requests()[0].End.IsZero() })
+	testwait.For(t, "the handler to end", func() bool { return !s.Requests()[0].End.IsZero() })
 	if r := s.Requests()[0]; r.Status != 0 {
 		t.Errorf("status %d, want 0 for a request the client gave up on", r.Status)
 	}
@@ -222,7 +213,7 @@ func TestCloseReleasesDelayedRequests(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- send(http.DefaultClient, s.URL()) }()
-	waitFor(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
+	testwait.For(t, "the request to arrive", func() bool { return len(s.Requests()) == 1 })
 
 	start := time.Now()
 	s.Close()

@@ -17,7 +17,7 @@ func TestHints(t *testing.T) {
 			{Day: "Tue", Time: "07:30", Confidence: 0.6},
 			{Day: "any", Time: "19:00", Confidence: 0.3},
 			{Day: "Someday", Time: "07:00"}, // unreadable: left out
-			{Day: "Wed", Time: "7am"},
+			{Day: "Wed", Time: "7am"},       // read as timeparse reads it
 		},
 		AvoidSlots: []observe.AvoidSlot{
 			{Day: "Mon", TimeRange: "06:00-08:00", Confidence: 0.5},
@@ -44,6 +44,7 @@ func TestHints(t *testing.T) {
 		Best: []slots.BestTime{
 			{Day: time.Tuesday, At: c(7, 30)},
 			{AnyDay: true, At: c(19, 0)},
+			{Day: time.Wednesday, At: c(7, 0)},
 		},
 	}
 	if got := r.Hints(" Evening"); !reflect.DeepEqual(got, want) {

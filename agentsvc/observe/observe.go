@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flux-companion/flux/agentsvc/slots"
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 )
 
 const (
@@ -506,12 +507,6 @@ func cutRange(s string) (string, string, bool) {
 	return "", "", false
 }
 
-// rruleDays are the two-letter day codes of RRULE, as the SQL rows use them.
-var rruleDays = map[string]time.Weekday{
-	"su": time.Sunday, "mo": time.Monday, "tu": time.Tuesday, "we": time.Wednesday,
-	"th": time.Thursday, "fr": time.Friday, "sa": time.Saturday,
-}
-
 // parseDay reads a stored or reported day: a weekday, or every day.
 func parseDay(s string) (time.Weekday, bool, bool) {
 	t := strings.ToLower(strings.TrimSpace(s))
@@ -519,7 +514,7 @@ func parseDay(s string) (time.Weekday, bool, bool) {
 	case "any", "all", "daily", "every day", "everyday", "*":
 		return 0, true, true
 	}
-	if d, ok := rruleDays[t]; ok {
+	if d, ok := timeparse.ByDayWeekday(t); ok { // RRULE's codes, as the SQL rows use them
 		return d, false, true
 	}
 	d, err := slots.ParseWeekday(t)

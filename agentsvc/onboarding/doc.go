@@ -34,9 +34,9 @@
 //   - Times: "7", "7am", "6:30", "06:30", "half past six", "quarter to
 //     seven", "noon", "11 at night". A bare hour is morning for the wake
 //     time; for the bed time 7..11 is evening, 12 midnight and 1..6 after
-//     midnight. timeparse does not read bare hours or "half past" (on
-//     purpose, see its doc), so a local reader comes first and timeparse is
-//     the fallback.
+//     midnight. timeparse reads them, as it reads every time and day word in
+//     Flux: ReadClock an answer's words (bare hours included, which a
+//     sentence needs "at" for), then Parse the rest of its grammar.
 //   - Work hours: two times and optional days in any order ("9-5",
 //     "weekdays 8:30 to 16:30", "9am-6pm Mon-Fri"); days default to Mon-Fri.
 //     An open end takes the first reading after the start ("9-5" is
@@ -45,7 +45,7 @@
 //     the same day, so overnight shifts are refused for now.
 //   - Timezone: any IANA name in the answer that time.LoadLocation knows
 //     wins ("no, Europe/Berlin", case fixed: "europe/berlin"); otherwise a
-//     yes confirms the client's zone.
+//     yes (package yesno) confirms the client's zone.
 //   - Commitments: items split on ";" and line breaks, and on ",", "and",
 //     "&" when the next piece is not a continuation of the same item
 //     ("Monday and Wednesday at 18:00"). Each is read by timeparse after

@@ -2,9 +2,13 @@ package onboarding
 
 import (
 	"fmt"
-	"regexp"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
+	"github.com/flux-companion/flux/agentsvc/yesno"
 )
 
 // Step is where the conversation stands: the question last asked.
@@ -38,6 +42,25 @@ type State struct {
 	Wake string `json:"wake,omitempty"`
 	// Timezone is the confirmed IANA zone, kept from its step until Done.
 	Timezone string `json:"timezone,omitempty"`
+}
+
+// Clone is a deep copy of the state.
+func (s State) Clone() State {
+	p := &s.Profile
+	if w := p.SleepWindow; w != nil {
+		p.SleepWindow = &Window{w.Start, w.End}
+	}
+	if w := p.WorkHours; w != nil {
+		p.WorkHours = &WorkHours{w.Start, w.End, slices.Clone(w.Days)}
+	}
+	p.Locations, p.Commitments = maps.Clone(p.Locations), slices.Clone(p.Commitments)
+	for i := range p.Commitments {
+		p.Commitments[i].Days = slices.Clone(p.Commitments[i].Days)
+	}
+	if c := p.WhatsAppConsent; c != nil {
+		p.WhatsAppConsent = new(*c)
+	}
+	return s
 }
 
 // Profile is users.profile as onboarding fills it; every field satisfies
@@ -211,7 +234,7 @@ func Next(st State, in Input) Output {
 			ack = "No problem, reminders will come as push notifications."
 		}
 	case StepWhatsApp:
-		yes, ok := yesNo(text)
+		yes, ok := yesno.Answer(text)
 		if !ok {
 			return reask(st, in, "I need a yes or a no.")
 		}
@@ -350,9 +373,6 @@ func summary(st State, handoff bool) string {
 	return b.String()
 }
 
-// hhmmClockRe is flux.is_hhmm: exactly "HH:MM", 00:00..23:59.
-var hhmmClockRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])$`)
-
 // maxHorizon bounds CommitmentStarts: commitments are seeded for a sprint
 // (6 weeks), so a year is plenty and a huge horizon cannot allocate without bound.
 const maxHorizon = 366 * 24 * time.Hour
@@ -368,19 +388,16 @@ func (p Profile) CommitmentStarts(c Commitment, now time.Time, loc *time.Locatio
 	if loc == nil {
 		loc = time.UTC
 	}
-	g := hhmmClockRe.FindStringSubmatch(c.Time)
-	if g == nil || horizon <= 0 {
+	h, m, ok := timeparse.HHMM(c.Time) // flux.is_hhmm
+	if !ok || horizon <= 0 {
 		return nil
 	}
-	h, m := int(g[1][0]-'0')*10+int(g[1][1]-'0'), int(g[2][0]-'0')*10+int(g[2][1]-'0')
 	horizon = min(horizon, maxHorizon)
 	var on [7]bool
 	some := false
 	for _, d := range c.Days {
-		for i, code := range dayCodes {
-			if strings.EqualFold(d, code) {
-				on[i], some = true, true
-			}
+		if wd, _, _, ok := timeparse.WeekdayWord(d); ok {
+			on[wd], some = true, true
 		}
 	}
 	if !some {
@@ -395,7 +412,7 @@ func (p Profile) CommitmentStarts(c Commitment, now time.Time, loc *time.Locatio
 		if time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc).After(end) {
 			break
 		}
-		if !on[dayIndex(day.Weekday())] {
+		if !on[day.Weekday()] {
 			continue
 		}
 		t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc)

@@ -9,7 +9,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/agentsvc/timeparse"
+	"github.com/flux-companion/flux/agentsvc/yesno"
 )
 
 // Each parser returns the value and, when the answer cannot be used, a short
@@ -73,9 +75,6 @@ func parseWake(text string) (string, string) {
 	if !ok {
 		return "", "I didn't catch a time there."
 	}
-	if c.ambiguous && c.h == 12 {
-		return "12:00", ""
-	}
 	return c.String(), ""
 }
 
@@ -87,12 +86,12 @@ func parseBed(text string) (string, string) {
 	if !ok {
 		return "", "I didn't catch a time there."
 	}
-	if c.ambiguous {
+	if c.Open {
 		switch {
-		case c.h == 12:
-			c.h = 0
-		case c.h >= 7:
-			c.h += 12
+		case c.Hour == 12:
+			c.Hour = 0
+		case c.Hour >= 7:
+			c.Hour += 12
 		}
 	}
 	return c.String(), ""
@@ -105,29 +104,30 @@ var (
 	refNoon     = time.Date(2001, 1, 1, 12, 30, 0, 0, time.UTC)
 )
 
-// readTime finds a time of day in an answer. The local reader handles bare
-// numbers ("7") and "half past six", which timeparse deliberately does not
-// read (it needs "at 7", and resolves an open hour relative to now);
-// timeparse catches the rest of its grammar ("tonight at 11"). Parsing at
-// two reference times tells an open hour (07:00 vs 19:00) from a settled one.
-func readTime(text string) (clock, bool) {
+// readTime finds a time of day in an answer. timeparse.ReadClock reads the
+// answer's words as a time alone, bare numbers ("7") included, which a
+// sentence needs "at" for; timeparse.Parse catches the rest of its grammar
+// ("tonight at 11"). Parsing at two reference times tells an open hour
+// (07:00 vs 19:00) from a settled one.
+func readTime(text string) (timeparse.Clock, bool) {
 	if c, ok := findClock(text); ok {
 		return c, true
 	}
 	a := timeparse.Parse(text, refMidnight, time.UTC)
 	b := timeparse.Parse(text, refNoon, time.UTC)
 	if !a.HasTime || a.HasDate || a.RRule != "" {
-		return clock{}, false
+		return timeparse.Clock{}, false
 	}
-	ca := clock{h: a.At.Hour(), m: a.At.Minute()}
-	cb := clock{h: b.At.Hour(), m: b.At.Minute()}
+	ca := timeparse.Clock{Hour: a.At.Hour(), Min: a.At.Minute()}
+	cb := timeparse.Clock{Hour: b.At.Hour(), Min: b.At.Minute()}
 	switch {
 	case ca == cb:
 		return ca, true
-	case cb.h == ca.h+12 && cb.m == ca.m && ca.h >= 1:
-		return clock{h: ca.h, m: ca.m, ambiguous: true}, true
+	case cb.Hour == ca.Hour+12 && cb.Min == ca.Min && ca.Hour >= 1:
+		ca.Open = true
+		return ca, true
 	}
-	return clock{}, false
+	return timeparse.Clock{}, false
 }
 
 // ---- work hours ----
@@ -138,13 +138,17 @@ func readTime(text string) (clock, bool) {
 func parseWork(text string) (*WorkHours, string) {
 	w := words(text)
 	var days [7]bool
-	var clocks []clock
+	var clocks []timeparse.Clock
 	for i := 0; i < len(w); {
 		if n := readDays(w, i, &days); n > 0 {
 			i += n
 			continue
 		}
-		if c, n := readClock(w, i); n > 0 {
+		c, n := timeparse.ReadClock(w[i:])
+		if first, k := timeparse.ReadClock(w[i : i+1]); k > 0 && n > 1 && tok(w, i+1) == "to" {
+			c, n = first, 1 // "ten to five": at work, from ten to five rather than 16:50
+		}
+		if n > 0 {
 			clocks = append(clocks, c)
 			i += n
 			continue
@@ -158,20 +162,16 @@ func parseWork(text string) (*WorkHours, string) {
 		return nil, "I need a start and an end time."
 	}
 	start, end := workStart(clocks[0], clocks[1]), clocks[1]
-	if end.ambiguous { // the first reading after the start: "9-5" ends at 17:00
-		h := end.h % 12
-		if end.h == 12 {
-			h = 12
+	if end.Open { // the first reading after the start: "9-5" ends at 17:00
+		end.Open = false
+		if minutes(end) <= minutes(start) {
+			end.Hour += 12
 		}
-		if h*60+end.m <= start.h*60+start.m {
-			h += 12
-		}
-		end = clock{h: h, m: end.m}
 	}
-	if end.h >= 24 || end.h*60+end.m <= start.h*60+start.m {
+	if end.Hour >= 24 || minutes(end) <= minutes(start) {
 		return nil, "The end has to be after the start on the same day."
 	}
-	wh := &WorkHours{Start: start.String(), End: clock{h: end.h, m: end.m}.String(), Days: dayList(days)}
+	wh := &WorkHours{Start: start.String(), End: end.String(), Days: dayList(days)}
 	if len(wh.Days) == 0 {
 		wh.Days = []string{"Mon", "Tue", "Wed", "Thu", "Fri"}
 	}
@@ -181,25 +181,24 @@ func parseWork(text string) (*WorkHours, string) {
 // workStart settles an open start hour: the latest reading before an exact
 // end ("3-11pm" starts 15:00), else morning for 6..12 and afternoon for
 // 1..5 (work rarely starts at 2am; "2-10" is 14:00-22:00).
-func workStart(start, end clock) clock {
-	if !start.ambiguous {
+func workStart(start, end timeparse.Clock) timeparse.Clock {
+	if !start.Open {
 		return start
 	}
-	h := start.h % 12
-	if start.h == 12 {
-		h = 12
-	}
-	if !end.ambiguous {
-		if pm := h + 12; pm < 24 && pm*60+start.m < end.h*60+end.m && h != 12 {
-			h = pm
+	start.Open = false
+	if !end.Open {
+		if pm := start.Hour + 12; pm < 24 && pm*60+start.Min < minutes(end) && start.Hour != 12 {
+			start.Hour = pm
 		}
-		return clock{h: h, m: start.m}
+		return start
 	}
-	if h >= 1 && h <= 5 {
-		h += 12
+	if start.Hour >= 1 && start.Hour <= 5 {
+		start.Hour += 12
 	}
-	return clock{h: h, m: start.m}
+	return start
 }
+
+func minutes(c timeparse.Clock) int { return c.Hour*60 + c.Min }
 
 var noWorkRe = regexp.MustCompile(`(?i)\b(don'?t work|do not work|not working|no work|no job|retired|unemployed|between jobs|no fixed|no set|no regular|not employed|student|stay at home|stay-at-home)\b`)
 
@@ -278,7 +277,7 @@ func parseTimezone(text, clientTZ string) (string, string) {
 		}
 	}
 	if validZone(clientTZ) {
-		if yes, ok := yesNo(text); ok && yes {
+		if yes, ok := yesno.Answer(text); ok && yes {
 			return clientTZ, ""
 		}
 		if zoneRe.MatchString(text) {
@@ -302,30 +301,6 @@ func canonicalZone(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// ---- yes / no ----
-
-var (
-	yesWords = []string{"yes", "y", "yeah", "yep", "yup", "ya", "sure", "ok", "okay", "correct", "right",
-		"confirm", "confirmed", "absolutely", "definitely", "please", "true", "exactly", "affirmative", "👍"}
-	noWords = []string{"no", "n", "nope", "nah", "not", "wrong", "never", "don't", "dont", "incorrect", "false"}
-)
-
-// yesNo reads a yes or a no; ok is false when the answer has neither or both.
-func yesNo(text string) (yes, ok bool) {
-	hasYes, hasNo := false, false
-	t := strings.ReplaceAll(strings.ToLower(text), "’", "'")
-	t = strings.ReplaceAll(t, "why not", "yes")
-	for _, f := range strings.Fields(t) {
-		f = strings.TrimFunc(f, func(r rune) bool { return unicode.IsPunct(r) && r != '\'' })
-		hasYes = hasYes || isAny(f, yesWords...)
-		hasNo = hasNo || isAny(f, noWords...)
-	}
-	if hasYes == hasNo {
-		return false, false
-	}
-	return hasYes, true
 }
 
 // ---- locations ----
@@ -515,7 +490,7 @@ func continues(piece string) bool {
 	if len(w) == 0 {
 		return true
 	}
-	if _, _, _, ok := weekday(w[0]); ok {
+	if _, _, _, ok := timeparse.WeekdayWord(w[0]); ok {
 		return true
 	}
 	if w[0] == "half" || w[0] == "a" && tok(w, 1) == "half" {
@@ -533,8 +508,6 @@ var (
 	durRe    = regexp.MustCompile(`(?i)\b(?:for\s+)?(?:(?P<num>\d{1,3}(?:\.\d{1,2})?)\s*(?P<nunit>minutes?|mins?|m|hours?|hrs?|h)|(?P<word>an?|one|two|three|four|five|six|seven|eight|nine|ten|half\s+an?)\s+(?P<wunit>minutes?|mins?|hours?|hrs?))(?:\s+and\s+(?:(?P<half>a\s+half)|(?P<extra>\d{1,2})\s*(?:minutes?|mins?|m)))?\b`)
 	durWords = map[string]float64{"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
 		"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
-	bareHourRe  = regexp.MustCompile(`^\d{1,2}$`)
-	clockLeftRe = regexp.MustCompile(`(?i)^(\d{1,2}[:.]\d{2}|\d{1,2}\s?(am|pm|a\.m\.?|p\.m\.?))$`)
 )
 
 // parseCommitment reads one commitment. The clock comes from parsing in
@@ -564,8 +537,7 @@ func parseCommitment(item string) (Commitment, string) {
 	if runes(title) > maxLabel {
 		return Commitment{}, fmt.Sprintf("the name is longer than %d characters.", maxLabel)
 	}
-	at := r.At.UTC()
-	return Commitment{Title: title, Days: days, Time: hhmm(at.Hour(), at.Minute()), DurationMinutes: dur}, ""
+	return Commitment{Title: title, Days: days, Time: r.At.UTC().Format("15:04"), DurationMinutes: dur}, ""
 }
 
 // cutDuration removes "for 60 minutes", "for 1.5 hours", "for an hour and a
@@ -632,18 +604,18 @@ func everyDays(item string) string {
 		if i < 0 {
 			return false
 		}
-		if _, full, _, ok := weekday(lows[i]); ok && full {
+		if _, _, abbrev, ok := timeparse.WeekdayWord(lows[i]); ok && !abbrev {
 			return true
 		}
 		if a, b, ok := strings.Cut(lows[i], "-"); ok { // "mon-fri"
-			_, _, _, okA := weekday(a)
-			_, _, _, okB := weekday(b)
+			_, _, _, okA := timeparse.WeekdayWord(a)
+			_, _, _, okB := timeparse.WeekdayWord(b)
 			return okA && okB
 		}
 		return false
 	}
 	plural := func(i int) bool {
-		_, _, p, _ := weekday(lows[i])
+		_, p, _, _ := timeparse.WeekdayWord(lows[i])
 		return p
 	}
 	var b strings.Builder
@@ -676,63 +648,46 @@ func everyDays(item string) string {
 
 var wordRe = regexp.MustCompile(`[\p{L}\p{N}\p{M}'’:.\-&]+`)
 
-// commitmentDays turns the parsed recurrence into weekday codes: BYDAY, or
-// every day for a plain daily rule, or the weekday a one-off names.
-// Fortnightly, monthly and yearly rules are refused: a commitment repeats
-// weekly on its days.
+// commitmentDays turns the parsed recurrence into weekday codes: the days of a
+// rule that repeats every week on fixed days (plan.WeeklyDays: BYDAY, or every
+// day for a plain daily rule), or the weekday a one-off names. Fortnightly,
+// monthly and yearly rules are refused: a commitment repeats weekly on its days.
 func commitmentDays(r timeparse.Result) ([]string, string) {
+	var set [7]bool
 	if r.RRule == "" {
 		for _, w := range words(r.Matched) {
-			if _, full, _, ok := weekday(w); ok && full {
-				return []string{dayCodes[dayIndex(r.At.Weekday())]}, ""
+			if _, _, abbrev, ok := timeparse.WeekdayWord(w); ok && !abbrev {
+				set[r.At.Weekday()] = true
+				return dayList(set), ""
 			}
 		}
 		return nil, "it needs the days, like every Monday."
 	}
-	parts := map[string]string{}
-	for _, kv := range strings.Split(r.RRule, ";") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			parts[k] = v
-		}
+	days, ok := plan.WeeklyDays(r.RRule)
+	for _, d := range days {
+		set[d] = true
 	}
-	if parts["INTERVAL"] != "" && parts["INTERVAL"] != "1" {
-		return nil, "I can only keep weekly or daily commitments."
-	}
-	switch parts["FREQ"] {
-	case "DAILY":
-		return dayCodes[:], ""
-	case "WEEKLY":
-		codes := map[string]int{"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
-		var set [7]bool
-		for _, c := range strings.Split(parts["BYDAY"], ",") {
-			if d, ok := codes[c]; ok {
-				set[d] = true
-			}
-		}
-		if days := dayList(set); len(days) > 0 {
-			return days, ""
-		}
+	if list := dayList(set); ok && len(list) > 0 {
+		return list, ""
 	}
 	return nil, "I can only keep weekly or daily commitments."
 }
 
 // leftoverTime reports a second day or time that timeparse left in the
 // title ("gym every Monday at 7 and every Wednesday at 8"): saving it would
-// silently drop half of what the user said.
+// silently drop half of what the user said. A number alone ("7", "seven")
+// may be a count ("read 7 pages"): it counts as a time after "at".
 func leftoverTime(title string) bool {
 	w := words(title)
 	for i, t := range w {
-		if _, full, _, ok := weekday(t); ok && full {
+		_, _, abbrev, day := timeparse.WeekdayWord(t)
+		_, n := timeparse.ReadClock(w[i:])
+		number := strings.Trim(t, "0123456789") == "" || !strings.ContainsAny(t, "0123456789")
+		if day && !abbrev || n > 1 || n == 1 && !number {
 			return true
 		}
-		if clockLeftRe.MatchString(t) {
-			return true
-		}
-		if _, word := hourWords[tok(w, i+1)]; t == "at" && (word || bareHourRe.MatchString(tok(w, i+1))) {
+		if _, n := timeparse.ReadClock(w[i+1:]); t == "at" && n > 0 {
 			return true // "at 8"
-		}
-		if isAny(t, "am", "pm", "a.m", "p.m") && i > 0 && clockRe.MatchString(w[i-1]) {
-			return true
 		}
 	}
 	return false

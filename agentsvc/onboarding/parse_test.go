@@ -226,20 +226,6 @@ func TestParsePhone(t *testing.T) {
 	}
 }
 
-func TestYesNo(t *testing.T) {
-	for in, want := range map[string]bool{"yes": true, "Yes please!": true, "sure, why not": true, "ok": true,
-		"no": false, "nope": false, "No thanks.": false, "don't": false} {
-		if got, ok := yesNo(in); !ok || got != want {
-			t.Errorf("%q: %v %v", in, got, ok)
-		}
-	}
-	for _, in := range []string{"", "maybe", "yes and no"} {
-		if _, ok := yesNo(in); ok {
-			t.Errorf("%q: read as an answer", in)
-		}
-	}
-}
-
 func TestIsLater(t *testing.T) {
 	for _, in := range []string{"later", "Later!", "nothing", "no", "not now", "maybe later"} {
 		if !isLater(in) {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/teambition/rrule-go"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 )
 
 // Occurrence is one concrete task row of a plan.
@@ -51,7 +53,7 @@ func Materialize(p Plan, start time.Time, loc *time.Location) ([]Occurrence, err
 
 	var out []Occurrence
 	for i, t := range p.ProposedTasks {
-		h, mi, _ := parseClock(t.SuggestedTime)
+		h, mi, _ := timeparse.HHMM(t.SuggestedTime)
 		first := day0.AddDate(0, 0, 7*(t.WeekRange[0]-1))
 		end := day0.AddDate(0, 0, 7*t.WeekRange[1]) // exclusive
 		var days []time.Weekday

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 )
 
 // Limits of the contract. They are stated in the schema's descriptions too.
@@ -54,6 +56,17 @@ type Plan struct {
 	ConflictsDetected []Conflict     `json:"conflicts_detected"`
 	PlanSummary       string         `json:"plan_summary"`
 	ApprovalStatus    string         `json:"approval_status"` // one of ApprovalStatuses
+}
+
+// Clone is a deep copy of the plan.
+func (p Plan) Clone() Plan {
+	p.Tags, p.MicroGoalRoadmap = slices.Clone(p.Tags), slices.Clone(p.MicroGoalRoadmap)
+	p.ProposedTasks, p.ConflictsDetected = slices.Clone(p.ProposedTasks), slices.Clone(p.ConflictsDetected)
+	for i := range p.ProposedTasks {
+		k := &p.ProposedTasks[i]
+		k.ScheduledDays, k.WeekRange = slices.Clone(k.ScheduledDays), slices.Clone(k.WeekRange)
+	}
+	return p
 }
 
 // MicroGoal is one 6-week step of a goal that needs longer than one sprint.
@@ -227,7 +240,7 @@ func (v *validator) task(f string, t ProposedTask) {
 			days = append(days, wd)
 		}
 	}
-	if _, _, ok := parseClock(t.SuggestedTime); !ok {
+	if _, _, ok := timeparse.HHMM(t.SuggestedTime); !ok {
 		v.add(f+".suggested_time", t.SuggestedTime, `want 24-hour local time HH:MM, e.g. "07:00" or "18:30"`)
 	}
 	if t.DurationMinutes < MinTaskMinutes || t.DurationMinutes > MaxTaskMinutes {
@@ -257,21 +270,6 @@ func (v *validator) task(f string, t ProposedTask) {
 
 // parseWeekday accepts exactly the names in Weekdays, as the schema's enum does.
 func parseWeekday(s string) (time.Weekday, bool) {
-	i := slices.Index(Weekdays, s)
-	if i < 0 {
-		return 0, false
-	}
-	return time.Weekday((i + 1) % 7), true // Weekdays starts on Monday, time.Weekday on Sunday
-}
-
-// parseClock parses exactly "HH:MM", 00:00 to 23:59.
-func parseClock(s string) (hour, minute int, ok bool) {
-	if len(s) != 5 || s[2] != ':' {
-		return 0, 0, false
-	}
-	t, err := time.Parse("15:04", s)
-	if err != nil {
-		return 0, 0, false
-	}
-	return t.Hour(), t.Minute(), true
+	wd, _, _, ok := timeparse.WeekdayWord(s)
+	return wd, ok && wd.String()[:3] == s
 }

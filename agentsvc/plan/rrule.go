@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/teambition/rrule-go"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 )
 
 // MaxExpansion bounds ExpandRRule, so a daily rule over a mistaken year-long
@@ -17,9 +19,6 @@ const MaxExpansion = 1000
 
 // allowedRuleParts are the RRULE parts a plan may use; see the package doc.
 var allowedRuleParts = []string{"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "WKST"}
-
-// byDayCodes are RRULE weekday codes indexed by time.Weekday.
-var byDayCodes = [7]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
 
 // rule is a checked RRULE body.
 type rule struct {
@@ -105,11 +104,11 @@ func (r *rule) daysConflict(days []time.Weekday, nDays int) string {
 	switch {
 	case len(by) > 0:
 		if nDays > 0 && !sameDays(by, days) {
-			return fmt.Sprintf("BYDAY=%s does not match scheduled_days %s; make them the same days", byDayList(by), dayNames(days))
+			return fmt.Sprintf("BYDAY=%s does not match scheduled_days %s; make them the same days", timeparse.ByDay(by), dayNames(days))
 		}
 	case r.opt.Freq == rrule.DAILY:
 		if nDays > 0 && len(days) != 7 {
-			return fmt.Sprintf("FREQ=DAILY without BYDAY repeats every day, but scheduled_days is %s; add BYDAY=%s or list all seven days", dayNames(days), byDayList(days))
+			return fmt.Sprintf("FREQ=DAILY without BYDAY repeats every day, but scheduled_days is %s; add BYDAY=%s or list all seven days", dayNames(days), timeparse.ByDay(days))
 		}
 	case r.opt.Freq == rrule.WEEKLY:
 		if nDays == 0 {
@@ -134,18 +133,10 @@ func sortedDays(days []time.Weekday) []time.Weekday {
 	return out
 }
 
-func byDayList(days []time.Weekday) string {
-	codes := make([]string, 0, len(days))
-	for _, d := range sortedDays(days) {
-		codes = append(codes, byDayCodes[d])
-	}
-	return strings.Join(codes, ",")
-}
-
 func dayNames(days []time.Weekday) string {
 	names := make([]string, 0, len(days))
 	for _, d := range sortedDays(days) {
-		names = append(names, Weekdays[(int(d)+6)%7])
+		names = append(names, d.String()[:3])
 	}
 	return "[" + strings.Join(names, " ") + "]"
 }
@@ -155,7 +146,7 @@ func WeeklyRule(days []time.Weekday) string {
 	if len(days) == 7 {
 		return "FREQ=DAILY"
 	}
-	return "FREQ=WEEKLY;BYDAY=" + byDayList(days)
+	return "FREQ=WEEKLY;BYDAY=" + timeparse.ByDay(days)
 }
 
 // WeeklyDays reads a rule that repeats every week on fixed days: FREQ=DAILY (all seven days)

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 )
 
 // TemplateProfile is the little of the user's profile a template uses.
@@ -25,7 +27,7 @@ const (
 
 // suggestedTime picks the template's local time of day.
 func (tp TemplateProfile) suggestedTime() string {
-	if _, _, ok := parseClock(tp.PreferredTime); ok {
+	if _, _, ok := timeparse.HHMM(tp.PreferredTime); ok {
 		return tp.PreferredTime
 	}
 	switch strings.ToLower(strings.TrimSpace(tp.Chronotype)) {

@@ -5,29 +5,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flux-companion/flux/agentsvc/timeparse"
 )
 
 // Clock is a local time of day, as users and the planner write it ("07:30").
 type Clock struct{ H, M int }
 
-// ParseClock reads "H:MM" or "HH:MM" (24-hour clock). A trailing ":SS" of
-// zero is accepted because Postgres renders time columns that way.
+// ParseClock reads a time of day as timeparse.ParseClock does: "HH:MM" or "H:MM" (24-hour),
+// or with am/pm ("7:30 pm"). A trailing ":SS" of zero is accepted because Postgres renders
+// time columns that way.
 func ParseClock(s string) (Clock, error) {
 	t := strings.TrimSpace(s)
 	if rest, ok := strings.CutSuffix(t, ":00"); ok && strings.Count(t, ":") == 2 {
 		t = rest
 	}
-	hs, ms, ok := strings.Cut(t, ":")
-	if !ok || len(hs) < 1 || len(hs) > 2 || len(ms) != 2 {
-		return Clock{}, fmt.Errorf("slots: clock %q is not HH:MM", s)
-	}
-	h, err1 := strconv.Atoi(hs)
-	m, err2 := strconv.Atoi(ms)
-	c := Clock{h, m}
-	if err1 != nil || err2 != nil || c.valid() != nil {
+	h, m, ok := timeparse.ParseClock(t)
+	if !ok {
 		return Clock{}, fmt.Errorf("slots: clock %q is not a time of day between 00:00 and 23:59", s)
 	}
-	return c, nil
+	return Clock{h, m}, nil
 }
 
 // String renders the clock as HH:MM.
@@ -76,22 +73,12 @@ type WorkHours struct {
 	Days []time.Weekday
 }
 
-var weekdayNames = map[string]time.Weekday{
-	"sun": time.Sunday, "sunday": time.Sunday,
-	"mon": time.Monday, "monday": time.Monday,
-	"tue": time.Tuesday, "tues": time.Tuesday, "tuesday": time.Tuesday,
-	"wed": time.Wednesday, "wednesday": time.Wednesday,
-	"thu": time.Thursday, "thur": time.Thursday, "thurs": time.Thursday, "thursday": time.Thursday,
-	"fri": time.Friday, "friday": time.Friday,
-	"sat": time.Saturday, "saturday": time.Saturday,
-}
-
-// ParseWeekday reads a weekday name ("Mon", "monday") or number. Numbers
-// follow both conventions the profile may carry: 0 and 7 are Sunday (Go and
-// ISO 8601), 1–6 are Monday to Saturday in both.
+// ParseWeekday reads a weekday name ("Mon", "monday", as timeparse.WeekdayWord) or number.
+// Numbers follow both conventions the profile may carry: 0 and 7 are Sunday (Go and ISO 8601),
+// 1–6 are Monday to Saturday in both.
 func ParseWeekday(s string) (time.Weekday, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	if d, ok := weekdayNames[t]; ok {
+	t := strings.TrimSpace(s)
+	if d, _, _, ok := timeparse.WeekdayWord(t); ok {
 		return d, nil
 	}
 	if n, err := strconv.Atoi(t); err == nil && n >= 0 && n <= 7 {

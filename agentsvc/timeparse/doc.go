@@ -30,7 +30,7 @@
 //	time       [at|@|around|by|from] CLOCK [(to|until|-) CLOCK]
 //	           CLOCK: 5pm, 5 pm, 7:30am, 7 a.m., 17:00, 5.30, noon, midday, midnight,
 //	           five o'clock, 17h30, 20h, half past six, (a) quarter to|past 8, ten to
-//	           five, 20 past 9, half 7 (7:30); a bare hour ("8", "eight") only after
+//	           five, 20 past 9, half 7 (7:30), six thirty; a bare hour ("8", "eight") only after
 //	           at/@/around or in a "from" range ("by 5 people" is not a time); "5.30"
 //	           and military "0930" only after a prefix
 //	moment     in N minutes|hours, in an hour, in half an hour, in 1 hour and 30 minutes,
@@ -104,6 +104,12 @@
 // at 5" is 17:00; "5am" stays 05:00); PartTimes, which gives a part of day
 // named without a time its time (PartTime set); DaysKeepTime, which makes
 // "in 2 days" a time (now's clock that day).
+//
+// # The words on their own
+//
+// The same lexicon reads single answers for the rest of Flux: WeekdayWord reads a weekday
+// name, ReadClock a time of day as an answer to "what time?" (bare hours included),
+// ParseClock one unmistakable time ("19:00", "7pm") and HHMM the stored "HH:MM".
 //
 // # Left out on purpose
 //

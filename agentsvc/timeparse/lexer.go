@@ -1,6 +1,7 @@
 package timeparse
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,14 +99,7 @@ var typos = map[string]string{
 	"sunady": "sunday", "minuts": "minutes", "mintues": "minutes", "hous": "hours",
 }
 
-func isAny(s string, words ...string) bool {
-	for _, w := range words {
-		if s == w {
-			return true
-		}
-	}
-	return false
-}
+func isAny(s string, words ...string) bool { return slices.Contains(words, s) }
 
 var weekdayNames = map[string]time.Weekday{
 	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
@@ -121,8 +115,12 @@ var weekdayAbbrevs = map[string]time.Weekday{
 	"thur": time.Thursday, "thurs": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
 }
 
-// weekdayWord reads "monday", "mondays" (plural) or "mon" (abbreviated).
-func weekdayWord(s string) (wd time.Weekday, plural, abbrev, ok bool) {
+// WeekdayWord reads one word as a weekday, in any case and with the usual misspellings: a
+// full name ("Monday"), a plural ("Mondays", every Monday) or an abbreviation ("Mon", "Tues",
+// "thurs"). Abbreviations are ordinary words too ("sat", "sun", "wed"): read them only where a
+// day is expected.
+func WeekdayWord(word string) (wd time.Weekday, plural, abbrev, ok bool) {
+	s := normalize(word)
 	if wd, ok := weekdayNames[s]; ok {
 		return wd, false, false, true
 	}

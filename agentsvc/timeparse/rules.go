@@ -1,6 +1,7 @@
 package timeparse
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -289,21 +290,21 @@ func (p *parser) weekdayList(j int, firstPlural bool) ([]time.Weekday, int) {
 		t := p.tok(next)
 		if a, b, ok := strings.Cut(t, "-"); ok && len(days) == 0 && !firstPlural {
 			// "mon-fri" written as one word
-			wa, _, _, okA := weekdayWord(a)
-			wb, _, _, okB := weekdayWord(b)
+			wa, _, _, okA := WeekdayWord(a)
+			wb, _, _, okB := WeekdayWord(b)
 			if okA && okB {
 				add(wa, wb)
 				k = next + 1
 				continue
 			}
 		}
-		wd, plural, _, ok := weekdayWord(t)
+		wd, plural, _, ok := WeekdayWord(t)
 		if !ok || (len(days) == 0 && firstPlural && !plural) {
 			break
 		}
 		next++
 		if isAny(p.tok(next), "to", "through", "thru", "-", "–") {
-			if wd2, _, _, ok := weekdayWord(p.tok(next + 1)); ok {
+			if wd2, _, _, ok := WeekdayWord(p.tok(next + 1)); ok {
 				add(wd, wd2)
 				k = next + 2
 				continue
@@ -590,7 +591,7 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 	case "yesterday":
 		return daySpec{kind: dayOffset, offset: -1}, "", 1
 	case "last":
-		if wd, plural, _, ok := weekdayWord(p.tok(j + 1)); ok && !plural {
+		if wd, plural, _, ok := WeekdayWord(p.tok(j + 1)); ok && !plural {
 			return daySpec{kind: dayWeekday, weekday: wd, last: true}, "", 2
 		}
 		return daySpec{}, "", 0
@@ -598,12 +599,12 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 		if part := partOf(p.tok(j + 1)); part != "" && !strings.HasSuffix(p.tok(j+1), "s") {
 			return daySpec{kind: dayToday}, part, 2
 		}
-		if wd, plural, _, ok := weekdayWord(p.tok(j + 1)); ok && !plural {
+		if wd, plural, _, ok := WeekdayWord(p.tok(j + 1)); ok && !plural {
 			return daySpec{kind: dayWeekday, weekday: wd, fromToday: true}, "", 2
 		}
 		return daySpec{}, "", 0
 	case "next":
-		if wd, plural, _, ok := weekdayWord(p.tok(j + 1)); ok && !plural {
+		if wd, plural, _, ok := WeekdayWord(p.tok(j + 1)); ok && !plural {
 			return daySpec{kind: dayWeekday, weekday: wd}, "", 2
 		}
 		return daySpec{}, "", 0
@@ -615,7 +616,7 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 	if p.tok(k) == "day" && p.tok(k+1) == "after" && p.tok(k+2) == "tomorrow" {
 		return daySpec{kind: dayOffset, offset: 2}, "", k + 3 - j
 	}
-	if wd, plural, abbrev, ok := weekdayWord(t); ok && !plural && (!abbrev || prefixed || p.clockFollows(j+1)) {
+	if wd, plural, abbrev, ok := WeekdayWord(t); ok && !plural && (!abbrev || prefixed || p.clockFollows(j+1)) {
 		return daySpec{kind: dayWeekday, weekday: wd}, "", 1
 	}
 	if d, n := p.date(j, prefixed); n > 0 {
@@ -852,11 +853,11 @@ func (p *parser) clockAt(j int, bareOK bool) (clockSpec, int) {
 		mins, _ := strconv.Atoi(m[2])
 		return clockSpec{set: true, hour: h, min: mins}, 1
 	}
-	n := 1
-	mer := meridiem(p.tok(j + 1))
+	mins, n := p.minuteWords(j)
+	mer := meridiem(p.tok(j + n))
 	if mer != 0 {
 		n++
-	} else if isAny(p.tok(j+1), "o'clock", "oclock") {
+	} else if isAny(p.tok(j+n), "o'clock", "oclock") {
 		n++
 		bareOK = true // "five o'clock" is unmistakably a time
 	}
@@ -869,7 +870,37 @@ func (p *parser) clockAt(j int, bareOK bool) (clockSpec, int) {
 		}
 		return clockSpec{}, 0
 	}
+	c.min += mins
 	return c, n
+}
+
+var minuteNames = map[string]int{"fifteen": 15, "thirty": 30, "forty-five": 45, "fortyfive": 45}
+
+// minuteWords reads the minutes said after a bare hour at j ("six thirty", "7 fifteen",
+// "six - thirty", "seven forty five"); n counts the hour's word too.
+func (p *parser) minuteWords(j int) (mins, n int) {
+	if !bareHour(p.tok(j)) {
+		return 0, 1
+	}
+	k := j + 1
+	if p.tok(k) == "-" {
+		k++
+	}
+	if p.tok(k) == "forty" && p.tok(k+1) == "five" {
+		return 45, k + 2 - j
+	}
+	if m, ok := minuteNames[p.tok(k)]; ok {
+		return m, k + 1 - j
+	}
+	return 0, 1
+}
+
+// bareHour: an hour written alone, as a number word or one or two digits ("seven", "7", "07").
+func bareHour(s string) bool {
+	if _, ok := numberWords[s]; ok {
+		return true
+	}
+	return len(s) > 0 && len(s) <= 2 && strings.Trim(s, "0123456789") == ""
 }
 
 // spokenClock reads "half past six", "quarter to 8", "a quarter past 3", "ten past 5",
@@ -1011,6 +1042,64 @@ func rangeStart(start, end clockSpec) clockSpec {
 		start.ambiguous = false
 	}
 	return start
+}
+
+// Clock is a time of day read on its own (ReadClock). Open marks a bare hour 1..12 without
+// am/pm ("7", "half past six"), which Hour gives as written: its morning reading, 12 for twelve.
+type Clock struct {
+	Hour, Min int
+	Open      bool
+}
+
+// String renders the clock as "HH:MM".
+func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", c.Hour, c.Min) }
+
+// amountUnits after a bare number make it an amount, not a time ("8 hours", "5 days a week").
+var amountUnits = map[string]bool{
+	"hour": true, "hours": true, "hr": true, "hrs": true, "h": true, "minute": true, "minutes": true,
+	"min": true, "mins": true, "day": true, "days": true, "week": true, "weeks": true, "times": true,
+	"people": true, "km": true, "miles": true, "k": true,
+}
+
+// ReadClock reads a time of day at the start of words (lower-cased, one word each), a bare
+// hour included, as an answer to "what time?" is written: "7", "seven", "7pm", "7 a.m", "6:30",
+// "6.30", "0630", "half past six", "quarter to 7", "six thirty", "five o'clock", "noon",
+// "midnight" (00:00), optionally followed by "in the morning|afternoon|evening|night" or "at
+// night", which settles an open hour. A number before a unit ("8 hours", "2.50 miles") is an
+// amount, and one before an am/pm it cannot take ("16 pm") no time. n is the number of words
+// read, 0 when they start with no time.
+func ReadClock(words []string) (c Clock, n int) {
+	p := &parser{toks: make([]token, len(words))}
+	for i, w := range words {
+		p.toks[i].text = w
+	}
+	spec, n := p.clockAt(0, true)
+	g := clockRe.FindStringSubmatch(p.tok(0))
+	number := bareHour(p.tok(0)) || g != nil && g[4] == ""
+	if n == 0 || n == 1 && (number && amountUnits[p.tok(1)] || meridiem(p.tok(1)) != 0) {
+		return Clock{}, 0
+	}
+	n += p.partRule(n)
+	hour := readings(spec, p.e.part)[0] % 24
+	return Clock{Hour: hour, Min: spec.min, Open: spec.ambiguous && p.e.part == ""}, n
+}
+
+// ParseClock reads s as one time of day written unmistakably: "07:30", "7:30", "19:00", "7am",
+// "7:30 pm", "17h30", "noon". An hour without am/pm is taken as written (24-hour). A bare
+// number ("7") is not read, nor the end of a day ("24:00", "midnight").
+func ParseClock(s string) (hour, min int, ok bool) {
+	p := &parser{toks: tokenize(s)}
+	c, n := p.clockAt(0, false)
+	if n == 0 || n != len(p.toks) || c.hour > 23 {
+		return 0, 0, false
+	}
+	return c.hour, c.min, true
+}
+
+// HHMM reads exactly "HH:MM", 00:00 to 23:59: the form times of day are stored in.
+func HHMM(s string) (hour, min int, ok bool) {
+	hour, min, ok = ParseClock(s)
+	return hour, min, ok && Clock{Hour: hour, Min: min}.String() == s
 }
 
 // ---- part of day ----

@@ -361,8 +361,6 @@ func step(anchor civil, r recSpec, k int) (civil, bool) {
 	}
 }
 
-var byday = [7]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
-
 // String renders the RRULE body; BYDAY lists days Monday first.
 func (r recSpec) String() string {
 	if r.freq == "" {
@@ -373,13 +371,27 @@ func (r recSpec) String() string {
 		s += ";INTERVAL=" + strconv.Itoa(r.interval)
 	}
 	if len(r.byday) > 0 {
-		days := slices.Clone(r.byday)
-		slices.SortFunc(days, func(a, b time.Weekday) int { return (int(a)+6)%7 - (int(b)+6)%7 })
-		codes := make([]string, len(days))
-		for i, d := range days {
-			codes[i] = byday[d]
-		}
-		s += ";BYDAY=" + strings.Join(codes, ",")
+		s += ";BYDAY=" + ByDay(r.byday)
 	}
 	return s
+}
+
+// byDayCodes are the RRULE codes of the weekdays, indexed by time.Weekday.
+var byDayCodes = [7]string{"SU", "MO", "TU", "WE", "TH", "FR", "SA"}
+
+// ByDay writes days as an RRULE BYDAY list, Monday first: "MO,WE,FR".
+func ByDay(days []time.Weekday) string {
+	days = slices.Clone(days)
+	slices.SortFunc(days, func(a, b time.Weekday) int { return (int(a)+6)%7 - (int(b)+6)%7 })
+	codes := make([]string, len(days))
+	for i, d := range days {
+		codes[i] = byDayCodes[d]
+	}
+	return strings.Join(codes, ",")
+}
+
+// ByDayWeekday reads one RRULE weekday code ("MO"), in any case.
+func ByDayWeekday(code string) (time.Weekday, bool) {
+	i := slices.Index(byDayCodes[:], strings.ToUpper(code))
+	return time.Weekday(i), i >= 0
 }

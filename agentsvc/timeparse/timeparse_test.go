@@ -1,6 +1,8 @@
 package timeparse
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -424,6 +426,8 @@ func TestMoreShapes(t *testing.T) {
 		{text: "quarter past 3 cake", at: "2026-06-10 15:15", clock: true, title: "Cake"},
 		{text: "half 7 tomorrow pick up Lena", at: "2026-06-11 07:30", date: true, clock: true, title: "Pick up Lena"},
 		{text: "ten to five tea", at: "2026-06-10 16:50", clock: true, title: "Tea"},
+		{text: "at six thirty run", at: "2026-06-10 18:30", clock: true, title: "Run"},
+		{text: "tomorrow at seven forty five am swim", at: "2026-06-11 07:45", date: true, clock: true, title: "Swim"},
 		{text: "at 17h30 post office", at: "2026-06-10 17:30", clock: true, title: "Post office"},
 		{text: "tomorrow at 20h dinner", at: "2026-06-11 20:00", date: true, clock: true, title: "Dinner"},
 		{text: "at 0930 call", at: "2026-06-11 09:30", clock: true, title: "Call"},
@@ -443,4 +447,42 @@ func TestMoreShapes(t *testing.T) {
 		{text: "in 2 days call", opt: parts, at: "2026-06-12 10:00", date: true, clock: true, title: "Call"},
 		{text: "tonite call Lisa", date: true, at: "2026-06-10 00:00", part: "evening", title: "Call Lisa"},
 	})
+}
+
+// The words read on their own, for the answers other packages read.
+func TestWords(t *testing.T) {
+	t.Parallel()
+	for word, want := range map[string]time.Weekday{"Monday": time.Monday, "mondays": time.Monday, "TUES": time.Tuesday,
+		"wensday": time.Wednesday, "thurs": time.Thursday, "Sun": time.Sunday} {
+		if got, _, _, ok := WeekdayWord(word); !ok || got != want {
+			t.Errorf("WeekdayWord(%q) = %v %v, want %v", word, got, ok, want)
+		}
+	}
+	if _, _, _, ok := WeekdayWord("someday"); ok {
+		t.Error("WeekdayWord(someday) read a day")
+	}
+	for in, want := range map[string]string{"7": "07:00 open 1", "seven pm": "19:00 2", "6:30 in the evening": "18:30 4",
+		"half past six": "06:30 open 3", "six - thirty": "06:30 open 3", "12 at night": "00:00 3", "midnight": "00:00 1",
+		"0630 hours": "06:30 1", "quarter to one": "12:45 open 3", "20h": "20:00 1", "8 hours": "", "five days": "", "late": ""} {
+		c, n := ReadClock(strings.Fields(in))
+		got := ""
+		if n > 0 {
+			got = c.String() + map[bool]string{true: " open", false: ""}[c.Open] + " " + strconv.Itoa(n)
+		}
+		if got != want {
+			t.Errorf("ReadClock(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"07:30": "07:30", "7:30": "07:30", " 19:00 ": "19:00", "7am": "07:00",
+		"7:30 pm": "19:30", "noon": "12:00", "7": "", "7.30": "", "24:00": "", "midnight": "", "12:60": "", "7 pm later": ""} {
+		h, m, ok := ParseClock(in)
+		if got := map[bool]string{true: Clock{Hour: h, Min: m}.String()}[ok]; got != want {
+			t.Errorf("ParseClock(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]bool{"07:30": true, "23:59": true, "7:30": false, "07:30am": false, "24:00": false} {
+		if _, _, ok := HHMM(in); ok != want {
+			t.Errorf("HHMM(%q) = %v", in, ok)
+		}
+	}
 }

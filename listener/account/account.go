@@ -3,7 +3,6 @@ package account
 import (
 	"archive/zip"
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,27 +14,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-//go:embed queries/*.sql
-var files embed.FS
-
-func query(name string) string {
-	b, err := files.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		panic(fmt.Sprintf("account: missing query %s: %v", name, err))
-	}
-	return string(b)
-}
-
-var (
-	qUserTables     = query("user_tables")
-	qUserExists     = query("user_exists")
-	qLockAuthUser   = query("lock_auth_user")
-	qDeleteAuthUser = query("delete_auth_user")
-	qCountAuthUser  = query("count_auth_user")
+	"github.com/flux-companion/flux/sql/store"
 )
 
 // ErrNotFound: the user has no public.users row.
@@ -78,89 +59,6 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// table is one user table from the catalog.
-type table struct {
-	Schema, Name, Owner string
-	Key                 []string // primary key columns, for a stable export order
-}
-
-func (t table) String() string { return t.Schema + "." + t.Name }
-
-func (t table) ident() string { return pgx.Identifier{t.Schema, t.Name}.Sanitize() }
-
-func (t table) owner() string { return pgx.Identifier{t.Owner}.Sanitize() }
-
-// Identifiers come from the catalog and are quoted, so building these statements is safe.
-func (t table) selectRows() string {
-	q := fmt.Sprintf("select to_jsonb(t) from %s t where t.%s = $1", t.ident(), t.owner())
-	if len(t.Key) > 0 {
-		cols := make([]string, len(t.Key))
-		for i, k := range t.Key {
-			cols[i] = "t." + pgx.Identifier{k}.Sanitize()
-		}
-		q += " order by " + strings.Join(cols, ", ")
-	}
-	return q
-}
-
-func (t table) countRows() string {
-	return fmt.Sprintf("select count(*) from %s where %s = $1", t.ident(), t.owner())
-}
-
-func (t table) deleteRows() string {
-	return fmt.Sprintf("delete from %s where %s = $1", t.ident(), t.owner())
-}
-
-// db is a pool or a transaction.
-type db interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
-func userTables(ctx context.Context, q db) ([]table, error) {
-	rows, err := q.Query(ctx, qUserTables)
-	if err != nil {
-		return nil, fmt.Errorf("account: list user tables: %w", err)
-	}
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
-		var t table
-		err := r.Scan(&t.Schema, &t.Name, &t.Owner, &t.Key)
-		return t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("account: list user tables: %w", err)
-	}
-	if len(tables) == 0 {
-		// Not even public.users: the wrong database, and "nothing to export or erase" would be a lie.
-		return nil, errors.New("account: no user tables in the catalog (not a Flux database?)")
-	}
-	return tables, nil
-}
-
-// countRows returns the user's rows per table, in one round trip.
-func countRows(ctx context.Context, q db, tables []table, user uuid.UUID) (map[string]int64, error) {
-	b := &pgx.Batch{}
-	for _, t := range tables {
-		b.Queue(t.countRows(), user)
-	}
-	br := q.SendBatch(ctx, b)
-	counts := make(map[string]int64, len(tables))
-	for _, t := range tables {
-		var n int64
-		if err := br.QueryRow().Scan(&n); err != nil {
-			br.Close()
-			return nil, fmt.Errorf("account: count rows of %s: %w", t, err)
-		}
-		counts[t.String()] = n
-	}
-	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("account: count rows: %w", err)
-	}
-	return counts, nil
-}
-
 // Export writes the user's data to w as a ZIP: one "<schema>.<table>.json" per user table (a JSON
 // array of row objects, to_jsonb of each row), the user's webhook receipts, and manifest.json.
 // On ErrNotFound nothing is written; on any other error w holds a partial archive to discard.
@@ -173,14 +71,15 @@ func (s *Service) Export(ctx context.Context, user uuid.UUID, w io.Writer) (Mani
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to undo
 
 	// The first statement takes the snapshot every later read sees.
-	var exists bool
-	if err := tx.QueryRow(ctx, qUserExists, user).Scan(&exists); err != nil {
+	st := store.New(tx)
+	exists, err := st.UserExists(ctx, user)
+	if err != nil {
 		return Manifest{}, fmt.Errorf("account: export: %w", err)
 	}
 	if !exists {
 		return Manifest{}, ErrNotFound
 	}
-	tables, err := userTables(ctx, tx)
+	tables, err := st.UserTables(ctx)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -188,7 +87,7 @@ func (s *Service) Export(ctx context.Context, user uuid.UUID, w io.Writer) (Mani
 	m := Manifest{UserID: user, ExportedAt: s.now().UTC(), Tables: map[string]int{}}
 	zw := zip.NewWriter(w)
 	for _, t := range tables {
-		n, err := writeRows(ctx, tx, zw, t.String(), m.ExportedAt, t.selectRows(), user)
+		n, err := writeRows(ctx, st, zw, t, m.ExportedAt, user)
 		if err != nil {
 			return Manifest{}, err
 		}
@@ -215,45 +114,34 @@ func (s *Service) Export(ctx context.Context, user uuid.UUID, w io.Writer) (Mani
 	return m, nil
 }
 
-// writeRows streams the rows of one query (one jsonb value per row) into <name>.json as a JSON
-// array, one row per line.
-func writeRows(ctx context.Context, tx pgx.Tx, zw *zip.Writer, name string, mod time.Time, sql string, user uuid.UUID) (int, error) {
-	f, err := zw.CreateHeader(&zip.FileHeader{Name: name + ".json", Method: zip.Deflate, Modified: mod})
+// writeRows streams the user's rows of t into <t>.json as a JSON array, one row per line.
+func writeRows(ctx context.Context, st *store.Store, zw *zip.Writer, t store.UserTable, mod time.Time, user uuid.UUID) (int, error) {
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: t.String() + ".json", Method: zip.Deflate, Modified: mod})
 	if err != nil {
-		return 0, fmt.Errorf("account: export %s: %w", name, err)
+		return 0, fmt.Errorf("account: export %s: %w", t, err)
 	}
-	rows, err := tx.Query(ctx, sql, user)
-	if err != nil {
-		return 0, fmt.Errorf("account: export %s: %w", name, err)
-	}
-	defer rows.Close()
 	n := 0
-	var row []byte
-	for rows.Next() {
-		if err := rows.Scan(&row); err != nil {
-			return 0, fmt.Errorf("account: export %s: %w", name, err)
-		}
+	err = st.EachUserRow(ctx, t, user, func(row []byte) error {
 		sep := ",\n"
 		if n == 0 {
 			sep = "[\n"
 		}
-		if _, err := io.WriteString(f, sep); err != nil {
-			return 0, fmt.Errorf("account: export %s: %w", name, err)
-		}
-		if _, err := f.Write(row); err != nil {
-			return 0, fmt.Errorf("account: export %s: %w", name, err)
-		}
 		n++
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("account: export %s: %w", name, err)
+		if _, err := io.WriteString(f, sep); err != nil {
+			return err
+		}
+		_, err := f.Write(row)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("account: export %s: %w", t, err)
 	}
 	end := "\n]\n"
 	if n == 0 {
 		end = "[]\n"
 	}
 	if _, err := io.WriteString(f, end); err != nil {
-		return 0, fmt.Errorf("account: export %s: %w", name, err)
+		return 0, fmt.Errorf("account: export %s: %w", t, err)
 	}
 	return n, nil
 }
@@ -269,17 +157,18 @@ func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 	if s.Admin == nil {
 		via = "database"
 		err := pgx.BeginTxFunc(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, qLockAuthUser, user); err != nil {
-				return fmt.Errorf("account: delete: lock auth user: %w", err)
+			st := store.New(tx)
+			if err := st.LockAuthUser(ctx, user); err != nil {
+				return fmt.Errorf("account: delete: %w", err)
 			}
 			var err error
-			if counts, err = userRows(ctx, tx, user); err != nil {
+			if counts, err = userRows(ctx, st, user); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, qDeleteAuthUser, user); err != nil {
-				return fmt.Errorf("account: delete: auth user: %w", err)
+			if err := st.DeleteAuthUser(ctx, user); err != nil {
+				return fmt.Errorf("account: delete: %w", err)
 			}
-			swept, err = sweep(ctx, tx, user)
+			swept, err = sweep(ctx, st, user)
 			return err
 		})
 		if err != nil {
@@ -290,7 +179,7 @@ func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 		// GoTrue deletes auth.users in its own transaction; a failed admin call leaves the user's
 		// rows in place and a retry finishes.
 		var err error
-		if counts, err = userRows(ctx, s.DB, user); err != nil {
+		if counts, err = userRows(ctx, store.New(s.DB), user); err != nil {
 			return err
 		}
 		if err := s.Admin.DeleteUser(ctx, user); err != nil {
@@ -298,7 +187,7 @@ func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 		}
 		err = pgx.BeginTxFunc(ctx, s.DB, pgx.TxOptions{}, func(tx pgx.Tx) error {
 			var err error
-			swept, err = sweep(ctx, tx, user)
+			swept, err = sweep(ctx, store.New(tx), user)
 			return err
 		})
 		if err != nil {
@@ -325,49 +214,34 @@ func (s *Service) Delete(ctx context.Context, user uuid.UUID) error {
 }
 
 // userRows counts the user's rows in every user table.
-func userRows(ctx context.Context, q db, user uuid.UUID) (map[string]int64, error) {
-	tables, err := userTables(ctx, q)
+func userRows(ctx context.Context, st *store.Store, user uuid.UUID) (map[string]int64, error) {
+	tables, err := st.UserTables(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return countRows(ctx, q, tables, user)
+	return st.CountUserRows(ctx, tables, user)
 }
 
 // sweep deletes whatever rows of the user the cascade did not reach (a user table without the
 // foreign key to auth.users) and returns them by table.
-func sweep(ctx context.Context, tx pgx.Tx, user uuid.UUID) (map[string]int64, error) {
-	tables, err := userTables(ctx, tx)
+func sweep(ctx context.Context, st *store.Store, user uuid.UUID) (map[string]int64, error) {
+	tables, err := st.UserTables(ctx)
 	if err != nil {
 		return nil, err
 	}
-	swept := map[string]int64{}
-	for _, t := range tables {
-		tag, err := tx.Exec(ctx, t.deleteRows(), user)
-		if err != nil {
-			return nil, fmt.Errorf("account: delete: rows of %s: %w", t, err)
-		}
-		if n := tag.RowsAffected(); n > 0 {
-			swept[t.String()] = n
-		}
-	}
-	return swept, nil
+	return st.DeleteUserRows(ctx, tables, user)
 }
 
 // verify reads the catalog again and fails, naming the tables, if any row of the user remains.
 func (s *Service) verify(ctx context.Context, user uuid.UUID) error {
-	tables, err := userTables(ctx, s.DB)
+	st := store.New(s.DB)
+	counts, err := userRows(ctx, st, user)
 	if err != nil {
 		return err
 	}
-	counts, err := countRows(ctx, s.DB, tables, user)
-	if err != nil {
-		return err
+	if counts["auth.users"], err = st.CountAuthUser(ctx, user); err != nil {
+		return fmt.Errorf("account: verify erasure: %w", err)
 	}
-	var auth int64
-	if err := s.DB.QueryRow(ctx, qCountAuthUser, user).Scan(&auth); err != nil {
-		return fmt.Errorf("account: verify erasure: auth.users: %w", err)
-	}
-	counts["auth.users"] = auth
 	var left []string
 	for name, n := range counts {
 		if n > 0 {

@@ -42,11 +42,7 @@ func seeded(t *testing.T) *pgxpool.Pool {
 	if err := migrate.Seed(ctx, url, supabase.Seed); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	for _, u := range []uuid.UUID{alex, sam} {
 		fillEveryTable(t, pool, u)
 	}

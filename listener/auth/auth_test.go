@@ -25,6 +25,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/flux-companion/flux/internal/testwait"
 )
 
 const testSecret = "super-secret-jwt-token-with-at-least-32-characters-long"
@@ -383,12 +385,7 @@ func TestKeyRotation(t *testing.T) {
 
 	srv.add(t, "B", jwkset.AlgES256, &ecB().PublicKey)
 	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err = v.Verify(t.Context(), tokB); err == nil {
-			break
-		}
-	}
-	if err != nil {
+	if !testwait.Until(10*time.Second, func() bool { _, err = v.Verify(t.Context(), tokB); return err == nil }) {
 		t.Fatalf("key B after it is published: %v", err)
 	}
 	if _, err := v.Verify(t.Context(), tokA); err != nil {
@@ -420,12 +417,7 @@ func TestJWKSDownAtStart(t *testing.T) {
 	}
 
 	srv.down.Store(false)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err = v.Verify(t.Context(), tok); err == nil {
-			break
-		}
-	}
-	if err != nil {
+	if !testwait.Until(10*time.Second, func() bool { _, err = v.Verify(t.Context(), tok); return err == nil }) {
 		t.Fatalf("after the JWKS came up: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/dispatch"
@@ -121,18 +122,13 @@ func (e *env) rung(t *testing.T, offset time.Duration) {
 		slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(runCtx) }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testwait.For(t, "the outbox to drain", func() bool {
 		var pending int
 		if err := e.pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending'`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("outbox not drained after 30s")
-		}
-	}
+		return pending == 0
+	})
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/agentsvc/agentrun"
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -163,20 +164,15 @@ func (f *fixture) run(t *testing.T, agent Agent, cfg Config) (stop func()) {
 // waitIdle waits until no run is pending or running.
 func (f *fixture) waitIdle(t *testing.T, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		var open int
+	var open int
+	if !testwait.Until(within, func() bool {
 		if err := f.pool.QueryRow(context.Background(),
 			`select count(*) from flux.agent_runs where status in ('pending', 'running')`).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
-		if open == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still open after %s", open, within)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return open == 0
+	}) {
+		t.Fatalf("%d runs still open after %s", open, within)
 	}
 }
 
@@ -315,7 +311,7 @@ func TestAStoppedRunnerHandsItsRunBackAndItIsAnsweredOnce(t *testing.T) {
 	first := &echo{hang: func(string) bool { return true }}
 	stop := f.run(t, first, Config{Owner: "first"})
 	f.say(t, c, "hello")
-	waitFor(t, func() bool { return first.active.Load() == 1 })
+	testwait.For(t, "the turn to start", func() bool { return first.active.Load() == 1 })
 	stop() // mid-turn: the turn is cancelled and the run handed back
 
 	second := &echo{}
@@ -363,7 +359,7 @@ func TestALongTurnKeepsItsLease(t *testing.T) {
 	slow := &echo{delay: 900 * time.Millisecond}
 	f.run(t, slow, Config{Owner: "slow", Lease: 300 * time.Millisecond})
 	f.say(t, c, "think hard")
-	waitFor(t, func() bool { return slow.active.Load() == 1 })
+	testwait.For(t, "the turn to start", func() bool { return slow.active.Load() == 1 })
 	// A second runner would take the run over if the slow one stopped renewing its lease.
 	other := &echo{}
 	f.run(t, other, Config{Owner: "other", Sweep: 50 * time.Millisecond})
@@ -376,28 +372,13 @@ func TestALongTurnKeepsItsLease(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // PostgreSQL restarts while a turn is running: the turn's write fails, nothing is half-written,
 // and once the database is back the runner answers that message exactly once, and the next.
 func TestARunnerSurvivesADatabaseRestart(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewRestartable(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, db.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, db.URL())
 	f := &fixture{pool: pool, store: store.New(pool)}
 	if err := pool.QueryRow(ctx, `insert into auth.users (id, email) values (gen_random_uuid(), 'restart@test.flux.local') returning id::text`).Scan(&f.user); err != nil {
 		t.Fatal(err)
@@ -414,7 +395,7 @@ func TestARunnerSurvivesADatabaseRestart(t *testing.T) {
 	}
 	f.run(t, agent, Config{Owner: "restart", Lease: time.Second, Sweep: 100 * time.Millisecond})
 	f.say(t, c, "before the restart")
-	waitFor(t, func() bool { return agent.active.Load() == 1 })
+	testwait.For(t, "the turn to start", func() bool { return agent.active.Load() == 1 })
 	db.Stop()
 	close(gate) // the turn finishes while the database is away: its write fails
 	time.Sleep(300 * time.Millisecond)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/sql/pgtest"
 	"github.com/flux-companion/flux/sql/store"
@@ -102,19 +103,14 @@ func (f fixture) runLogged(t *testing.T, senders map[string]Sender, cfg Config, 
 	d := New(f.store, senders, cfg, f.clock, slog.New(slog.NewJSONHandler(logs, nil)), nil)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var pending int
+	var pending int
+	if !testwait.Until(testwait.Timeout, func() bool {
 		if err := f.pool.QueryRow(context.Background(), `select count(*) from public.dispatch_log where status = 'pending'`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d outbox rows still pending after 30s", pending)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return pending == 0
+	}) {
+		t.Fatalf("%d outbox rows still pending after 30s", pending)
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
@@ -94,11 +95,7 @@ type env struct {
 func setup(t testing.TB) env {
 	t.Helper()
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	e := env{url: url, pool: pool, slot: fmt.Sprintf("feed_test_%d_%d", time.Now().UnixNano()%1e6, slotSeq.Add(1))}
 	if err := pool.QueryRow(context.Background(),
 		`insert into auth.users (id, email) values (gen_random_uuid(), 'feed@test.flux.local') returning id::text`).Scan(&e.user); err != nil {
@@ -131,23 +128,14 @@ func (e env) task(t *testing.T, title string) {
 	}
 }
 
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	r := &recorder{}
 	f, _ := e.start(t, r, Config{})
-	waitFor(t, "streaming", f.Streaming)
+	testwait.For(t, "streaming", f.Streaming)
 	e.task(t, "Stretch")
-	waitFor(t, "the insert", func() bool { return len(r.titles()) == 1 })
+	testwait.For(t, "the insert", func() bool { return len(r.titles()) == 1 })
 	if got := r.titles(); got[0] != "insert:Stretch" || r.catchUps != 1 {
 		t.Fatalf("changes %v, catch-ups %d", got, r.catchUps)
 	}
@@ -174,7 +162,7 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	}
 	_ = tx.Rollback(context.Background())
 	e.task(t, "After")
-	waitFor(t, "the next insert", func() bool { return len(r.titles()) == 2 })
+	testwait.For(t, "the next insert", func() bool { return len(r.titles()) == 2 })
 	if got := r.titles(); got[1] != "insert:After" {
 		t.Fatalf("changes %v", got)
 	}
@@ -182,7 +170,7 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), `update public.tasks set status = 'cancelled' where id = $1`, taskID("Stretch")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the update", func() bool { return len(r.titles()) == 3 })
+	testwait.For(t, "the update", func() bool { return len(r.titles()) == 3 })
 	r.mu.Lock()
 	c = r.changes[len(r.changes)-1]
 	r.mu.Unlock()
@@ -197,17 +185,17 @@ func TestResumesWhereItLeftOff(t *testing.T) {
 	e := setup(t)
 	r1 := &recorder{}
 	f1, stop1 := e.start(t, r1, Config{})
-	waitFor(t, "streaming", f1.Streaming)
+	testwait.For(t, "streaming", f1.Streaming)
 	e.task(t, "Before")
-	waitFor(t, "the first change", func() bool { return len(r1.titles()) == 1 })
-	waitFor(t, "its confirmation", func() bool { return confirmedFlush(t, e) >= uint64(f1.Confirmed()) && f1.Confirmed() > 0 })
+	testwait.For(t, "the first change", func() bool { return len(r1.titles()) == 1 })
+	testwait.For(t, "its confirmation", func() bool { return confirmedFlush(t, e) >= uint64(f1.Confirmed()) && f1.Confirmed() > 0 })
 	stop1()
 
 	e.task(t, "While down 1")
 	e.task(t, "While down 2")
 	r2 := &recorder{}
 	f2, _ := e.start(t, r2, Config{})
-	waitFor(t, "changes made while down", func() bool { return len(r2.titles()) == 2 })
+	testwait.For(t, "changes made while down", func() bool { return len(r2.titles()) == 2 })
 	if got := strings.Join(r2.titles(), ","); got != "insert:While down 1,insert:While down 2" {
 		t.Fatalf("after restart: %s", got)
 	}
@@ -220,9 +208,9 @@ func TestHandlerFailureRedelivers(t *testing.T) {
 	e := setup(t)
 	r := &recorder{failOnce: "Flaky"}
 	f, _ := e.start(t, r, Config{RetryMax: 200 * time.Millisecond})
-	waitFor(t, "streaming", f.Streaming)
+	testwait.For(t, "streaming", f.Streaming)
 	e.task(t, "Flaky")
-	waitFor(t, "redelivery", func() bool { return len(r.titles()) == 1 })
+	testwait.For(t, "redelivery", func() bool { return len(r.titles()) == 1 })
 	if !r.failed || r.catchUps < 2 {
 		t.Fatalf("failed=%v catchUps=%d: want a failure and a reconnection with catch-up", r.failed, r.catchUps)
 	}
@@ -234,17 +222,17 @@ func TestOneLeaderAndFailover(t *testing.T) {
 	e := setup(t)
 	ra, rb := &recorder{}, &recorder{}
 	fa, stopA := e.start(t, ra, Config{})
-	waitFor(t, "a leader", fa.Streaming)
+	testwait.For(t, "a leader", fa.Streaming)
 	fb, _ := e.start(t, rb, Config{})
 	time.Sleep(300 * time.Millisecond)
 	if fb.Leader() {
 		t.Fatal("two leaders")
 	}
 	e.task(t, "To A")
-	waitFor(t, "A's change", func() bool { return len(ra.titles()) == 1 })
+	testwait.For(t, "A's change", func() bool { return len(ra.titles()) == 1 })
 	stopA() // a graceful stop confirms what A handled
 	e.task(t, "To B")
-	waitFor(t, "failover", func() bool { return fb.Streaming() && len(rb.titles()) >= 1 })
+	testwait.For(t, "failover", func() bool { return fb.Streaming() && len(rb.titles()) >= 1 })
 	if got := strings.Join(rb.titles(), ","); got != "insert:To B" || len(ra.titles()) != 1 {
 		t.Fatalf("A saw %v, B saw %s: want B to get only what A did not confirm", ra.titles(), got)
 	}
@@ -271,12 +259,12 @@ func TestAFailingFeedSaysWhy(t *testing.T) {
 	e := setup(t)
 	r := &recorder{}
 	f, _ := e.start(t, r, Config{Publication: "no_such_publication", RetryMax: 200 * time.Millisecond})
-	waitFor(t, "streaming", f.Streaming)
+	testwait.For(t, "streaming", f.Streaming)
 	if f.Err() != nil {
 		t.Fatalf("streaming, yet Err = %v", f.Err())
 	}
 	e.task(t, "Water the plants") // decoding it needs the publication
-	waitFor(t, "the failure", func() bool { return f.Err() != nil })
+	testwait.For(t, "the failure", func() bool { return f.Err() != nil })
 	if !strings.Contains(f.Err().Error(), "no_such_publication") {
 		t.Errorf("Err = %v, want the server's reason", f.Err())
 	}
@@ -314,14 +302,14 @@ func BenchmarkLeaderTakeover(b *testing.B) {
 	}
 	names := [2]string{"bench_feed_0", "bench_feed_1"}
 	leader := start(names[0])
-	waitFor(b, "a leader", leader.f.Streaming)
+	testwait.For(b, "a leader", leader.f.Streaming)
 	follower := start(names[1])
 	b.Cleanup(func() { leader.stop(); follower.stop() })
 	time.Sleep(100 * time.Millisecond) // waiting in the lock
 	b.ResetTimer()
 	for i := range b.N {
 		kill(names[i%2], leader)
-		waitFor(b, "the takeover", follower.f.Streaming)
+		testwait.For(b, "the takeover", follower.f.Streaming)
 		b.StopTimer()
 		leader, follower = follower, start(names[i%2]) // the dead one comes back as the follower
 		time.Sleep(100 * time.Millisecond)             // waiting in the lock

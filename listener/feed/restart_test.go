@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
@@ -43,15 +44,15 @@ func TestSurvivesADatabaseRestart(t *testing.T) {
 	go func() { _ = f.Run(fctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, "streaming", f.Streaming)
+	testwait.For(t, "streaming", f.Streaming)
 	insert("before")
-	waitFor(t, "the first change", func() bool { return len(r.titles()) == 1 })
+	testwait.For(t, "the first change", func() bool { return len(r.titles()) == 1 })
 
 	db.Stop()
-	waitFor(t, "the feed to notice", func() bool { return !f.Streaming() })
+	testwait.For(t, "the feed to notice", func() bool { return !f.Streaming() })
 	db.Start()
 	insert("after")
-	waitFor(t, "streaming again with the change made after the restart", func() bool {
+	testwait.For(t, "streaming again with the change made after the restart", func() bool {
 		ts := r.titles()
 		return f.Streaming() && len(ts) >= 2 && ts[len(ts)-1] == "insert:after"
 	})
@@ -96,9 +97,9 @@ func TestRecreatesALostSlot(t *testing.T) {
 	fctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { _ = f1.Run(fctx); close(done) }()
-	waitFor(t, "streaming", f1.Streaming)
+	testwait.For(t, "streaming", f1.Streaming)
 	insert("before")
-	waitFor(t, "the first change", func() bool { return len(r1.titles()) == 1 })
+	testwait.For(t, "the first change", func() bool { return len(r1.titles()) == 1 })
 	stop()
 	<-done
 
@@ -128,9 +129,9 @@ func TestRecreatesALostSlot(t *testing.T) {
 	done = make(chan struct{})
 	go func() { _ = f2.Run(fctx); close(done) }()
 	defer func() { stop(); <-done }()
-	waitFor(t, "streaming on a new slot", f2.Streaming)
+	testwait.For(t, "streaming on a new slot", f2.Streaming)
 	insert("after")
-	waitFor(t, "the change made after the slot was recreated", func() bool {
+	testwait.For(t, "the change made after the slot was recreated", func() bool {
 		ts := r2.titles()
 		return len(ts) > 0 && ts[len(ts)-1] == "insert:after"
 	})

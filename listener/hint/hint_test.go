@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/hint"
 	"github.com/flux-companion/flux/sql/pgtest"
@@ -22,25 +21,12 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // Hints sent by one process reach a listener in another, debounced: a burst becomes few.
 func TestHintsReachListenersDebounced(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	var got atomic.Int32
 	var mu sync.Mutex
 	named := map[string]bool{}
@@ -68,8 +54,8 @@ func TestHintsReachListenersDebounced(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		s.Hint(fmt.Sprintf("row-%d", i))
 	}
-	waitFor(t, "a hint", func() bool { return got.Load() >= 1 })
-	waitFor(t, "every row named", func() bool { mu.Lock(); defer mu.Unlock(); return len(named) == 100 })
+	testwait.For(t, "a hint", func() bool { return got.Load() >= 1 })
+	testwait.For(t, "every row named", func() bool { mu.Lock(); defer mu.Unlock(); return len(named) == 100 })
 	if n := got.Load(); n > 3 {
 		t.Fatalf("100 hints in a burst arrived as %d notifications, want them collapsed", n)
 	}
@@ -87,11 +73,7 @@ func TestAWarpReachesTheClock(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	c := clock.New()
 	listening := make(chan struct{}, 1)
 	go func() {
@@ -107,5 +89,5 @@ func TestAWarpReachesTheClock(t *testing.T) {
 	if _, err := pool.Exec(ctx, `select flux.set_time_warp(interval '90 minutes')`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the warp", func() bool { return c.Offset() == 90*time.Minute })
+	testwait.For(t, "the warp", func() bool { return c.Offset() == 90*time.Minute })
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -15,25 +13,21 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/agentsvc/graph"
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/sql/pgtest"
+	"github.com/flux-companion/flux/sql/store"
 )
 
-// asUser runs sql as the signed-in user, the way PostgREST runs a supabase-js call: role
-// authenticated and the JWT claims, for one transaction.
+// asUser runs sql as the signed-in user, the way PostgREST runs a supabase-js call (see
+// store.AsUser), and returns its one value.
 func asUser(t *testing.T, pool *pgxpool.Pool, uid string, sql string, args ...any) string {
 	t.Helper()
 	ctx := context.Background()
 	var out string
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
-			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated')::text, true)`, uid); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, sql, args...).Scan(&out)
-	})
+	err := store.AsUser(ctx, pool, uid, func(tx pgx.Tx) error { return tx.QueryRow(ctx, sql, args...).Scan(&out) })
 	if err != nil {
 		t.Fatalf("as user: %s: %v", sql, err)
 	}
@@ -47,11 +41,7 @@ func TestChatThroughTheService(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 
 	var uid string
 	if err := pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
@@ -68,12 +58,10 @@ func TestChatThroughTheService(t *testing.T) {
 
 	runService(t, service.Config{
 		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-		Slot:       fmt.Sprintf("svc_chat_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
-		Dispatch:   dispatch.Config{Owner: "chat-test"},
-		Agent:      &graph.Graph{},
-		Chat:       chat.Config{Sweep: time.Hour},
-		FeedStatus: 200 * time.Millisecond,
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Slot:     newSlot("svc_chat"),
+		Dispatch: dispatch.Config{Owner: "chat-test"},
+		Agent:    &graph.Graph{},
+		Chat:     chat.Config{Sweep: time.Hour},
 	})
 
 	conv := asUser(t, pool, uid, `insert into conversations default values returning id::text`)
@@ -148,25 +136,19 @@ func TestChatThroughTheService(t *testing.T) {
 // reply waits for the assistant's answer to the conversation's latest user message.
 func reply(t *testing.T, pool *pgxpool.Pool, conv string) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var content string
+	var content string
+	testwait.Within(t, 15*time.Second, "a reply", func() bool {
 		err := pool.QueryRow(context.Background(), `
 			select a.content from messages a
 			where a.conversation_id = $1 and a.role = 'assistant'
 			  and a.created_at >= (select max(created_at) from messages where conversation_id = $1 and role = 'user')
 			order by a.created_at desc limit 1`, conv).Scan(&content)
-		if err == nil {
-			return content
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no reply within 15s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return content
 }
 
 // Every message is picked up from its own wake-up, never from the sweep (an hour here). The
@@ -186,11 +168,7 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 	ctx := context.Background()
 	db := pgtest.NewRestartable(t)
 	url := db.URL() + "&application_name=flux_wake_test"
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 
 	const users = 16
 	var convs, owners []string
@@ -206,15 +184,14 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 		}
 		owners, convs = append(owners, uid), append(convs, conv)
 	}
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if split {
 		runService(t, service.Config{
 			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-			Dispatch: dispatch.Config{Owner: "wake-feed"}, FeedStatus: 20 * time.Millisecond, Log: quiet,
+			Dispatch: dispatch.Config{Owner: "wake-feed"}, FeedStatus: 20 * time.Millisecond,
 		})
 		runService(t, service.Config{
 			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true, DisableFeed: true,
-			Dispatch: dispatch.Config{Owner: "wake-agents"}, Agent: &graph.Graph{}, Chat: chat.Config{Sweep: time.Hour}, Log: quiet,
+			Dispatch: dispatch.Config{Owner: "wake-agents"}, Agent: &graph.Graph{}, Chat: chat.Config{Sweep: time.Hour},
 		})
 	} else {
 		runService(t, service.Config{
@@ -223,7 +200,6 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 			Agent:      &graph.Graph{},
 			Chat:       chat.Config{Sweep: time.Hour},
 			FeedStatus: 20 * time.Millisecond,
-			Log:        quiet,
 		})
 	}
 	feedIsSynchronousStandby(t, pool, "flux_wake_test")
@@ -243,10 +219,8 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 	// Far below the sweep: only a wake-up can have answered within it.
 	answered := func(what string) {
 		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); open() > 0; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d runs still open after 30 s", what, open())
-			}
+		if !testwait.Until(30*time.Second, func() bool { return open() == 0 }) {
+			t.Fatalf("%s: %d runs still open after 30 s", what, open())
 		}
 	}
 
@@ -283,18 +257,13 @@ func wakeUps(t *testing.T, split bool, burst, oneByOne int) {
 func feedIsSynchronousStandby(t *testing.T, pool *pgxpool.Pool, app string) {
 	t.Helper()
 	ctx := context.Background()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testwait.For(t, "the feed to stream", func() bool {
 		var n int
 		if err := pool.QueryRow(ctx, `select count(*) from pg_stat_replication where application_name = $1 and state = 'streaming'`, app).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the feed is not streaming")
-		}
-	}
+		return n == 1
+	})
 	for _, q := range []string{fmt.Sprintf(`alter system set synchronous_standby_names = '%s'`, app), `select pg_reload_conf()`} {
 		if _, err := pool.Exec(ctx, q); err != nil {
 			t.Fatal(err)

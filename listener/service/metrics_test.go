@@ -3,15 +3,12 @@ package service_test
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
@@ -20,31 +17,17 @@ import (
 // service) for its own.
 func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	t.Parallel()
-	url := pgtest.DB(t)
-	listen := func() (net.Listener, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ln, "http://" + ln.Addr().String()
-	}
-	pub, pubURL := listen()
-	priv, privURL := listen()
+	pub, pubURL := listen(t)
+	priv, privURL := listen(t)
 	runService(t, service.Config{
-		DatabaseURL: url, Listener: pub, MetricsListener: priv, PublicBaseURL: pubURL,
+		DatabaseURL: pgtest.DB(t), Listener: pub, MetricsListener: priv, PublicBaseURL: pubURL,
 		DisableFeed: true, DisableDispatch: true,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	get := func(u string) (int, string) {
 		t.Helper()
 		var resp *http.Response
 		var err error
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if resp, err = http.Get(u); err == nil || time.Now().After(deadline) {
-				break
-			}
-		}
-		if err != nil {
+		if !testwait.Until(10*time.Second, func() bool { resp, err = http.Get(u); return err == nil }) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
@@ -69,11 +52,7 @@ func TestOperatorMetrics(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewRestartable(t) // its own cluster: pg_cron runs there, in "postgres"
 	url := db.URL()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	for _, q := range []string{
 		`with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'ops@test.flux.local') returning id),
 		      c as (insert into public.conversations (user_id) select id from u returning id, user_id)
@@ -87,15 +66,9 @@ func TestOperatorMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
+	ln, base := listen(t)
 	runService(t, service.Config{ // no agents: the message waits
 		DatabaseURL: url, Listener: ln, PublicBaseURL: base, DisableDispatch: true, Slot: "ops_slot",
-		FeedStatus: 200 * time.Millisecond,
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	want := []string{
 		`flux_replication_slot_status{slot="ops_slot",status="reserved"} 1`,
@@ -106,28 +79,22 @@ func TestOperatorMetrics(t *testing.T) {
 		`flux_cron_job_last_run_succeeded{job="flux-outbox-purge"} 0`,
 	}
 	var body string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testwait.Until(testwait.Timeout, func() bool {
 		if resp, err := http.Get(base + "/metrics"); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			body = string(b)
 		}
-		missing := 0
 		for _, w := range want {
 			if !strings.Contains(body, w) {
-				missing++
+				return false
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			for _, w := range want {
-				if !strings.Contains(body, w) {
-					t.Errorf("/metrics lacks %s", w)
-				}
-			}
-			t.FailNow()
+		return true
+	})
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %s", w)
 		}
 	}
 }

@@ -2,21 +2,15 @@ package service_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/flux-companion/flux/listener/channel"
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
-	"github.com/flux-companion/flux/listener/twilioclient"
-	"github.com/flux-companion/flux/listener/twiliofake"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
@@ -42,25 +36,10 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 	exec(`update public.users set phone_number = '+4915100000066'`)
 	exec(`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`)
 
-	tw, err := twiliofake.Start(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tw.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runService(t, service.Config{
-		DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
-		Slot:         fmt.Sprintf("svc_restart_%d", time.Now().UnixNano()%1e6),
-		Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
-		WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-		WhatsAppTemplates: channel.Templates{Reminder: tw.AddReminderTemplate()},
-		Dispatch:          dispatch.Config{Owner: "restart-test", Sweep: time.Second},
-		FeedStatus:        200 * time.Millisecond,
-		Log:               slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	tw := startTwilio(t)
+	runService(t, withTwilio(t, tw, service.Config{
+		DatabaseURL: url, Slot: newSlot("svc_restart"), Dispatch: dispatch.Config{Owner: "restart-test", Sweep: time.Second},
+	}))
 	time.Sleep(500 * time.Millisecond) // let it connect and start streaming before the restart
 
 	db.Stop()
@@ -70,11 +49,7 @@ func TestRecoversFromADatabaseRestart(t *testing.T) {
 	// Created after the restart, due in two seconds: only a recovered service sends it.
 	exec(`insert into public.tasks (user_id, title, scheduled_at)
 		select id, 'After the restart', now() - interval '2 minutes' + interval '2 seconds' from public.users`)
-	for deadline := time.Now().Add(time.Minute); len(tw.Messages()) == 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no WhatsApp reminder a minute after the restart: the service did not recover")
-		}
-	}
+	testwait.Within(t, time.Minute, "a WhatsApp reminder after the restart (else the service did not recover)", func() bool { return len(tw.Messages()) > 0 })
 	if body := tw.Messages()[0].Body; !strings.HasPrefix(body, "Flux reminder: After the restart") {
 		t.Fatalf("sent %q", body)
 	}

@@ -1,12 +1,15 @@
-// Package service assembles `flux listen`: the change feed, the in-memory deadlines and the
-// escalation claim, the outbox dispatcher with its channel senders, the HTTP side (webhooks,
-// probes, metrics), and the clock, each a goroutine of one errgroup.
+// Package service is `flux listen`: New assembles it from a Config (the database pool and store,
+// the clock, the change feed and the router that hands its changes on, the in-memory deadlines
+// and the escalation claim, the outbox dispatcher with its channel senders, the chat runner, the
+// HTTP side: webhooks, probes, user endpoints, metrics), and Run runs each part as a goroutine of
+// one errgroup until ctx ends or a part fails for good.
 //
 // How work reaches the service, fastest first:
-//   - the change feed (leader only): a task's new rung goes into the deadlines, a new outbox
-//     row wakes the dispatcher and, through a debounced NOTIFY hint, every replica's;
+//   - the change feed (leader only): its router puts a task's new rung into the deadlines, and
+//     wakes the dispatcher for a new outbox row (the chat runner for a new message) and, through
+//     a debounced NOTIFY hint, every replica's;
 //   - the deadlines fire the claim at each rung's second; the claim's outbox rows wake the
-//     dispatcher directly;
+//     dispatcher directly, and the other replicas' through the hint;
 //   - the refill sweep reloads the deadlines within the horizon every half horizon (this is how
 //     replicas that do not lead the feed learn of deadlines), and the dispatcher's own sweep
 //     picks up retries and rows whose lease ran out;
@@ -20,11 +23,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
-	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,7 +35,6 @@ import (
 
 	"github.com/flux-companion/flux/listener/account"
 	"github.com/flux-companion/flux/listener/auth"
-	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/clock"
@@ -44,10 +45,7 @@ import (
 	"github.com/flux-companion/flux/listener/metrics"
 	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/listener/twilioclient"
-	"github.com/flux-companion/flux/listener/userapi"
-	"github.com/flux-companion/flux/listener/webhook"
 	"github.com/flux-companion/flux/listener/webpushclient"
-	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -93,8 +91,33 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// Run serves until ctx ends or a component fails for good.
+// Service is `flux listen` assembled by New and run by Run.
+type Service struct {
+	cfg        Config // with its defaults
+	log        *slog.Logger
+	pool       *pgxpool.Pool
+	clock      *clock.Clock
+	escalation *escalation
+	outbox     outbox
+	agents     agents
+	feed       *feed.Feed
+	http       *server // nil with DisableHTTP
+}
+
+// Run is New followed by the service's Run.
 func Run(ctx context.Context, cfg Config) error {
+	s, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// New assembles the service: it connects to the database, loads the clock, builds every part
+// and opens the HTTP listeners, but starts nothing. ctx bounds the connecting and the refresh of
+// the user endpoints' signing keys (auth.New). The Service is run once; Run releases what New
+// took.
+func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.Horizon <= 0 {
 		cfg.Horizon = 15 * time.Minute
 	}
@@ -107,378 +130,155 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Slot == "" {
 		cfg.Slot = feed.DefaultSlot
 	}
-	log := cfg.Log
+	if cfg.Chat.Owner == "" {
+		cfg.Chat.Owner = cfg.Dispatch.Owner
+	}
 	cfg.Dispatch.Report, cfg.Chat.Report = cfg.Report, cfg.Report
-	defer cfg.Report.Flush(2 * time.Second)
+	log := cfg.Log
+
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("service: database: %w", err)
+		return nil, fmt.Errorf("service: database: %w", err)
 	}
-	defer pool.Close()
+	defer func() {
+		if err != nil {
+			pool.Close()
+		}
+	}()
 	if err := pool.Ping(ctx); err != nil {
-		return fmt.Errorf("service: database: %w", err)
+		return nil, fmt.Errorf("service: database: %w", err)
 	}
-
 	clk := clock.New()
 	if err := clk.Load(ctx, pool); err != nil {
-		return err
+		return nil, err
 	}
 	st := store.New(pool)
 	m := metrics.New(st, cfg.Slot, log)
 
+	senders, tc, err := newSenders(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	log.InfoContext(ctx, "starting", "channels", slices.Sorted(maps.Keys(senders)), "horizon", cfg.Horizon, "feed", !cfg.DisableFeed)
+
+	s := &Service{cfg: cfg, log: log, pool: pool, clock: clk}
+	s.outbox = outbox{
+		dispatcher: dispatch.New(st, senders, cfg.Dispatch, clk, log, m),
+		hints:      hint.NewSender(pool, hint.Channel, 100*time.Millisecond, log),
+	}
+	s.agents = agents{hints: hint.NewSender(pool, hint.ChatChannel, 50*time.Millisecond, log)}
+	if cfg.Agent != nil {
+		s.agents.runner = chat.New(st, cfg.Agent, cfg.Chat, log)
+	}
+	s.escalation = &escalation{store: st, deadlines: deadline.New(clk, cfg.Horizon), clock: clk, batch: cfg.ClaimBatch, outbox: s.outbox, metrics: m, log: log}
+	router := &feedRouter{escalation: s.escalation, outbox: s.outbox, agents: s.agents}
+	s.feed = feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, router)
+	if !cfg.DisableHTTP {
+		if s.http, err = s.newServer(ctx, st, m, tc); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newSenders builds a sender for each channel the configuration enables, and the Twilio client
+// (nil without a Twilio account) the user endpoints verify phones with.
+func newSenders(ctx context.Context, cfg Config, st *store.Store) (map[string]dispatch.Sender, *twilio.RestClient, error) {
 	senders := map[string]dispatch.Sender{}
 	if cfg.Push.VAPIDPrivateKey != "" {
-		senders["push"] = &channel.Push{Client: cfg.Push, Store: st, Log: log}
+		senders["push"] = &channel.Push{Client: cfg.Push, Store: st, Log: cfg.Log}
 	}
 	var tc *twilio.RestClient
 	if cfg.Twilio.AccountSID != "" {
+		var err error
 		if tc, err = twilioclient.New(cfg.Twilio); err != nil {
-			return err
+			return nil, nil, err
 		}
 		senders["whatsapp"] = &channel.WhatsApp{Twilio: channel.Twilio{Client: tc, From: cfg.WhatsAppFrom, PublicBaseURL: cfg.PublicBaseURL}, Templates: cfg.WhatsAppTemplates}
 		senders["call"] = &channel.Call{Twilio: channel.Twilio{Client: tc, From: cfg.VoiceFrom, PublicBaseURL: cfg.PublicBaseURL}}
 		if cfg.WhatsAppTemplates.Reminder == "" {
-			log.WarnContext(ctx, "no WhatsApp reminder template: reminders outside the 24-hour window will fail; set TWILIO_CONTENT_SID_REMINDER")
+			cfg.Log.WarnContext(ctx, "no WhatsApp reminder template: reminders outside the 24-hour window will fail; set TWILIO_CONTENT_SID_REMINDER")
 		}
 	}
 	if cfg.Senders != nil {
 		senders = cfg.Senders
 	}
-	var configured []string
-	for ch := range senders {
-		configured = append(configured, ch)
-	}
-	log.InfoContext(ctx, "starting", "channels", configured, "horizon", cfg.Horizon, "feed", !cfg.DisableFeed)
+	return senders, tc, nil
+}
 
-	d := dispatch.New(st, senders, cfg.Dispatch, clk, log, m)
-	dl := deadline.New(clk, cfg.Horizon)
-	hints := hint.NewSender(pool, hint.Channel, 100*time.Millisecond, log)
-	e := &escalation{store: st, deadlines: dl, dispatcher: d, hints: hints, clock: clk, batch: cfg.ClaimBatch, metrics: m, log: log,
-		chatHints: hint.NewSender(pool, hint.ChatChannel, 50*time.Millisecond, log)}
-	if cfg.Agent != nil {
-		if cfg.Chat.Owner == "" {
-			cfg.Chat.Owner = cfg.Dispatch.Owner
-		}
-		e.chat = chat.New(st, cfg.Agent, cfg.Chat, log)
-	}
-	f := feed.New(feed.Config{DatabaseURL: cfg.DatabaseURL, Slot: cfg.Slot, StatusInterval: cfg.FeedStatus, Log: log}, e)
-
+// Run serves until ctx ends or a part fails for good, then closes the database pool.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.cfg.Report.Flush(2 * time.Second)
+	defer s.pool.Close()
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, clock.Channel, log, func(string) {
-			if err := clk.Load(ctx, pool); err != nil && ctx.Err() == nil {
-				log.ErrorContext(ctx, "reload the clock", "error", err)
-			}
-		}))
-	})
-	g.Go(func() error { return ignoreCanceled(dl.Run(ctx, e.claim)) })
-	g.Go(func() error { return ignoreCanceled(e.refillLoop(ctx)) })
-	g.Go(func() error { return ignoreCanceled(hints.Run(ctx)) })
-	g.Go(func() error { return ignoreCanceled(e.chatHints.Run(ctx)) })
-	if e.chat != nil {
-		g.Go(func() error { return ignoreCanceled(e.chat.Run(ctx)) })
-		// Messages the feed's leader saw on another replica.
-		g.Go(func() error {
-			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.ChatChannel, log, func(p string) {
-				var xids []uint32
-				for _, id := range hint.IDs(p) {
-					if x, err := strconv.ParseUint(id, 10, 32); err == nil {
-						xids = append(xids, uint32(x))
-					}
-				}
-				e.chat.Expect(xids...)
-			}))
-		})
+	run := func(part func(context.Context) error) {
+		g.Go(func() error { return ignoreCanceled(part(ctx)) })
 	}
-	if !cfg.DisableDispatch {
-		g.Go(func() error { return ignoreCanceled(d.Run(ctx)) })
-		// Outbox rows other replicas claimed or saw in the feed.
-		g.Go(func() error {
-			return ignoreCanceled(hint.Listen(ctx, cfg.DatabaseURL, hint.Channel, log, func(string) { d.Wake() }))
-		})
+	run(s.followClock)
+	run(s.escalation.claimLoop)
+	run(s.escalation.refillLoop)
+	run(s.outbox.hints.Run)
+	run(s.agents.hints.Run)
+	if s.agents.runner != nil {
+		run(s.agents.runner.Run)
+		run(s.followChatHints)
 	}
-	if !cfg.DisableFeed {
-		g.Go(func() error { return ignoreCanceled(f.Run(ctx)) })
+	if !s.cfg.DisableDispatch {
+		run(s.outbox.dispatcher.Run)
+		run(s.followOutboxHints)
 	}
-	if !cfg.DisableHTTP {
-		if cfg.Twilio.AuthToken == "" {
-			log.WarnContext(ctx, "Twilio webhooks off (404): set TWILIO_AUTH_TOKEN to check their signatures")
-		}
-		wc := webhook.Config{
-			AuthToken: cfg.Twilio.AuthToken, PublicBaseURL: cfg.PublicBaseURL, Store: st, Log: log,
-			Counter: m,
-			Ready: func(ctx context.Context) error {
-				if err := pool.Ping(ctx); err != nil {
-					return fmt.Errorf("database: %w", err)
-				}
-				if !cfg.DisableFeed && f.Leader() && !f.Streaming() {
-					return errors.New("change feed leader is not streaming")
-				}
-				if err := f.Err(); !cfg.DisableFeed && err != nil {
-					return fmt.Errorf("change feed failing: %w", err)
-				}
-				return nil
-			},
-		}
-		if ml := cfg.MetricsListener; ml != nil || cfg.MetricsAddr != "" {
-			if ml == nil {
-				if ml, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-					return fmt.Errorf("service: metrics on %s: %w", cfg.MetricsAddr, err)
-				}
-			}
-			mux := http.NewServeMux()
-			mux.Handle("GET /metrics", m.Handler())
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-			log.InfoContext(ctx, "metrics listening", "addr", ml.Addr().String())
-			g.Go(func() error {
-				if err := srv.Serve(ml); !errors.Is(err, http.ErrServerClosed) {
-					return fmt.Errorf("service: metrics: %w", err)
-				}
-				return nil
-			})
-			g.Go(func() error {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				return srv.Shutdown(sctx)
-			})
-		} else {
-			wc.Metrics = m.Handler()
-		}
-		app := webhook.New(wc)
-		if cfg.Auth.Secret != "" || cfg.Auth.JWKSURL != "" {
-			if cfg.Auth.Log == nil {
-				cfg.Auth.Log = log
-			}
-			v, err := auth.New(ctx, cfg.Auth)
-			if err != nil {
-				return err
-			}
-			uc := userapi.Config{Auth: v, DB: pool, Account: &account.Service{DB: pool, Admin: cfg.AccountAdmin, Log: log},
-				VAPIDPublicKey: cfg.Push.VAPIDPublicKey, AllowOrigins: cfg.AllowOrigins, Log: log}
-			if tc != nil && cfg.VerifyServiceSID != "" {
-				uc.Verify, uc.VerifyServiceSID = tc, cfg.VerifyServiceSID
-			}
-			userapi.Mount(app, uc)
-		} else {
-			log.WarnContext(ctx, "user endpoints off: set SUPABASE_JWT_SECRET or SUPABASE_URL to verify user tokens")
-		}
-		ln := cfg.Listener
-		if ln == nil {
-			if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-				return fmt.Errorf("service: listen on %s: %w", cfg.HTTPAddr, err)
-			}
-		}
-		log.InfoContext(ctx, "http listening", "addr", ln.Addr().String())
-		g.Go(func() error { return app.Listener(ln) })
-		g.Go(func() error {
-			<-ctx.Done()
-			return app.ShutdownWithTimeout(10 * time.Second)
-		})
+	if !s.cfg.DisableFeed {
+		run(s.feed.Run)
 	}
-	err = g.Wait()
-	log.Info("stopped", "error", err)
+	if s.http != nil {
+		s.http.run(ctx, g, s.log)
+	}
+	err := g.Wait()
+	s.log.Info("stopped", "error", err)
 	return err
 }
 
-// escalation connects the feed, the deadlines, the claim and the dispatcher.
-type escalation struct {
-	store      *store.Store
-	deadlines  *deadline.Scheduler
-	dispatcher *dispatch.Dispatcher
-	hints      *hint.Sender // tells the other replicas' dispatchers
-	clock      *clock.Clock
-	batch      int
-	metrics    *metrics.Metrics
-	log        *slog.Logger
-	chat       *chat.Runner // nil when this replica runs no agents
-	chatHints  *hint.Sender // tells the other replicas' runners
-
-	mu    sync.Mutex
-	xids  []uint32 // transactions the next claim waits to see (awaitXid)
-	stuck int      // claims in a row after which a rung stayed due (rearm)
+// followClock reloads the clock on every warp (flux_clock), so a warp reaches the timers at once.
+func (s *Service) followClock(ctx context.Context) error {
+	return hint.Listen(ctx, s.cfg.DatabaseURL, clock.Channel, s.log, func(string) {
+		if err := s.clock.Load(ctx, s.pool); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "reload the clock", "error", err)
+		}
+	})
 }
 
-// stuckKey is the scheduler entry that brings the claim back for a rung left due (rearm).
-const stuckKey = "claim: a rung stayed due"
-
-// CatchUp implements feed.Handler: reload the deadlines, take whatever is already due, and
-// look for messages not answered yet.
-func (e *escalation) CatchUp(ctx context.Context) error {
-	if err := e.refill(ctx); err != nil {
-		return err
-	}
-	e.claim(ctx)
-	e.dispatcher.Wake()
-	e.wakeChat()
-	return nil
+// followOutboxHints wakes this replica's dispatcher for outbox rows other replicas claimed or
+// saw in the feed.
+func (s *Service) followOutboxHints(ctx context.Context) error {
+	return hint.Listen(ctx, s.cfg.DatabaseURL, hint.Channel, s.log, func(string) { s.outbox.dispatcher.Wake() })
 }
 
-func (e *escalation) wakeChat() {
-	if e.chat != nil {
-		e.chat.Wake()
-	}
-	e.chatHints.Hint()
-}
-
-// Handle implements feed.Handler. It reads only the columns the publications carry (the
-// publications migration): a column read here must be added there.
-func (e *escalation) Handle(_ context.Context, changes []feed.Change) error {
-	for _, c := range changes {
-		switch c.Table {
-		case "tasks":
-			due := time.Time{}
-			if c.Op != "delete" {
-				var err error
-				if due, err = c.Time("escalation_due_at"); err != nil {
-					return err
-				}
-			}
-			e.deadlines.Set(c.Get("id"), due)
-			if !due.IsZero() && !due.After(e.clock.Now()) {
-				e.awaitXid(c.Xid) // due at once: the claim must wait until it can see the change
-			}
-		case "messages":
-			// A user message (or a system message carrying an action, such as the sprint
-			// rule's) is an agent run, queued in its transaction: the run is durable once the
-			// message is, so the LSN can be confirmed as soon as a runner is woken.
-			if c.Op == "insert" && (c.Get("role") == "user" || c.Get("role") == "system") {
-				if e.chat != nil {
-					e.chat.Expect(c.Xid)
-				}
-				// Other replicas' runners may not see it yet either: the hint names the transaction.
-				e.chatHints.Hint(strconv.FormatUint(uint64(c.Xid), 10))
-			}
-		case "dispatch_log":
-			if c.Op == "insert" && c.Get("status") == "pending" {
-				e.dispatcher.Wake()
-				e.hints.Hint()
+// followChatHints wakes this replica's chat runner for messages the feed's leader saw on another
+// replica.
+func (s *Service) followChatHints(ctx context.Context) error {
+	return hint.Listen(ctx, s.cfg.DatabaseURL, hint.ChatChannel, s.log, func(payload string) {
+		var xids []uint32
+		for _, id := range hint.IDs(payload) {
+			if x, err := strconv.ParseUint(id, 10, 32); err == nil {
+				xids = append(xids, uint32(x))
 			}
 		}
+		s.agents.runner.Expect(xids...)
+	})
+}
+
+// ready is the readiness probe (/readyz): nil when the service can work.
+func (s *Service) ready(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !s.cfg.DisableFeed && s.feed.Leader() && !s.feed.Streaming() {
+		return errors.New("change feed leader is not streaming")
+	}
+	if err := s.feed.Err(); !s.cfg.DisableFeed && err != nil {
+		return fmt.Errorf("change feed failing: %w", err)
 	}
 	return nil
-}
-
-// awaitXid makes the next claim wait until transaction xid is visible.
-func (e *escalation) awaitXid(xid uint32) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !slices.Contains(e.xids, xid) {
-		e.xids = append(e.xids, xid)
-	}
-}
-
-// claim takes every due rung, batch after batch, and wakes the dispatcher for what it wrote.
-// A rung the change feed just made due (a task moved to now, a ladder brought forward by a
-// failed delivery) is claimed once its transaction is visible: the feed sees the commit first.
-func (e *escalation) claim(ctx context.Context) {
-	e.mu.Lock()
-	xids := e.xids
-	e.xids = nil
-	e.mu.Unlock()
-	if len(xids) > 0 {
-		if visible, err := e.store.WaitVisible(ctx, xids, 5*time.Second); err != nil || !visible {
-			e.log.WarnContext(ctx, "a change the feed saw is not visible yet; claiming anyway", "xids", xids, "error", err)
-		}
-	}
-	for attempt := 1; ctx.Err() == nil; {
-		rungs, err := e.store.ClaimEscalations(ctx, e.batch)
-		if err != nil {
-			// A user transaction settling many tasks can meet a claim in the opposite lock
-			// order; the database picks a victim and the claim simply runs again.
-			if pgerr.Transient(err) && attempt < 5 {
-				attempt++
-				continue
-			}
-			e.log.ErrorContext(ctx, "escalation claim failed; the sweeps will retry", "error", err)
-			return
-		}
-		n := len(rungs)
-		e.logRungs(ctx, rungs)
-		e.metrics.Claimed(n)
-		if n > 0 {
-			e.dispatcher.Wake()
-			e.hints.Hint()
-		}
-		if n < e.batch {
-			e.rearm(ctx)
-			return
-		}
-	}
-}
-
-// rearm looks whether a rung stayed due after the claim and, if so, comes back for it shortly.
-// The claim skips tasks another transaction holds (a person settling the task, a status
-// callback for it), and such a rung's deadline has fired already: nothing else would bring the
-// claim back before the refill, half a horizon later.
-func (e *escalation) rearm(ctx context.Context) {
-	at, err := e.store.EarliestDue(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.log.WarnContext(ctx, "look for rungs left due; the refill will find them", "error", err)
-		}
-		return
-	}
-	now := e.clock.Now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if at == nil || at.After(now) {
-		e.stuck = 0
-		return
-	}
-	e.stuck++
-	e.deadlines.Set(stuckKey, now.Add(backoff.Delay(20*time.Millisecond, 5*time.Second, e.stuck)))
-}
-
-// logRungs writes a line for each rung whose outcome the claim decided: skipped (and why),
-// passed in a backlog, auto-missed. A queued rung's line is the dispatcher's, once it is sent.
-func (e *escalation) logRungs(ctx context.Context, rungs []store.Rung) {
-	for _, r := range rungs {
-		log := e.log.With("task_id", r.TaskID, "user_id", r.UserID, "channel", r.Stage)
-		switch r.Outcome {
-		case "skipped":
-			log.InfoContext(ctx, "rung skipped", "reason", r.Reason)
-		case "auto_missed":
-			log.InfoContext(ctx, "task auto-missed: no answer to any rung")
-		case "restarted":
-			log.InfoContext(ctx, "location reminder unanswered; its ladder starts again")
-		}
-		if r.From != r.Stage && r.Outcome != "restarted" {
-			log.InfoContext(ctx, "rungs passed: a later one was already due", "from", r.From)
-		}
-	}
-}
-
-func (e *escalation) refill(ctx context.Context) error {
-	until := e.clock.Now().Add(e.deadlines.Horizon())
-	ds, err := e.store.UpcomingDeadlines(ctx, until, 100000)
-	if err != nil {
-		return err
-	}
-	for _, d := range ds {
-		e.deadlines.Set(d.TaskID, d.At)
-	}
-	return nil
-}
-
-func (e *escalation) refillLoop(ctx context.Context) error {
-	t := time.NewTicker(e.deadlines.Horizon() / 2)
-	defer t.Stop()
-	// The change channel is taken before each refill reads the clock, so a warp during a
-	// refill is not lost (it triggers another).
-	changed := e.clock.Changed()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		case <-changed: // a warp moved the horizon: load what it now covers
-		}
-		changed = e.clock.Changed()
-		if err := e.refill(ctx); err != nil && ctx.Err() == nil {
-			e.log.ErrorContext(ctx, "deadline refill failed", "error", err)
-		}
-	}
 }
 
 func ignoreCanceled(err error) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/logtest"
@@ -29,12 +30,88 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const token = "servicetoken0123456789abcdef0123"
 
-var slots atomic.Int64
+var (
+	slots atomic.Int64
+	quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+)
+
+// newSlot names a replication slot of the test's own.
+func newSlot(prefix string) string {
+	return fmt.Sprintf("%s_%d_%d", prefix, time.Now().UnixNano()%1e6, slots.Add(1))
+}
+
+// listen returns a listener on a free local port and its base URL.
+func listen(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, "http://" + ln.Addr().String()
+}
+
+// startTwilio starts a Twilio fake, closed when the test ends.
+func startTwilio(t *testing.T) *twiliofake.Server {
+	t.Helper()
+	tw, err := twiliofake.Start(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tw.Close)
+	return tw
+}
+
+// withTwilio completes cfg for a service that sends WhatsApps and calls through the fake tw and
+// hears its status callbacks: on a port of its own (cfg.PublicBaseURL), with the reminder
+// template approved.
+func withTwilio(t *testing.T, tw *twiliofake.Server, cfg service.Config) service.Config {
+	t.Helper()
+	cfg.Listener, cfg.PublicBaseURL = listen(t)
+	cfg.Twilio = twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second}
+	cfg.WhatsAppFrom, cfg.VoiceFrom = "+15005550006", "+15005550006"
+	cfg.WhatsAppTemplates = channel.Templates{Reminder: tw.AddReminderTemplate()}
+	return cfg
+}
+
+// userWithTask adds a user and a task of theirs due tomorrow at 10:00 UTC, and returns the
+// task's id and due time.
+func userWithTask(t *testing.T, pool *pgxpool.Pool, email, title string) (task string, due time.Time) {
+	t.Helper()
+	if err := pool.QueryRow(context.Background(), `
+		with u as (insert into auth.users (id, email) values (gen_random_uuid(), $1::text) returning id)
+		insert into public.tasks (user_id, title, scheduled_at)
+		select id, $2::text, date_trunc('day', now()) + interval '1 day 10 hours' from u
+		returning id::text, scheduled_at`, email, title).Scan(&task, &due); err != nil {
+		t.Fatal(err)
+	}
+	return task, due
+}
+
+// optInToWhatsApp gives every user (a test's one) the phone number, verified, and opts them in
+// to WhatsApp: in two steps, as a new number resets the verification.
+func optInToWhatsApp(t *testing.T, pool *pgxpool.Pool, phone string) {
+	t.Helper()
+	for _, q := range []string{
+		`update public.users set phone_number = '` + phone + `'`,
+		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
+	} {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // runService runs the service until the test ends; it fails the test if the service stops
-// with an error of its own.
+// with an error of its own. Unless cfg says otherwise, the feed confirms every 200 ms and the
+// service logs nothing.
 func runService(t *testing.T, cfg service.Config) {
 	t.Helper()
+	if cfg.FeedStatus == 0 {
+		cfg.FeedStatus = 200 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = quiet
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- service.Run(ctx, cfg) }()
@@ -54,11 +131,7 @@ func TestLadderThroughTheService(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.DB(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 
 	pub, priv, _ := webpushclient.GenerateVAPIDKeys()
 	push, err := pushfake.Start(pub)
@@ -66,61 +139,28 @@ func TestLadderThroughTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(push.Close)
-	tw, err := twiliofake.Start(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tw.Close)
+	tw := startTwilio(t)
 	sub := push.NewSubscription()
 
-	var taskID string
-	var due time.Time
-	if err := pool.QueryRow(ctx, `
-		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'svc@test.flux.local') returning id)
-		insert into public.tasks (user_id, title, scheduled_at)
-		select id, 'Evening run', date_trunc('day', now()) + interval '1 day 10 hours' from u
-		returning id::text, scheduled_at`).Scan(&taskID, &due); err != nil {
+	taskID, due := userWithTask(t, pool, "svc@test.flux.local", "Evening run")
+	optInToWhatsApp(t, pool, "+4915100000055")
+	if _, err := pool.Exec(ctx, `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) select id, $1, $2, $3 from public.users`,
+		sub.Endpoint, sub.P256dh, sub.Auth); err != nil {
 		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`update public.users set phone_number = '+4915100000055'`,
-		`update public.users set phone_verified = true, whatsapp_opt_in_at = now()`,
-		fmt.Sprintf(`insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) select id, '%s', '%s', '%s' from public.users`, sub.Endpoint, sub.P256dh, sub.Auth),
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	runService(t, service.Config{
-		DatabaseURL: url, Listener: ln, PublicBaseURL: base,
-		Slot:         fmt.Sprintf("svc_test_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
-		Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL(), Timeout: 2 * time.Second},
-		WhatsAppFrom: "+15005550006", VoiceFrom: "+15005550006",
-		WhatsAppTemplates: channel.Templates{Reminder: tw.AddReminderTemplate()},
-		Push:              webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
-		Dispatch:          dispatch.Config{Owner: "svc-test"},
-		FeedStatus:        200 * time.Millisecond,
-		Log:               slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	cfg := withTwilio(t, tw, service.Config{
+		DatabaseURL: url, Slot: newSlot("svc_test"),
+		Push:     webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
+		Dispatch: dispatch.Config{Owner: "svc-test"},
 	})
+	runService(t, cfg)
+	base := cfg.PublicBaseURL
 
 	warp := func(at time.Time) {
 		t.Helper()
 		if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
 			t.Fatal(err)
-		}
-	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
 		}
 	}
 
@@ -130,16 +170,16 @@ func TestLadderThroughTheService(t *testing.T) {
 	if n := len(push.Deliveries()); n != 0 {
 		t.Fatalf("push sent %d times before its rung", n)
 	}
-	waitFor("the push at T - lead", func() bool { return len(push.Deliveries()) == 1 })
+	testwait.For(t, "the push at T - lead", func() bool { return len(push.Deliveries()) == 1 })
 
 	warp(due.Add(2*time.Minute - time.Second))
-	waitFor("the WhatsApp at T + window", func() bool { return len(tw.Messages()) == 1 })
+	testwait.For(t, "the WhatsApp at T + window", func() bool { return len(tw.Messages()) == 1 })
 	// Nobody wrote on WhatsApp in the last day: the approved template goes out.
 	if m := tw.Messages()[0]; m.Form.Get("ContentSid") != twiliofake.ReminderTemplateSID || !strings.HasPrefix(m.Body, "Flux reminder: Evening run (due 10:00).") {
 		t.Fatalf("WhatsApp message %v reads %q", m.Form, m.Body)
 	}
 	// Twilio's status callbacks reach the service and end on the notification: delivered, read.
-	waitFor("the WhatsApp's delivery status", func() bool {
+	testwait.For(t, "the WhatsApp's delivery status", func() bool {
 		var st string
 		_ = pool.QueryRow(ctx, `select coalesce(delivery_status::text, '') from public.notification_log where channel = 'whatsapp'`).Scan(&st)
 		return st == "read"
@@ -172,22 +212,11 @@ func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
-	var taskID string
-	var due time.Time
-	if err := pool.QueryRow(ctx, `
-		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'bare@test.flux.local') returning id)
-		insert into public.tasks (user_id, title, scheduled_at)
-		select id, 'Water the plants', date_trunc('day', now()) + interval '1 day 10 hours' from u
-		returning id::text, scheduled_at`).Scan(&taskID, &due); err != nil {
-		t.Fatal(err)
-	}
+	taskID, due := userWithTask(t, pool, "bare@test.flux.local", "Water the plants")
 	var logs logtest.Buffer
 	runService(t, service.Config{
 		DatabaseURL: pool.Config().ConnString(), DisableHTTP: true,
-		Slot:       fmt.Sprintf("svc_rungs_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
-		Dispatch:   dispatch.Config{Owner: "rungs-test"},
-		FeedStatus: 200 * time.Millisecond,
-		Log:        logs.Logger(),
+		Slot: newSlot("svc_rungs"), Dispatch: dispatch.Config{Owner: "rungs-test"}, Log: logs.Logger(),
 	})
 	want := []struct {
 		at      time.Duration
@@ -206,10 +235,8 @@ func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen[w.msg]++
-		for deadline := time.Now().Add(30 * time.Second); len(logs.Lines(w.msg)) < seen[w.msg]; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q line for the %s rung:\n%s", w.msg, w.channel, logs.String())
-			}
+		if !testwait.Until(testwait.Timeout, func() bool { return len(logs.Lines(w.msg)) >= seen[w.msg] }) {
+			t.Fatalf("no %q line for the %s rung:\n%s", w.msg, w.channel, logs.String())
 		}
 		line := logs.Lines(w.msg)[seen[w.msg]-1]
 		if line["task_id"] != taskID || line["channel"] != w.channel || w.reason != "" && line["reason"] != w.reason {
@@ -231,11 +258,7 @@ func TestARungDueOnArrivalIsClaimed(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewRestartable(t)
 	url := db.URL() + "&application_name=flux_due_test"
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.PoolOn(t, url)
 	var user string
 	for _, q := range []string{
 		`select cron.unschedule('flux-escalation-sweep')::text`, // only the service may claim
@@ -252,7 +275,6 @@ func TestARungDueOnArrivalIsClaimed(t *testing.T) {
 	runService(t, service.Config{
 		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
 		Dispatch: dispatch.Config{Owner: "due-test"}, FeedStatus: 20 * time.Millisecond,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	feedIsSynchronousStandby(t, pool, "flux_due_test")
 	for i := range 5 {
@@ -261,18 +283,13 @@ func TestARungDueOnArrivalIsClaimed(t *testing.T) {
 			values ($1, $2, flux.now() + interval '5 minutes') returning id::text`, user, fmt.Sprintf("Soon %d", i)).Scan(&task); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		testwait.Within(t, 15*time.Second, fmt.Sprintf("the push of task %d, due on arrival, to be claimed", i), func() bool {
 			var n int
 			if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where task_id = $1 and channel = 'push'`, task).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
-			if n == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("task %d: its push, due on arrival, was not claimed within 15 s", i)
-			}
-		}
+			return n == 1
+		})
 	}
 }
 
@@ -284,23 +301,14 @@ func TestALockedTaskIsClaimedOnceFree(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
-	var task string
-	var due time.Time
-	if err := pool.QueryRow(ctx, `
-		with u as (insert into auth.users (id, email) values (gen_random_uuid(), 'locked@test.flux.local') returning id),
-		     s as (insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
-		           select id, 'https://push.example.invalid/locked', repeat('L', 87), repeat('l', 22) from u)
-		insert into public.tasks (user_id, title, scheduled_at)
-		select id, 'Stretch', date_trunc('day', now()) + interval '1 day 10 hours' from u
-		returning id::text, scheduled_at`).Scan(&task, &due); err != nil {
+	task, due := userWithTask(t, pool, "locked@test.flux.local", "Stretch")
+	if _, err := pool.Exec(ctx, `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+		select id, 'https://push.example.invalid/locked', repeat('L', 87), repeat('l', 22) from public.users`); err != nil {
 		t.Fatal(err)
 	}
 	runService(t, service.Config{
 		DatabaseURL: pool.Config().ConnString(), DisableHTTP: true, DisableDispatch: true,
-		Slot:       fmt.Sprintf("svc_locked_%d_%d", time.Now().UnixNano()%1e6, slots.Add(1)),
-		Dispatch:   dispatch.Config{Owner: "locked-test"},
-		FeedStatus: 200 * time.Millisecond,
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Slot: newSlot("svc_locked"), Dispatch: dispatch.Config{Owner: "locked-test"},
 	})
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -325,9 +333,5 @@ func TestALockedTaskIsClaimedOnceFree(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(15 * time.Second); pushes() == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the push was not claimed within 15 s of the task being free")
-		}
-	}
+	testwait.Within(t, 15*time.Second, "the push to be claimed once the task is free", func() bool { return pushes() > 0 })
 }

@@ -19,6 +19,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 	verify "github.com/twilio/twilio-go/rest/verify/v2"
 
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/twiliofake"
 )
@@ -301,12 +302,7 @@ func TestCloseReleasesHangingRequest(t *testing.T) {
 		_, err := sendWhatsApp(rc, "hi")
 		errc <- err
 	}()
-	for deadline := time.Now().Add(2 * time.Second); len(srv.FailedRequests()) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("request never reached the fake")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, "the request to reach the fake", func() bool { return len(srv.FailedRequests()) > 0 })
 
 	start := time.Now()
 	srv.Close()

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +27,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twilio/twilio-go"
@@ -38,26 +36,7 @@ import (
 	"github.com/flux-companion/flux/listener/account"
 	"github.com/flux-companion/flux/listener/auth"
 	"github.com/flux-companion/flux/sql/pgerr"
-)
-
-//go:embed queries/*.sql
-var queries embed.FS
-
-func query(name string) string {
-	b, err := queries.ReadFile("queries/" + name + ".sql")
-	if err != nil {
-		panic(err) // embedded at build time: a missing file is a programming error
-	}
-	return string(b)
-}
-
-var (
-	qSubscribe           = query("subscribe")
-	qUnsubscribe         = query("unsubscribe")
-	qVerificationSent    = query("verification_sent")
-	qVerificationPending = query("verification_pending")
-	qRateLimit           = query("rate_limit")
-	qUserExists          = query("user_exists")
+	"github.com/flux-companion/flux/sql/store"
 )
 
 // Limits of the product (docs/product.md) that the listener enforces.
@@ -82,14 +61,17 @@ type Config struct {
 	Log          *slog.Logger
 }
 
-type api struct{ cfg Config }
+type api struct {
+	cfg   Config
+	store *store.Store
+}
 
 // Mount adds the routes under /v1.
 func Mount(app fiber.Router, cfg Config) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	a := &api{cfg: cfg}
+	a := &api{cfg: cfg, store: store.New(cfg.DB)}
 	// Before the token check: a browser's preflight carries no token.
 	app.Use("/v1", cors.New(cors.Config{
 		AllowOrigins:  cmp.Or(cfg.AllowOrigins, "*"),
@@ -146,7 +128,7 @@ func (a *api) user(c *fiber.Ctx) (uuid.UUID, error) {
 
 // limit counts one hit of action for the user; past the limit it is a 429 with Retry-After.
 func (a *api) limit(ctx context.Context, user uuid.UUID, action string, n int, window time.Duration) error {
-	_, err := a.cfg.DB.Exec(ctx, qRateLimit, user, action, n, window.String())
+	err := a.store.RateLimit(ctx, user, action, n, window)
 	switch pg, limited := pgerr.IsRateLimited(err); {
 	case err == nil:
 		return nil
@@ -155,7 +137,7 @@ func (a *api) limit(ctx context.Context, user uuid.UUID, action string, n int, w
 	case pgerr.ForeignKeyViolation(err): // the counter's user no longer exists
 		return fail(fiber.StatusNotFound, "no_account", "This account does not exist (any more).")
 	}
-	return fmt.Errorf("userapi: rate limit %s: %w", action, err)
+	return err
 }
 
 // rateLimited turns flux.rate_limit's PostgREST-shaped error into the same HTTP answer
@@ -252,8 +234,8 @@ func (a *api) sendCode(c *fiber.Ctx) error {
 	if err != nil {
 		return a.respond(c, a.verifyError(ctx, "send", err))
 	}
-	if _, err := a.cfg.DB.Exec(ctx, qVerificationSent, user, req.PhoneNumber); err != nil {
-		return a.respond(c, fmt.Errorf("userapi: record verification: %w", err))
+	if err := a.store.VerificationSent(ctx, user, req.PhoneNumber); err != nil {
+		return a.respond(c, err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending", "channel": req.Channel})
 }
@@ -282,12 +264,12 @@ func (a *api) checkCode(c *fiber.Ctx) error {
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
 		return a.respond(c, err)
 	}
-	var pending string
-	switch err := a.cfg.DB.QueryRow(ctx, qVerificationPending, user).Scan(&pending); {
-	case errors.Is(err, pgx.ErrNoRows):
+	pending, found, err := a.store.PendingVerification(ctx, user)
+	if err != nil {
+		return a.respond(c, err)
+	}
+	if !found {
 		return a.respond(c, fail(fiber.StatusConflict, "no_pending_verification", "No code is waiting for confirmation (or it expired): send a new one."))
-	case err != nil:
-		return a.respond(c, fmt.Errorf("userapi: pending verification: %w", err))
 	}
 	if req.PhoneNumber != "" && req.PhoneNumber != pending {
 		return a.respond(c, fail(fiber.StatusConflict, "number_mismatch", "The code was sent to another number: confirm that one, or send a code to this one."))
@@ -300,9 +282,9 @@ func (a *api) checkCode(c *fiber.Ctx) error {
 	if check.Status == nil || *check.Status != "approved" {
 		return a.respond(c, fail(fiber.StatusBadRequest, "wrong_code", "That code is not right. Check the message and try again."))
 	}
-	var ok bool
-	if err := a.cfg.DB.QueryRow(ctx, `select flux.confirm_phone($1, $2)`, user, pending).Scan(&ok); err != nil {
-		return a.respond(c, fmt.Errorf("userapi: confirm phone: %w", err))
+	ok, err := a.store.ConfirmPhone(ctx, user, pending)
+	if err != nil {
+		return a.respond(c, err)
 	}
 	if !ok { // a newer send replaced it while Twilio checked
 		return a.respond(c, fail(fiber.StatusConflict, "number_mismatch", "A code was sent to another number meanwhile: confirm that one."))
@@ -364,18 +346,16 @@ func (a *api) subscribe(c *fiber.Ctx) error {
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
 		return a.respond(c, err)
 	}
-	var id string
-	var created bool
 	ua := c.Get(fiber.HeaderUserAgent)
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
-	err = a.cfg.DB.QueryRow(ctx, qSubscribe, user, req.Endpoint, req.Keys.P256dh, req.Keys.Auth, nullIfEmpty(ua)).Scan(&id, &created)
+	id, created, err := a.store.SubscribePush(ctx, user, req.Endpoint, req.Keys.P256dh, req.Keys.Auth, ua)
 	if constraint, ok := pgerr.CheckViolation(err); ok {
 		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "%s", subscriptionProblem(constraint)))
 	}
 	if err != nil {
-		return a.respond(c, fmt.Errorf("userapi: subscribe: %w", err))
+		return a.respond(c, err)
 	}
 	status := fiber.StatusOK
 	if created {
@@ -411,21 +391,14 @@ func (a *api) unsubscribe(c *fiber.Ctx) error {
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
 		return a.respond(c, err)
 	}
-	tag, err := a.cfg.DB.Exec(ctx, qUnsubscribe, user, req.Endpoint)
+	found, err := a.store.UnsubscribePush(ctx, user, req.Endpoint)
 	if err != nil {
-		return a.respond(c, fmt.Errorf("userapi: unsubscribe: %w", err))
+		return a.respond(c, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !found {
 		return a.respond(c, fail(fiber.StatusNotFound, "no_subscription", "No subscription with that endpoint for this user."))
 	}
 	return c.SendStatus(fiber.StatusNoContent)
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // ---------------------------------------------------------------------------------------------

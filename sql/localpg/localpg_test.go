@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/flux-companion/flux/internal/testwait"
 )
 
 // TestMain doubles as the helper process TestServerDiesWithItsOwner starts and kills.
@@ -36,11 +38,7 @@ func TestMain(m *testing.M) {
 func TestStartConfiguresLikeSupabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop() })
+	c := start(t, Options{})
 
 	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
 	if err != nil {
@@ -100,17 +98,7 @@ func TestStartConfiguresLikeSupabase(t *testing.T) {
 
 func TestParallelClustersDoNotCollide(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	a, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Stop() })
-	b, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Stop() })
+	a, b := start(t, Options{}), start(t, Options{})
 	if a.Port() == b.Port() || a.SocketDir() == b.SocketDir() {
 		t.Fatalf("clusters share a port or socket dir: %d %s / %d %s", a.Port(), a.SocketDir(), b.Port(), b.SocketDir())
 	}
@@ -134,11 +122,7 @@ func TestPersistentDataDirKeepsData(t *testing.T) {
 		t.Fatalf("Stop removed a persistent data directory: %v", err)
 	}
 
-	c, err = Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop() })
+	c = start(t, opts)
 	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
 	if err != nil {
 		t.Fatal(err)
@@ -194,19 +178,14 @@ func TestServerDiesWithItsOwner(t *testing.T) {
 	_ = cmd.Wait()
 
 	// Liveness bound, not a performance assertion: an immediate shutdown takes well under a second.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.For(t, "the server to stop after its owner was killed", func() bool {
 		c, err := pgx.Connect(ctx, url)
-		if err != nil {
-			break
+		if err == nil {
+			c.Close(ctx)
 		}
-		c.Close(ctx)
-		if time.Now().After(deadline) {
-			t.Fatal("server still running 30s after its owner was killed")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	waitFor(t, func() bool { // the postmaster removes its pid file as it exits
+		return err != nil
+	})
+	testwait.For(t, "the postmaster to remove its pid file", func() bool { // as it exits
 		_, err := os.Stat(filepath.Join(root, "data", "postmaster.pid"))
 		return errors.Is(err, os.ErrNotExist)
 	})
@@ -222,6 +201,17 @@ func TestStartFailsClearlyWithoutBinaries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "initdb not found") {
 		t.Fatalf("err = %v, want a clear 'initdb not found'", err)
 	}
+}
+
+// start starts a cluster, stopped when the test ends.
+func start(t *testing.T, opts Options) *Cluster {
+	t.Helper()
+	c, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	return c
 }
 
 func exec1(t *testing.T, c *Cluster, sql string) {
@@ -250,15 +240,4 @@ func reachableTempDir(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 30s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -48,6 +48,11 @@ func Permanent(err error) bool {
 // Flux's functions raise for an unknown id).
 func NotFound(err error) bool { return code(err) == pgerrcode.NoDataFound }
 
+// Refused reports that a Flux function refused the row it was asked to change: the caller has
+// no such row (PT404) or the row's state does not allow the change (PT409), as PostgREST answers
+// 404 and 409. Running it again meets the same refusal.
+func Refused(err error) bool { c := code(err); return c == "PT404" || c == "PT409" }
+
 // Exists reports that what a statement creates exists already (duplicate_object).
 func Exists(err error) bool { return code(err) == pgerrcode.DuplicateObject }
 

@@ -8,7 +8,9 @@ import (
 )
 
 func TestPredicates(t *testing.T) {
-	wrap := func(code string) error { return fmt.Errorf("store: x: %w", &pgconn.PgError{Code: code, ConstraintName: "c"}) }
+	wrap := func(code string) error {
+		return fmt.Errorf("store: x: %w", &pgconn.PgError{Code: code, ConstraintName: "c"})
+	}
 	for _, c := range []struct {
 		code                                   string
 		transient, permanent, notFound, exists bool
@@ -27,6 +29,9 @@ func TestPredicates(t *testing.T) {
 		if Transient(err) != c.transient || Permanent(err) != c.permanent || NotFound(err) != c.notFound || Exists(err) != c.exists {
 			t.Errorf("%s: transient %v permanent %v notFound %v exists %v", c.code, Transient(err), Permanent(err), NotFound(err), Exists(err))
 		}
+	}
+	if !Refused(wrap("PT404")) || !Refused(wrap("PT409")) || Refused(wrap("P0002")) || Refused(nil) {
+		t.Error("Refused: PT404 and PT409 only")
 	}
 	if name, ok := CheckViolation(wrap("23514")); !ok || name != "c" {
 		t.Errorf("check violation: %q %v", name, ok)

@@ -76,7 +76,14 @@ func EmptyDB(t testing.TB) string {
 // Pool returns a pool on a fresh, migrated database for this test, closed at cleanup.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), DB(t))
+	return PoolOn(t, DB(t))
+}
+
+// PoolOn returns a pool on the database at url, closed at cleanup: for a test that needs the
+// URL too (to start a component on it), or a database of its own such as a Restartable's.
+func PoolOn(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatalf("pgtest: open pool: %v", err)
 	}

@@ -11,16 +11,33 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/flux-companion/flux/agentsvc/agentrun"
+	"github.com/flux-companion/flux/sql/pgerr"
 )
 
 var (
-	qClaimAgentRun = query("claim_agent_run")
-	qTurnInput     = query("turn_input")
-	qTurnHistory   = query("turn_history")
-	qTurnCalendar  = query("turn_calendar")
-	qTurnGoals     = query("turn_goals")
-	qTurnOutcomes  = query("turn_outcomes")
-	qTurnPatterns  = query("turn_patterns")
+	qClaimAgentRun        = query("claim_agent_run")
+	qExtendAgentRun       = query("extend_agent_run")
+	qReleaseAgentRun      = query("release_agent_run")
+	qFailAgentRun         = query("fail_agent_run")
+	qFinishAgentRun       = query("finish_agent_run")
+	qTurnInput            = query("turn_input")
+	qTurnHistory          = query("turn_history")
+	qTurnCalendar         = query("turn_calendar")
+	qTurnGoals            = query("turn_goals")
+	qTurnOutcomes         = query("turn_outcomes")
+	qTurnPatterns         = query("turn_patterns")
+	qSwapPlan             = query("swap_plan")
+	qSwapPlanCancel       = query("swap_plan_cancel")
+	qMoveTask             = query("move_task")
+	qCancelTask           = query("cancel_task")
+	qInsertGoal           = query("insert_goal")
+	qInsertTasks          = query("insert_tasks")
+	qInsertReply          = query("insert_reply")
+	qSaveAgentState       = query("save_agent_state")
+	qUpdateUser           = query("update_user")
+	qUpdatePhone          = query("update_phone")
+	qApplyWhatsAppConsent = query("apply_whatsapp_consent")
+	qAddTokenUsage        = query("add_token_usage")
 )
 
 var (
@@ -50,7 +67,7 @@ func (s *Store) ClaimAgentRun(ctx context.Context, owner string, lease time.Dura
 // ExtendAgentRun renews a run's lease; false when it was lost.
 func (s *Store) ExtendAgentRun(ctx context.Context, messageID, owner string, lease time.Duration) (bool, error) {
 	var ok *bool
-	if err := s.db.QueryRow(ctx, "select flux.extend_agent_run($1, $2, $3)", messageID, owner, lease).Scan(&ok); err != nil {
+	if err := s.db.QueryRow(ctx, qExtendAgentRun, messageID, owner, lease).Scan(&ok); err != nil {
 		return false, fmt.Errorf("store: extend agent run %s: %w", messageID, err)
 	}
 	return ok != nil && *ok, nil
@@ -58,7 +75,7 @@ func (s *Store) ExtendAgentRun(ctx context.Context, messageID, owner string, lea
 
 // ReleaseAgentRun hands an unfinished run back for the next claim.
 func (s *Store) ReleaseAgentRun(ctx context.Context, messageID, owner string) error {
-	if _, err := s.db.Exec(ctx, "select flux.release_agent_run($1, $2)", messageID, owner); err != nil {
+	if _, err := s.db.Exec(ctx, qReleaseAgentRun, messageID, owner); err != nil {
 		return fmt.Errorf("store: release agent run %s: %w", messageID, err)
 	}
 	return nil
@@ -67,13 +84,7 @@ func (s *Store) ReleaseAgentRun(ctx context.Context, messageID, owner string) er
 // FailAgentRun ends a run that cannot be answered, leaving reply (or the default) for the user.
 func (s *Store) FailAgentRun(ctx context.Context, messageID, owner, reason, reply string) (bool, error) {
 	var ok bool
-	q := "select flux.fail_agent_run($1, $2, $3)"
-	args := []any{messageID, owner, reason}
-	if reply != "" {
-		q = "select flux.fail_agent_run($1, $2, $3, $4)"
-		args = append(args, reply)
-	}
-	if err := s.db.QueryRow(ctx, q, args...).Scan(&ok); err != nil {
+	if err := s.db.QueryRow(ctx, qFailAgentRun, messageID, owner, reason, reply).Scan(&ok); err != nil {
 		return false, fmt.Errorf("store: fail agent run %s: %w", messageID, err)
 	}
 	return ok, nil
@@ -148,7 +159,7 @@ func (s *Store) ApplyTurn(ctx context.Context, run agentrun.Run, owner string, t
 	}
 	err := pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
 		var finished bool
-		if err := tx.QueryRow(ctx, "select flux.finish_agent_run($1, $2, $3)", run.MessageID, owner, t.Trace).Scan(&finished); err != nil {
+		if err := tx.QueryRow(ctx, qFinishAgentRun, run.MessageID, owner, t.Trace).Scan(&finished); err != nil {
 			return err
 		}
 		if !finished {
@@ -156,38 +167,21 @@ func (s *Store) ApplyTurn(ctx context.Context, run agentrun.Run, owner string, t
 		}
 		batch := &pgx.Batch{}
 		for _, sw := range t.PlanSwaps {
-			batch.Queue(`update public.goals set plan = $3, title = $4, description = nullif($5, ''), class_tags = $6
-				where id = $1 and user_id = $2 and status = 'active'`,
-				sw.GoalID, run.UserID, sw.Plan, sw.Title, sw.Description, sw.Tags).Exec(changed("goal", sw.GoalID))
-			batch.Queue(`update public.tasks t set status = 'cancelled'
-				where t.goal_id = $1 and t.user_id = $2 and t.status = 'pending' and t.scheduled_at >= $3
-				  and not exists (select 1 from public.goals g
-				                  where g.id = any (t.shared_with_goal_ids) and g.id <> $1 and g.status = 'active')`,
-				sw.GoalID, run.UserID, sw.From)
+			batch.Queue(qSwapPlan, sw.GoalID, run.UserID, sw.Plan, sw.Title, sw.Description, sw.Tags).Exec(changed("goal", sw.GoalID))
+			batch.Queue(qSwapPlanCancel, sw.GoalID, run.UserID, sw.From)
 		}
 		for _, r := range t.Reschedules {
-			// The rule every move of a task keeps (a time in the future, within a year).
-			batch.Queue(`select flux.check_reschedule_at($1, 'reschedule')`, r.At)
-			// As confirm_reschedule: a location task moved to a time becomes a time task, or
-			// the tasks_escalation trigger would start no ladder for it.
-			batch.Queue(`update public.tasks set scheduled_at = $3, status = 'pending', trigger_type = 'time', location_trigger = null
-				where id = $1 and user_id = $2 and status in ('pending', 'rescheduled')`,
-				r.TaskID, run.UserID, r.At).Exec(changed("task", r.TaskID))
+			batch.Queue(qMoveTask, run.UserID, r.TaskID, r.At).QueryRow(func(row pgx.Row) error { return refused(row.Scan()) })
 		}
 		for _, id := range t.Cancels {
-			// The statement a plan swap cancels with, for one task; a task settled meanwhile
-			// fails the turn as a move does.
-			batch.Queue(`update public.tasks set status = 'cancelled'
-				where id = $1 and user_id = $2 and status in ('pending', 'rescheduled')`,
-				id, run.UserID).Exec(changed("task", id))
+			// A task settled meanwhile fails the turn as a move does.
+			batch.Queue(qCancelTask, id, run.UserID).Exec(changed("task", id))
 		}
 		for _, g := range t.Goals {
-			batch.Queue(`insert into public.goals (id, user_id, title, description, class_tags, status, parent_goal_id, pipeline_order, target_weeks, plan)
-				values ($1, $2, $3, nullif($4, ''), $5, $6, nullif($7, '')::uuid, nullif($8, 0), $9, $10)`,
-				g.ID, run.UserID, g.Title, g.Description, g.Tags, g.Status, g.ParentID, g.PipelineOrder, g.TargetWeeks, g.Plan)
+			batch.Queue(qInsertGoal, g.ID, run.UserID, g.Title, g.Description, g.Tags, g.Status, g.ParentID,
+				g.PipelineOrder, g.TargetWeeks, g.Plan)
 		}
 		if len(t.Tasks) > 0 {
-			// One statement for all of them: a plan approval writes dozens.
 			n := len(t.Tasks)
 			goals, titles, descs := make([]string, n), make([]string, n), make([]string, n)
 			ats, mins, rules := make([]time.Time, n), make([]int32, n), make([]string, n)
@@ -195,10 +189,7 @@ func (s *Store) ApplyTurn(ctx context.Context, run agentrun.Run, owner string, t
 				goals[i], titles[i], descs[i] = k.GoalID, k.Title, k.Description
 				ats[i], mins[i], rules[i] = k.ScheduledAt, int32(k.DurationMinutes), k.RecurrenceRule
 			}
-			batch.Queue(`insert into public.tasks (user_id, goal_id, title, description, scheduled_at, duration_minutes, recurrence_rule)
-				select $1, nullif(g, '')::uuid, ti, nullif(d, ''), a, m, nullif(r, '')
-				from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::text[]) as x(g, ti, d, a, m, r)`,
-				run.UserID, goals, titles, descs, ats, mins, rules)
+			batch.Queue(qInsertTasks, run.UserID, goals, titles, descs, ats, mins, rules)
 		}
 		for i, r := range t.Replies {
 			role := r.Role
@@ -209,33 +200,21 @@ func (s *Store) ApplyTurn(ctx context.Context, run agentrun.Run, owner string, t
 			if meta == nil {
 				meta = json.RawMessage(`{}`)
 			}
-			// A turn's replies share the transaction's time; a microsecond apart, they sort
-			// in the order they were written (clients order by created_at).
-			batch.Queue(`insert into public.messages (conversation_id, user_id, role, content, agent_node, tokens_used, provider, metadata, created_at)
-				values ($1, $2, $3, $4, nullif($5, ''), $6, nullif($7, ''), $8, flux.now() + make_interval(secs => $9 / 1e6))`,
-				run.ConversationID, run.UserID, role, r.Content, r.Node, r.Tokens, r.Provider, meta, i)
+			batch.Queue(qInsertReply, run.ConversationID, run.UserID, role, r.Content, r.Node, r.Tokens, r.Provider, meta, i)
 		}
 		if t.State != nil {
-			batch.Queue(`insert into flux.agent_state (thread_id, user_id, state)
-				select c.thread_id, c.user_id, $2 from public.conversations c where c.id = $1
-				on conflict (thread_id) do update set state = excluded.state, updated_at = flux.now()`,
-				run.ConversationID, t.State)
+			batch.Queue(qSaveAgentState, run.ConversationID, t.State)
 		}
 		if t.Profile != nil || t.Timezone != "" || t.Onboarded {
-			batch.Queue(`update public.users
-				set profile = coalesce($2, profile), timezone = coalesce(nullif($3, ''), timezone),
-				    onboarded = onboarded or $4
-				where id = $1`, run.UserID, t.Profile, t.Timezone, t.Onboarded)
+			batch.Queue(qUpdateUser, run.UserID, t.Profile, t.Timezone, t.Onboarded)
 		}
 		if t.Phone != "" {
-			// The users_phone_changed trigger clears verification and WhatsApp opt-in.
-			batch.Queue(`update public.users set phone_number = $2 where id = $1 and phone_number is distinct from $2`,
-				run.UserID, t.Phone)
+			batch.Queue(qUpdatePhone, run.UserID, t.Phone)
 		}
 		if t.Profile != nil {
 			// A WhatsApp consent in the profile is applied by flux.confirm_phone; when the number
 			// was verified before onboarding finished, it applies now.
-			batch.Queue(`select flux.apply_whatsapp_consent($1)`, run.UserID)
+			batch.Queue(qApplyWhatsAppConsent, run.UserID)
 		}
 		if len(t.Tokens) > 0 {
 			providers, counts := make([]string, 0, len(t.Tokens)), make([]int32, 0, len(t.Tokens))
@@ -244,12 +223,21 @@ func (s *Store) ApplyTurn(ctx context.Context, run agentrun.Run, owner string, t
 					providers, counts = append(providers, p), append(counts, int32(n))
 				}
 			}
-			batch.Queue(`select flux.add_token_usage($1, p, n) from unnest($2::text[], $3::int[]) as x(p, n)`, run.UserID, providers, counts)
+			batch.Queue(qAddTokenUsage, run.UserID, providers, counts)
 		}
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		return fmt.Errorf("store: apply turn of message %s: %w", run.MessageID, err)
+	}
+	return err
+}
+
+// refused fails the turn when a function refused a row the turn depends on (flux.move_task: the
+// task is no longer the user's, or no longer open).
+func refused(err error) error {
+	if pgerr.Refused(err) {
+		return fmt.Errorf("%w: %w", ErrTurnConflict, err)
 	}
 	return err
 }

@@ -1,5 +1,7 @@
 // Package store holds the service's queries: the SQL lives in queries/*.sql (embedded), each
-// behind a typed method. Listener and agent code talk to the database only through here.
+// behind a typed method. Listener and agent code talk to the database only through here, but for
+// the plumbing that is not a query of the data (the change feed's replication connection, the
+// hints' LISTEN/NOTIFY, the clock's warp) and the fixtures of the dev, demo and bench commands.
 package store
 
 import (
@@ -45,6 +47,7 @@ var (
 	qReceiveWhatsApp        = query("receive_whatsapp")
 	qSettleReceipt          = query("settle_receipt")
 	qWhatsAppOptOut         = query("whatsapp_opt_out")
+	qAsUser                 = query("as_user")
 )
 
 // DBTX is a pgx connection, pool or transaction.
@@ -452,8 +455,7 @@ func AsUser(ctx context.Context, db interface {
 	Begin(context.Context) (pgx.Tx, error)
 }, uid string, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `select set_config('role', 'authenticated', true),
-			set_config('request.jwt.claims', json_build_object('sub', $1::text, 'role', 'authenticated', 'aud', 'authenticated')::text, true)`, uid); err != nil {
+		if _, err := tx.Exec(ctx, qAsUser, uid); err != nil {
 			return err
 		}
 		return f(tx)

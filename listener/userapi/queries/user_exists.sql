@@ -1,1 +1,0 @@
-select exists (select 1 from public.users where id = $1)
