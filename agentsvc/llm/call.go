@@ -14,6 +14,7 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MaxCorrections is how many times an invalid answer is re-asked.
@@ -117,7 +118,7 @@ func Call[T any](ctx context.Context, c *Client, role Role, messages []openai.Ch
 	models := []string{route.Primary, route.Fallback}
 	from := 0
 	for correction := 0; ; correction++ {
-		answered, content, err := c.complete(ctx, role, models[from:], req, &usage)
+		answered, content, span, err := c.complete(ctx, attemptMeta{role, correction}, models[from:], req, &usage)
 		if err != nil {
 			return zero, usage, err
 		}
@@ -129,9 +130,11 @@ func Call[T any](ctx context.Context, c *Client, role Role, messages []openai.Ch
 			err = validate(&v)
 		}
 		if err == nil {
+			endSpan(span, nil)
 			return v, usage, nil
 		}
 		usage.Attempts[len(usage.Attempts)-1].Err = fmt.Errorf("%w: %w", ErrInvalidAnswer, err)
+		endSpan(span, usage.Attempts[len(usage.Attempts)-1].Err)
 		if correction == MaxCorrections {
 			return zero, usage, fmt.Errorf("%w: %s on %s after %d corrections: %w", ErrInvalidAnswer, role, usage.Model, MaxCorrections, err)
 		}
@@ -146,22 +149,30 @@ func Call[T any](ctx context.Context, c *Client, role Role, messages []openai.Ch
 	}
 }
 
+// attemptMeta is what an attempt's span says about the Call it belongs to.
+type attemptMeta struct {
+	role       Role
+	correction int
+}
+
 // complete gets one answer, trying models in order, each 1+retries times. It
-// returns the index of the model that answered.
-func (c *Client) complete(ctx context.Context, role Role, models []string, req openai.ChatCompletionRequest, usage *Usage) (int, string, error) {
+// returns the index of the model that answered and the answering attempt's
+// span, still open for Call to end once it has checked the answer.
+func (c *Client) complete(ctx context.Context, meta attemptMeta, models []string, req openai.ChatCompletionRequest, usage *Usage) (int, string, trace.Span, error) {
+	role := meta.role
 	var last error
 	for i, model := range models {
 		req.Model = model
 		for try := 0; try <= c.retries; try++ {
-			content, retryAfter, err := c.attempt(ctx, req, usage)
+			content, retryAfter, span, err := c.attempt(ctx, req, meta, usage)
 			if err == nil {
-				return i, content, nil
+				return i, content, span, nil
 			}
 			if ctx.Err() != nil {
-				return 0, "", fmt.Errorf("llm: %s on %s: %w", role, model, context.Cause(ctx))
+				return 0, "", nil, fmt.Errorf("llm: %s on %s: %w", role, model, context.Cause(ctx))
 			}
 			if !retryable(err) {
-				return 0, "", fmt.Errorf("%w: %s on %s: request rejected: %w", ErrUnavailable, role, model, err)
+				return 0, "", nil, fmt.Errorf("%w: %s on %s: request rejected: %w", ErrUnavailable, role, model, err)
 			}
 			last = err
 			if try == c.retries {
@@ -172,7 +183,7 @@ func (c *Client) complete(ctx context.Context, role Role, models []string, req o
 				slog.String("role", string(role)), slog.String("model", model),
 				slog.Int("attempt", try+1), slog.Duration("wait", wait), slog.String("err", err.Error()))
 			if err := sleep(ctx, wait); err != nil {
-				return 0, "", fmt.Errorf("llm: %s on %s: %w", role, model, err)
+				return 0, "", nil, fmt.Errorf("llm: %s on %s: %w", role, model, err)
 			}
 		}
 		if i+1 < len(models) {
@@ -181,17 +192,19 @@ func (c *Client) complete(ctx context.Context, role Role, models []string, req o
 				slog.String("fallback", models[i+1]), slog.String("err", last.Error()))
 		}
 	}
-	return 0, "", fmt.Errorf("%w: %s: %s failed %d times each: %w",
+	return 0, "", nil, fmt.Errorf("%w: %s: %s failed %d times each: %w",
 		ErrUnavailable, role, strings.Join(models, ", "), c.retries+1, last)
 }
 
 // attempt sends one request under its own timeout and records it in usage.
-// It also returns the response's Retry-After, if any.
-func (c *Client) attempt(ctx context.Context, req openai.ChatCompletionRequest, usage *Usage) (string, time.Duration, error) {
+// It also returns the response's Retry-After, if any, and, when it answered,
+// the attempt's span for the caller to end (a failed attempt ends its own).
+func (c *Client) attempt(ctx context.Context, req openai.ChatCompletionRequest, meta attemptMeta, usage *Usage) (string, time.Duration, trace.Span, error) {
+	sctx, span := c.startSpan(ctx, req, meta, len(usage.Attempts)+1)
 	// The clock starts before the timeout's, so an attempt that timed out reports at least the
 	// timeout as its latency.
 	start := time.Now()
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(sctx, c.timeout)
 	defer cancel()
 	hint := new(retryHint)
 	actx = context.WithValue(actx, retryHintKey{}, hint)
@@ -203,6 +216,7 @@ func (c *Client) attempt(ctx context.Context, req openai.ChatCompletionRequest, 
 		err = fmt.Errorf("no answer within %s: %w", c.timeout, err)
 	case err == nil:
 		a.PromptTokens, a.CompletionTokens = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
+		recordResponse(span, resp)
 		if len(resp.Choices) == 0 {
 			err = errNoChoices
 		}
@@ -212,9 +226,10 @@ func (c *Client) attempt(ctx context.Context, req openai.ChatCompletionRequest, 
 	usage.PromptTokens += a.PromptTokens
 	usage.CompletionTokens += a.CompletionTokens
 	if err != nil {
-		return "", hint.get(), err
+		endSpan(span, err)
+		return "", hint.get(), nil, err
 	}
-	return resp.Choices[0].Message.Content, 0, nil
+	return resp.Choices[0].Message.Content, 0, span, nil
 }
 
 // retryable reports whether a failed attempt may succeed if repeated: a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults for Config's zero values.
@@ -39,6 +40,9 @@ type Config struct {
 	MaxRetryWait time.Duration
 	HTTPClient   *http.Client // its Transport is wrapped, not changed; http.DefaultTransport when nil
 	Logger       *slog.Logger // slog.Default() when nil
+	// TracerProvider gets a span for every attempt (see trace.go); nil means the global
+	// provider at the time of the call, a no-op until the service sets tracing up.
+	TracerProvider trace.TracerProvider
 }
 
 // Client calls models for the agents. It is safe for concurrent use.
@@ -49,6 +53,8 @@ type Client struct {
 	backoff      time.Duration
 	maxRetryWait time.Duration
 	log          *slog.Logger
+	tp           trace.TracerProvider // nil: the global one
+	server       server               // for the spans' server.address and server.port
 }
 
 // New returns a client for cfg.
@@ -78,6 +84,8 @@ func New(cfg Config) *Client {
 		backoff:      cmp.Or(cfg.Backoff, DefaultBackoff),
 		maxRetryWait: cmp.Or(cfg.MaxRetryWait, DefaultMaxRetryWait),
 		log:          cmp.Or(cfg.Logger, slog.Default()),
+		tp:           cfg.TracerProvider,
+		server:       parseServer(oc.BaseURL),
 	}
 }
 

@@ -27,6 +27,14 @@
 // Retry-After is read by the client's transport and handed back through the
 // attempt's context, because go-openai's errors do not carry response headers.
 //
+// Every attempt (a retry, a fallback, a correction) is an OpenTelemetry client span
+// named "chat {model}" with the GenAI semantic conventions' attributes (operation,
+// provider, request and response model, token usage, finish reasons, error.type) and
+// flux.llm.attempt, flux.llm.correction and flux.llm.agent; its duration is the
+// attempt's latency. The spans go to Config.TracerProvider, else the global provider,
+// which does nothing until the service sets tracing up. They carry no prompt, answer or
+// error message: only the request's shape, counts and an error's type (trace.go).
+//
 // No personal data passes through here by design: agents pass user, goal and
 // task ids, never names, emails or phone numbers, and this package logs only
 // roles, models, timings and errors, never prompts or answers.
