@@ -11,9 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flux-companion/flux/sql/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flux-companion/flux/sql/store"
 )
 
 // devDatabaseURL is where `flux dev` serves its database.
@@ -128,14 +129,12 @@ func (c *chatClient) say(ctx context.Context, text string, wait time.Duration, o
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var content string
-				if err := rows.Scan(&content, &shown); err != nil {
-					return err
-				}
+			var content string
+			_, err = pgx.ForEachRow(rows, []any{&content, &shown}, func() error {
 				replies = append(replies, content)
-			}
-			return rows.Err()
+				return nil
+			})
+			return err
 		})
 		if err != nil {
 			return err

@@ -3,17 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/agentsvc/graph"
+	"github.com/flux-companion/flux/listener/bench"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/sql/pgtest"
@@ -25,19 +24,8 @@ func TestChatCommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.DB(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	if _, err := conn.Exec(ctx, `insert into auth.users (id, email, raw_user_meta_data)
-		values (gen_random_uuid(), 'chatcmd@test.flux.local', '{"timezone": "America/New_York"}')`); err != nil {
-		t.Fatal(err)
-	}
-	// Onboarding has its own tests; this one is about the terminal client.
-	if _, err := conn.Exec(ctx, `update public.users set onboarded = true where email = 'chatcmd@test.flux.local'`); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.PoolOn(t, url)
+	onboardedUser(t, pool, "chatcmd@test.flux.local", "America/New_York")
 	runAgents(t, url, "chatcmd")
 
 	var out, errOut bytes.Buffer
@@ -52,11 +40,7 @@ func TestChatCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "! ERROR: new row for relation \"messages\" violates check constraint") {
 		t.Errorf("an oversized message should be refused by the database, as for the app; output:\n%s", out.String())
 	}
-	var n int
-	if err := conn.QueryRow(ctx, `select count(*) from public.tasks where title = 'Stretch'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 1 {
+	if n := count(t, pool, `select count(*) from public.tasks where title = 'Stretch'`); n != 1 {
 		t.Errorf("%d Stretch tasks, want 1", n)
 	}
 }
@@ -85,14 +69,10 @@ func TestChatCommandNewUserMeetsOnboarding(t *testing.T) { // not parallel: it s
 	if !strings.Contains(out.String(), "Chatting as new-") || !strings.Contains(out.String(), "What should I call you?") {
 		t.Errorf("a new user is greeted by onboarding; output:\n%s", out.String())
 	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var zone string
 	var onboarded bool
-	if err := conn.QueryRow(ctx, `select timezone, onboarded from public.users where email like 'new-%@demo.flux.local'`).Scan(&zone, &onboarded); err != nil {
+	pool := pgtest.PoolOn(t, url)
+	if err := pool.QueryRow(ctx, `select timezone, onboarded from public.users where email like 'new-%@demo.flux.local'`).Scan(&zone, &onboarded); err != nil {
 		t.Fatal(err)
 	}
 	if zone != "Asia/Kolkata" || onboarded {
@@ -103,25 +83,30 @@ func TestChatCommandNewUserMeetsOnboarding(t *testing.T) { // not parallel: it s
 	}
 }
 
+// onboardedUser signs a user up in zone and returns their id. Onboarding has its own tests: this
+// user has been through it.
+func onboardedUser(t *testing.T, pool *pgxpool.Pool, email, zone string) (id string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+		values (gen_random_uuid(), $1, jsonb_build_object('timezone', $2::text)) returning id::text`, email, zone).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `update public.users set onboarded = true where id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // runAgents runs the service's feed and offline agents on url until the test ends.
 func runAgents(t *testing.T, url, name string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, service.Config{
-			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-			Slot:       fmt.Sprintf("%s_%d", name, time.Now().UnixNano()%1e9),
-			Dispatch:   dispatch.Config{Owner: name},
-			Agent:      &graph.Graph{},
-			FeedStatus: 200 * time.Millisecond,
-			Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("service: %v", err)
-		}
-	})
+	t.Cleanup(bench.RunService(context.Background(), service.Config{
+		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+		Slot:       fmt.Sprintf("%s_%d", name, time.Now().UnixNano()%1e9),
+		Dispatch:   dispatch.Config{Owner: name},
+		Agent:      &graph.Graph{},
+		FeedStatus: 200 * time.Millisecond,
+		Log:        slog.New(slog.DiscardHandler),
+	}, func(err error) { t.Errorf("service: %v", err) }))
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +11,8 @@ import (
 
 	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/agentsvc/llmfake"
-	"github.com/flux-companion/flux/agentsvc/plan"
 	"github.com/flux-companion/flux/internal/testwait"
+	"github.com/flux-companion/flux/listener/bench"
 	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
@@ -34,41 +32,19 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	planJSON, _ := json.Marshal(plan.Plan{
-		GoalTitle: "Run a 5K", Tags: []string{"Fitness"}, FeasibleIn6Weeks: true, MicroGoalRoadmap: []plan.MicroGoal{},
-		ProposedTasks: []plan.ProposedTask{{Title: "Easy run", ScheduledDays: []string{"Tue", "Sat"}, SuggestedTime: "07:30",
-			DurationMinutes: 25, WeekRange: []int{1, 6}}},
-		ConflictsDetected: []plan.Conflict{}, PlanSummary: "Two easy runs a week.", ApprovalStatus: plan.StatusPending,
-	})
 	slowPlanner := make(chan struct{}) // closed once the first process is dead
-	fake.Script(func(req llmfake.Request) llmfake.Reply {
-		switch graph.AgentOf(req.Messages[0].Content) {
-		case "orchestrator":
-			if strings.Contains(req.Last("user"), "remind me") {
-				return llmfake.Reply{Content: `{"intent":"NEW_TASK","payload":"call mom","clarification_question":"","task_id":"","goal_id":""}`}
-			}
-			return llmfake.Reply{Content: `{"intent":"GOAL","payload":"run a 5K","clarification_question":"","task_id":"","goal_id":""}`}
-		case "classifier":
-			return llmfake.Reply{Content: `{"tags":["Fitness"]}`}
-		case "planner":
-			select {
-			case <-slowPlanner:
-				return llmfake.Reply{Content: string(planJSON)}
-			default:
-				return llmfake.Reply{Content: string(planJSON), Delay: time.Minute} // in flight when the kill lands
-			}
+	if err := bench.ScriptModels(fake, func() time.Duration {
+		select {
+		case <-slowPlanner:
+			return 0
+		default:
+			return time.Minute // in flight when the kill lands
 		}
-		return llmfake.Reply{Status: 400, Content: "unexpected prompt"}
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 
-	var user string
-	if err := pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
-		values (gen_random_uuid(), 'crashchat@test.flux.local', '{"timezone": "Europe/Berlin"}') returning id::text`).Scan(&user); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, `update public.users set onboarded = true where id = $1`, user); err != nil {
-		t.Fatal(err)
-	}
+	user := onboardedUser(t, pool, "crashchat@test.flux.local", "Europe/Berlin")
 	var convs []string
 	for range 3 {
 		var c string
@@ -117,22 +93,14 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 	}
 	kill(t, first)
 	close(slowPlanner)
-	var replies int
-	if err := pool.QueryRow(ctx, `select count(*) from public.messages where user_id = $1 and role <> 'user'`, user).Scan(&replies); err != nil {
-		t.Fatal(err)
-	}
-	if replies != 0 {
+	if replies := count(t, pool, `select count(*) from public.messages where user_id = $1 and role <> 'user'`, user); replies != 0 {
 		t.Fatalf("%d replies before the restart: the dead turns must not have written", replies)
 	}
 
 	second, secondOut := start()
 	defer stop(t, second, secondOut)
-	waitNone(t, time.Minute, secondOut, "runs not done after the restart", func() (open int) {
-		if err := pool.QueryRow(ctx, `select count(*) from flux.agent_runs where user_id = $1 and status <> 'done'`, user).Scan(&open); err != nil {
-			t.Fatal(err)
-		}
-		return open
-	})
+	waitNone(t, time.Minute, secondOut, "runs not done after the restart",
+		pool, `select count(*) from flux.agent_runs where user_id = $1 and status <> 'done'`, user)
 
 	for i, c := range convs {
 		rows, err := pool.Query(ctx, `select role, coalesce(metadata ->> 'kind', '') from public.messages
@@ -154,11 +122,7 @@ func TestChatKilledMidRunAnswersEveryMessageOnce(t *testing.T) {
 			t.Errorf("conversation %d: %v, want %v (each message answered once, in order)", i, lines, want)
 		}
 	}
-	var tasks int
-	if err := pool.QueryRow(ctx, `select count(*) from public.tasks where user_id = $1`, user).Scan(&tasks); err != nil {
-		t.Fatal(err)
-	}
-	if tasks != 1 {
+	if tasks := count(t, pool, `select count(*) from public.tasks where user_id = $1`, user); tasks != 1 {
 		t.Errorf("%d tasks, want the one reminder (plans wait for approval)", tasks)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/logtest"
 	"github.com/flux-companion/flux/listener/twiliofake"
@@ -62,26 +64,16 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 	first, firstOut := start()
 	// Kill in the middle of the burst, right after seeing rows leased: their sends take 20 ms,
 	// so they are still in flight a moment later when the signal lands.
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the burst did not start; listener output:\n%s", firstOut.String())
-		}
-		if len(tw.Messages()) < tasks/4 {
-			continue
-		}
-		var leased int
-		if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending' and lease_until is not null`).Scan(&leased); err != nil {
-			t.Fatal(err)
-		}
-		if leased > 0 {
-			break
-		}
+	leased := func() int {
+		return count(t, pool, `select count(*) from public.dispatch_log where status = 'pending' and lease_until is not null`)
+	}
+	if !testwait.Until(2*time.Minute, func() bool { return len(tw.Messages()) >= tasks/4 && leased() > 0 }) {
+		t.Fatalf("the burst did not start; listener output:\n%s", firstOut.String())
 	}
 	kill(t, first)
 	sentAtKill := len(tw.Messages())
 	// Leases outlive the process: these rows were being sent when it died.
-	var inFlight int
-	_ = pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending' and lease_until is not null`).Scan(&inFlight)
+	inFlight := leased()
 	t.Logf("killed after %d of %d sends, %d leased rows in flight", sentAtKill, tasks, inFlight)
 	if sentAtKill >= tasks || inFlight == 0 {
 		t.Fatal("the kill did not land mid-send: nothing was tested")
@@ -89,12 +81,8 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 
 	second, secondOut := start()
 	defer stop(t, second, secondOut)
-	waitNone(t, 3*time.Minute, secondOut, "outbox rows still pending after restart", func() (open int) {
-		if err := pool.QueryRow(ctx, `select count(*) from public.dispatch_log where status = 'pending'`).Scan(&open); err != nil {
-			t.Fatal(err)
-		}
-		return open
-	})
+	waitNone(t, 3*time.Minute, secondOut, "outbox rows still pending after restart",
+		pool, `select count(*) from public.dispatch_log where status = 'pending'`)
 
 	var rows, dispatched, retried int
 	if err := pool.QueryRow(ctx, `
@@ -132,10 +120,10 @@ func TestKilledMidBurstLosesNothing(t *testing.T) {
 // goes to the buffer. It is killed when the test ends if it still runs.
 func listen(t *testing.T, url, slot string, env ...string) (*exec.Cmd, *logtest.Buffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
+	cmd := exec.Command(os.Args[0], "listen")
 	out := &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "FLUX_TEST_LISTEN=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "FLUX_TEST_AS_FLUX=1", "DATABASE_URL="+url, "FLUX_SLOT="+slot, "FLUX_HTTP_ADDR=127.0.0.1:0")
 	cmd.Env = append(cmd.Env, env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -167,12 +155,12 @@ func stop(t *testing.T, cmd *exec.Cmd, out *logtest.Buffer) {
 	}
 }
 
-// waitNone polls count until it is 0 and fails the test with the listener's output if it is not
-// within timeout, saying "<count> <what>".
-func waitNone(t *testing.T, timeout time.Duration, out *logtest.Buffer, what string, count func() int) {
+// waitNone polls the count query until it is 0 and fails the test with the listener's output if
+// it is not within timeout, saying "<count> <what>".
+func waitNone(t *testing.T, timeout time.Duration, out *logtest.Buffer, what string, pool *pgxpool.Pool, query string, args ...any) {
 	t.Helper()
 	n := 0
-	if !testwait.Until(timeout, func() bool { n = count(); return n == 0 }) {
+	if !testwait.Until(timeout, func() bool { n = count(t, pool, query, args...); return n == 0 }) {
 		t.Fatalf("%d %s; output:\n%s", n, what, out.String())
 	}
 }

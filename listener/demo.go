@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -20,22 +18,15 @@ import (
 
 	"github.com/flux-companion/flux/agentsvc/graph"
 	"github.com/flux-companion/flux/listener/auth"
-	"github.com/flux-companion/flux/listener/channel"
-	"github.com/flux-companion/flux/listener/dispatch"
+	"github.com/flux-companion/flux/listener/bench"
 	"github.com/flux-companion/flux/listener/pushfake"
-	"github.com/flux-companion/flux/listener/service"
-	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/twiliofake"
-	"github.com/flux-companion/flux/sql/localpg"
-	"github.com/flux-companion/flux/sql/migrate"
 	"github.com/flux-companion/flux/sql/store"
 )
 
 // flux demo: the product end to end on a throwaway local stack whose clock is moved by the
 // development time warp, printed as a timeline. Everything is real (database, listener, agents
 // in offline mode, the Twilio and push clients) except the providers, which are the local fakes.
-
-const demoVerifyService = "VA0000000000000000000000000000demo"
 
 type demo struct {
 	out    io.Writer
@@ -64,31 +55,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, log *
 
 func runDemo(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "Flux demo: a throwaway database, the listener, offline agents and fake providers; the clock is warped.")
-	cluster, err := localpg.Start(ctx, localpg.Options{})
+	url, pool, stopDB, err := bench.StartDatabase(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer cluster.Stop()
-	url := cluster.ConnString("postgres")
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
-		return err
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer stopDB()
 	fakes, err := startFakes(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer fakes.close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg, err := fakes.service(url, "127.0.0.1:0", "flux-demo")
 	if err != nil {
 		return err
 	}
-	d := &demo{out: out, pool: pool, base: "http://" + ln.Addr().String(), tw: fakes.twilio, push: fakes.push}
+	d := &demo{out: out, pool: pool, base: cfg.PublicBaseURL, tw: fakes.twilio, push: fakes.push}
 	d.loc, _ = time.LoadLocation("Europe/Berlin")
 
 	// Sunday 09:00 in Berlin, the week after next: the plan starts on Monday.
@@ -98,26 +79,10 @@ func runDemo(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, Listener: ln, PublicBaseURL: d.base,
-			Twilio: twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: devTwilioToken,
-				APIBaseURL: fakes.twilio.URL(), VerifyBaseURL: fakes.twilio.URL()},
-			WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-			WhatsAppTemplates: channel.Templates{Reminder: fakes.twilio.AddReminderTemplate()},
-			Push:              fakes.pushConfig, Dispatch: dispatch.Config{Owner: "flux-demo"},
-			Agent: &graph.Graph{Log: quiet}, Auth: auth.Config{Secret: devJWTSecret}, VerifyServiceSID: demoVerifyService,
-			FeedStatus: 200 * time.Millisecond, Log: quiet,
-		})
-	}()
-	defer func() {
-		stop()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(out, "listener:", err)
-		}
-	}()
+	quiet := slog.New(slog.DiscardHandler)
+	cfg.Agent, cfg.Log, cfg.FeedStatus = &graph.Graph{Log: quiet}, quiet, 200*time.Millisecond
+	// The listener runs until the story ends.
+	defer bench.RunService(ctx, cfg, func(err error) { fmt.Fprintln(out, "listener:", err) })()
 	return d.story(ctx)
 }
 
@@ -140,28 +105,24 @@ func (d *demo) story(ctx context.Context) error {
 	for _, say := range []string{"Hi!", "I'm Maya", "half past six", "11pm", "9-5 weekdays", "a morning person",
 		"yes", "home is Kreuzberg, work is Mitte", "choir Thursdays 19:30", "+49 151 2345 6789", "yes please",
 		"I want to run a 5K"} {
-		if err := d.say(ctx, say); err != nil {
+		if err := d.turn(ctx, say, `insert into public.messages (conversation_id, content) values ($1, $2)`, d.conv, say); err != nil {
 			return err
 		}
 	}
 
 	d.section("Approval")
-	if err := d.turn(ctx, func(tx pgx.Tx) error {
-		d.event("Maya", "presses Approve (approve_plan)")
-		_, err := tx.Exec(ctx, `select public.approve_plan($1)`, d.conv)
-		return err
-	}); err != nil {
+	if err := d.turn(ctx, "presses Approve (approve_plan)", `select public.approve_plan($1)`, d.conv); err != nil {
 		return err
 	}
 
 	d.section("Phone verification and WhatsApp opt-in (listener endpoints, Twilio Verify)")
 	phone := "+4915123456789"
-	if _, err := d.call(ctx, "POST", "/v1/phone/verification", `{"phone_number": "`+phone+`"}`, http.StatusAccepted); err != nil {
+	if err := d.call(ctx, "POST", "/v1/phone/verification", `{"phone_number": "`+phone+`"}`, http.StatusAccepted); err != nil {
 		return err
 	}
 	code := d.tw.LastCode(phone)
 	d.event("sms", fmt.Sprintf("Twilio Verify sends code %s to %s", code, phone))
-	if _, err := d.call(ctx, "POST", "/v1/phone/verification/check", `{"code": "`+code+`"}`, http.StatusOK); err != nil {
+	if err := d.call(ctx, "POST", "/v1/phone/verification/check", `{"code": "`+code+`"}`, http.StatusOK); err != nil {
 		return err
 	}
 	// Maya said yes to WhatsApp in onboarding: verifying the number opts her in.
@@ -175,7 +136,7 @@ func (d *demo) story(ctx context.Context) error {
 	d.event("app", "phone verified; WhatsApp reminders on (Maya said yes in onboarding)")
 	sub := d.push.NewSubscription()
 	body, _ := json.Marshal(map[string]any{"endpoint": sub.Endpoint, "keys": map[string]string{"p256dh": sub.P256dh, "auth": sub.Auth}})
-	if _, err := d.call(ctx, "POST", "/v1/push/subscriptions", string(body), http.StatusCreated); err != nil {
+	if err := d.call(ctx, "POST", "/v1/push/subscriptions", string(body), http.StatusCreated); err != nil {
 		return err
 	}
 	d.event("app", "this browser subscribed to Web Push")
@@ -191,16 +152,13 @@ func (d *demo) story(ctx context.Context) error {
 		return err
 	}
 	// Maya taps the template's Snooze button: the reminder comes back in 10 minutes, ladder and all.
-	snooze := twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+14155238886", "Snooze")
-	snooze.Set("ButtonPayload", "snooze")
-	snooze.Set("ButtonText", "Snooze")
-	if err := d.whatsapp(ctx, snooze); err != nil {
+	if err := d.whatsapp(ctx, phone, "Snooze", "snooze"); err != nil {
 		return err
 	}
 	var again time.Time
 	if err := d.wait(ctx, "the snooze", func() bool {
 		var n int
-		return d.pool.QueryRow(ctx, `select snooze_count, escalation_due_at from public.tasks where id = $1`, first.id).Scan(&n, &again) == nil && n == 1
+		return d.pool.QueryRow(ctx, `select snooze_count, escalation_due_at from public.tasks where id = $1`, first.ID).Scan(&n, &again) == nil && n == 1
 	}); err != nil {
 		return err
 	}
@@ -208,7 +166,7 @@ func (d *demo) story(ctx context.Context) error {
 	if err := d.warp(ctx, again); err != nil {
 		return err
 	}
-	if err := d.waitPush(ctx, first.id, 2); err != nil {
+	if err := d.waitPush(ctx, first.ID, 2); err != nil {
 		return err
 	}
 	// She wrote on WhatsApp a minute ago, so the window is open: this time the reminder is text.
@@ -218,33 +176,30 @@ func (d *demo) story(ctx context.Context) error {
 	if err := d.showTwilio(ctx, "whatsapp"); err != nil {
 		return err
 	}
-	if err := d.whatsapp(ctx, twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+14155238886", "1")); err != nil {
+	if err := d.whatsapp(ctx, phone, "1", ""); err != nil {
 		return err
 	}
-	if err := d.waitStatus(ctx, first.id, "done"); err != nil {
+	if err := d.waitStatus(ctx, first.ID, "done"); err != nil {
 		return err
 	}
 	d.event("whatsapp", "Maya: 1  →  done (signed webhook, ladder stopped)")
 
 	// Three weeks: the runs on the second run's weekday go unanswered, the rest are done in the app.
-	missed := tasks[1].at.In(d.loc).Weekday()
+	missed := tasks[1].At.In(d.loc).Weekday()
 	d.section(fmt.Sprintf("Three weeks: %s runs are ignored, the rest done in the app", missed))
-	until := first.at.AddDate(0, 0, 21)
+	until := first.At.AddDate(0, 0, 21)
 	for _, t := range tasks[1:] {
-		if t.at.After(until) {
+		if t.At.After(until) {
 			break
 		}
-		if t.at.In(d.loc).Weekday() != missed {
-			if err := d.warp(ctx, t.at.Add(-time.Minute)); err != nil {
+		if t.At.In(d.loc).Weekday() != missed {
+			if err := d.warp(ctx, t.At.Add(-time.Minute)); err != nil {
 				return err
 			}
-			if err := d.as(ctx, func(tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, `select public.complete_task($1)`, t.id)
-				return err
-			}); err != nil {
+			if err := d.exec(ctx, `select public.complete_task($1)`, t.ID); err != nil {
 				return err
 			}
-			d.event("app", fmt.Sprintf("✓ %s done (complete_task)", t.title))
+			d.event("app", fmt.Sprintf("✓ %s done (complete_task)", t.Title))
 			continue
 		}
 		if err := d.ladder(ctx, t, "auto_miss"); err != nil {
@@ -269,16 +224,12 @@ func (d *demo) story(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var week, pct string
-			var done, total int
-			if err := rows.Scan(&week, &done, &total, &pct); err != nil {
-				return err
-			}
+		var week, pct string
+		var done, total int
+		if _, err := pgx.ForEachRow(rows, []any{&week, &done, &total, &pct}, func() error {
 			d.event("weekly", fmt.Sprintf("week of %s: %d of %d done (%s%%)", week, done, total, pct))
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		}); err != nil {
 			return err
 		}
 		var missed string
@@ -294,8 +245,8 @@ func (d *demo) story(ctx context.Context) error {
 }
 
 type demoTask struct {
-	id, title string
-	at        time.Time
+	ID, Title string
+	At        time.Time
 }
 
 func (d *demo) tasks(ctx context.Context) ([]demoTask, error) {
@@ -304,10 +255,7 @@ func (d *demo) tasks(ctx context.Context) ([]demoTask, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (demoTask, error) {
-		var t demoTask
-		return t, r.Scan(&t.id, &t.title, &t.at)
-	})
+	ts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[demoTask])
 	if err == nil && len(ts) < 2 {
 		err = fmt.Errorf("demo: the plan has %d upcoming tasks", len(ts))
 	}
@@ -321,28 +269,24 @@ func (d *demo) ladder(ctx context.Context, t demoTask, last string) error {
 	rungs := []struct {
 		name string
 		at   time.Time
-	}{{"push", t.at.Add(-lead)}, {"whatsapp", t.at.Add(window)}, {"call", t.at.Add(2 * window)}, {"auto_miss", t.at.Add(3 * window)}}
+	}{{"push", t.At.Add(-lead)}, {"whatsapp", t.At.Add(window)}, {"call", t.At.Add(2 * window)}, {"auto_miss", t.At.Add(3 * window)}}
 	for _, r := range rungs {
 		if err := d.warp(ctx, r.at); err != nil {
 			return err
 		}
+		var err error
 		switch r.name {
 		case "push":
-			if err := d.waitPush(ctx, t.id, 1); err != nil {
-				return err
-			}
+			err = d.waitPush(ctx, t.ID, 1)
 		case "whatsapp", "call":
-			if err := d.showTwilio(ctx, r.name); err != nil {
-				return err
-			}
+			err = d.showTwilio(ctx, r.name)
 		case "auto_miss":
-			if err := d.waitStatus(ctx, t.id, "missed"); err != nil {
-				return err
+			if err = d.waitStatus(ctx, t.ID, "missed"); err == nil {
+				d.event("auto-miss", t.Title+": no answer, marked missed")
 			}
-			d.event("auto-miss", t.title+": no answer, marked missed")
 		}
-		if r.name == last {
-			return nil
+		if err != nil || r.name == last {
+			return err
 		}
 	}
 	return nil
@@ -389,12 +333,19 @@ func (d *demo) showTwilio(ctx context.Context, kind string) error {
 	case req.Form.Get("ContentSid") != "":
 		text = "template: " + text + " [Done] [Snooze] [Reschedule] [Missed]"
 	}
-	d.event(kind, firstLine(text))
+	text, _, _ = strings.Cut(text, "\n")
+	d.event(kind, text)
 	return nil
 }
 
-// whatsapp posts Maya's WhatsApp message to the listener as Twilio would, signed.
-func (d *demo) whatsapp(ctx context.Context, params url.Values) error {
+// whatsapp posts Maya's WhatsApp message from phone to the listener as Twilio would, signed: text,
+// or the tap of a template button (its payload, titled text).
+func (d *demo) whatsapp(ctx context.Context, phone, text, button string) error {
+	params := twiliofake.WhatsAppReplyParams("whatsapp:"+phone, "whatsapp:+14155238886", text)
+	if button != "" {
+		params.Set("ButtonPayload", button)
+		params.Set("ButtonText", text)
+	}
 	resp, err := d.tw.SendWebhook(ctx, d.base+"/webhooks/twilio/whatsapp", params)
 	if err != nil {
 		return err
@@ -415,22 +366,23 @@ func (d *demo) as(ctx context.Context, f func(pgx.Tx) error) error {
 	return store.AsUser(ctx, d.pool, d.user, f)
 }
 
-// say sends Maya's chat message and prints the agents' answer.
-func (d *demo) say(ctx context.Context, text string) error {
-	return d.turn(ctx, func(tx pgx.Tx) error {
-		d.event("Maya", text)
-		_, err := tx.Exec(ctx, `insert into public.messages (conversation_id, content) values ($1, $2)`, d.conv, text)
+// exec runs a statement as Maya.
+func (d *demo) exec(ctx context.Context, sql string, args ...any) error {
+	return d.as(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sql, args...)
 		return err
 	})
 }
 
-// turn acts as Maya and prints every reply the agents write until the conversation is idle.
-func (d *demo) turn(ctx context.Context, act func(pgx.Tx) error) error {
+// turn is Maya's chat act, shown as what (her message, or the button she presses): it runs the
+// statement as her and prints every reply the agents write until the conversation is idle.
+func (d *demo) turn(ctx context.Context, what, sql string, args ...any) error {
 	var before int
 	if err := d.pool.QueryRow(ctx, `select count(*) from public.messages where conversation_id = $1 and role = 'assistant'`, d.conv).Scan(&before); err != nil {
 		return err
 	}
-	if err := d.as(ctx, act); err != nil {
+	d.event("Maya", what)
+	if err := d.exec(ctx, sql, args...); err != nil {
 		return err
 	}
 	var replies []string
@@ -460,24 +412,23 @@ func (d *demo) turn(ctx context.Context, act func(pgx.Tx) error) error {
 }
 
 // call is a request to the listener's user endpoints as Maya.
-func (d *demo) call(ctx context.Context, method, path, body string, want int) ([]byte, error) {
+func (d *demo) call(ctx context.Context, method, path, body string, want int) error {
 	req, err := http.NewRequestWithContext(ctx, method, d.base+path, strings.NewReader(body))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+d.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
 	if resp.StatusCode != want {
-		return nil, fmt.Errorf("demo: %s %s: %d %s", method, path, resp.StatusCode, b.String())
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("demo: %s %s: %d %s", method, path, resp.StatusCode, b)
 	}
-	return b.Bytes(), nil
+	return nil
 }
 
 func (d *demo) waitStatus(ctx context.Context, task, status string) error {
@@ -508,9 +459,4 @@ func (d *demo) event(who, text string) {
 	var now time.Time
 	_ = d.pool.QueryRow(context.Background(), `select flux.now()`).Scan(&now)
 	fmt.Fprintf(d.out, "%s  %-9s %s\n", now.In(d.loc).Format("Mon 02 Jan 15:04"), who, text)
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
 }

@@ -101,6 +101,12 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	log, stopTracing, err := startTracing(ctx, os.Getenv, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "flux dev: %v\n", err)
+		return 2
+	}
+	defer stopTracing()
 
 	url := os.Getenv("DATABASE_URL")
 	if url != "" {
@@ -151,41 +157,25 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 		return 1
 	}
 	defer fakes.close()
-	ln, err := net.Listen("tcp", *httpAddr)
+	cfg, err := fakes.service(url, *httpAddr, "flux-dev")
 	if err != nil {
 		log.ErrorContext(ctx, "listen", "addr", *httpAddr, "error", err)
 		return 1
 	}
-	base := "http://" + ln.Addr().String()
+	base := cfg.PublicBaseURL
 	agent := newAgent(os.Getenv, log)
+	cfg.Agent, cfg.Log = agent, log
 	mode := "offline mode: no OPENROUTER_API_KEY"
 	if agent.LLM != nil {
 		mode = "through OpenRouter"
 	}
 
-	alex := uuid.MustParse(devAlex)
-	token, err := auth.SignHS256(devJWTSecret, auth.UserClaims(alex, "alex@demo.flux.local", 24*time.Hour, time.Now()))
+	token, err := auth.SignHS256(devJWTSecret, auth.UserClaims(uuid.MustParse(devAlex), "alex@demo.flux.local", 24*time.Hour, time.Now()))
 	if err != nil {
 		log.ErrorContext(ctx, "sign a dev token", "error", err)
 		return 1
 	}
-	svc, err := service.New(ctx, service.Config{
-		DatabaseURL:   url,
-		Listener:      ln,
-		PublicBaseURL: base,
-		Twilio: twilioclient.Config{
-			AccountSID: twiliofake.AccountSID, AuthToken: devTwilioToken,
-			APIBaseURL: fakes.twilio.URL(), VerifyBaseURL: fakes.twilio.URL(),
-		},
-		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-		WhatsAppTemplates: channel.Templates{Reminder: fakes.twilio.AddReminderTemplate()},
-		Push:              fakes.pushConfig,
-		Dispatch:          dispatch.Config{Owner: "flux-dev"},
-		Agent:             agent,
-		Auth:              auth.Config{Secret: devJWTSecret},
-		VerifyServiceSID:  devVerifyService,
-		Log:               log,
-	})
+	svc, err := service.New(ctx, cfg)
 	if err == nil {
 		tr := &traffic{w: stdout}
 		fakes.twilio.Observe(tr.twilio)
@@ -208,11 +198,8 @@ func requireLoopback(url string) error {
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	if strings.HasPrefix(cfg.Host, "/") {
-		return nil // Unix socket
-	}
-	if loopback.IsLoopback(cfg.Host) {
-		return nil
+	if strings.HasPrefix(cfg.Host, "/") || loopback.IsLoopback(cfg.Host) {
+		return nil // a Unix socket or this machine
 	}
 	return fmt.Errorf("DATABASE_URL points at %s, not this machine; flux dev loads demo data and only runs against a local database (use flux migrate for a real project)", cfg.Host)
 }
@@ -253,7 +240,7 @@ func (f *devFakes) close() {
 
 // startFakes starts the fake Twilio and push service and subscribes the demo users' browsers
 // (the seed's endpoints are placeholders) to the fake push service.
-func startFakes(ctx context.Context, url string) (*devFakes, error) {
+func startFakes(ctx context.Context, url string) (_ *devFakes, err error) {
 	pub, priv, err := webpushclient.GenerateVAPIDKeys()
 	if err != nil {
 		return nil, err
@@ -270,29 +257,54 @@ func startFakes(ctx context.Context, url string) (*devFakes, error) {
 	f := &devFakes{twilio: tw, push: push, pushConfig: webpushclient.Config{
 		VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:dev@flux.local", HTTPClient: push.Client(),
 	}}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		f.close()
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	rows, err := conn.Query(ctx, `select id from public.push_subscriptions order by id`)
 	if err != nil {
-		f.close()
 		return nil, err
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		f.close()
 		return nil, err
 	}
 	for _, id := range ids {
 		sub := push.NewSubscription()
 		if _, err := conn.Exec(ctx, `update public.push_subscriptions set endpoint = $2, p256dh = $3, auth = $4 where id = $1`,
 			id, sub.Endpoint, sub.P256dh, sub.Auth); err != nil {
-			f.close()
 			return nil, err
 		}
 	}
 	return f, nil
+}
+
+// service is the listener on addr with the fakes for its providers, accepting the local tokens;
+// owner names it in the outbox.
+func (f *devFakes) service(url, addr, owner string) (service.Config, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return service.Config{}, err
+	}
+	return service.Config{
+		DatabaseURL:   url,
+		Listener:      ln,
+		PublicBaseURL: "http://" + ln.Addr().String(),
+		Twilio: twilioclient.Config{
+			AccountSID: twiliofake.AccountSID, AuthToken: devTwilioToken,
+			APIBaseURL: f.twilio.URL(), VerifyBaseURL: f.twilio.URL(),
+		},
+		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
+		WhatsAppTemplates: channel.Templates{Reminder: f.twilio.AddReminderTemplate()},
+		Push:              f.pushConfig,
+		Dispatch:          dispatch.Config{Owner: owner},
+		Auth:              auth.Config{Secret: devJWTSecret},
+		VerifyServiceSID:  devVerifyService,
+	}, nil
 }

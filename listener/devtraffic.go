@@ -25,34 +25,31 @@ func (t *traffic) printf(format string, args ...any) {
 	fmt.Fprintf(t.w, format+"\n", args...)
 }
 
-// twilio describes an API request to the fake Twilio.
+// twilio describes an API request to the fake Twilio: what it sent, or that it was refused.
 func (t *traffic) twilio(r twiliofake.Request) {
 	to := r.Form.Get("To")
-	ok := r.Status >= 200 && r.Status < 300
+	var request, sent string
 	switch r.Kind {
 	case twiliofake.KindMessage:
 		what := "SMS"
 		if n, found := strings.CutPrefix(to, "whatsapp:"); found {
 			what, to = "WhatsApp", n
 		}
-		if !ok {
-			t.printf("twilio  %s to %s refused (HTTP %d)", what, to, r.Status)
-			return
-		}
-		t.printf("twilio  %s to %s: %s", what, to, oneLine(r.Body))
+		request = what + " to " + to
+		sent = request + ": " + oneLine(r.Body)
 	case twiliofake.KindCall:
-		if !ok {
-			t.printf("twilio  call to %s refused (HTTP %d)", to, r.Status)
-			return
-		}
-		t.printf("twilio  call to %s (%s)", to, r.SID)
+		request = "call to " + to
+		sent = request + " (" + r.SID + ")"
 	case twiliofake.KindVerification:
-		if !ok {
-			t.printf("twilio  Verify code for %s refused (HTTP %d)", to, r.Status)
-			return
-		}
-		t.printf("twilio  Verify code %s sent to %s by %s", r.Code, to, r.Form.Get("Channel"))
+		request = "Verify code for " + to
+		sent = fmt.Sprintf("Verify code %s sent to %s by %s", r.Code, to, r.Form.Get("Channel"))
+	default:
+		return
 	}
+	if r.Status < 200 || r.Status >= 300 {
+		sent = fmt.Sprintf("%s refused (HTTP %d)", request, r.Status)
+	}
+	t.printf("twilio  %s", sent)
 }
 
 // push describes a message the fake push service accepted.

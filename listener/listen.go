@@ -21,6 +21,7 @@ import (
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/report"
 	"github.com/flux-companion/flux/listener/service"
+	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/webpushclient"
 )
@@ -34,6 +35,12 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	log, stopTracing, err := startTracing(ctx, os.Getenv, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "flux listen: %v\n", err)
+		return 2
+	}
+	defer stopTracing()
 	cfg, err := listenConfig(os.Getenv, *roles, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "flux listen: %v\n", err)
@@ -49,6 +56,24 @@ func cmdListen(ctx context.Context, args []string, stderr io.Writer, log *slog.L
 		return 1
 	}
 	return 0
+}
+
+// startTracing exports traces when the standard OTEL_ variables ask for it (listener/tracing;
+// nothing happens without them), under the release Sentry events carry. It returns log with
+// the trace and span ids of its context on every line logged with one, and what flushes the
+// spans still queued, at exit.
+func startTracing(ctx context.Context, getenv func(string) string, log *slog.Logger) (*slog.Logger, func(), error) {
+	shutdown, err := tracing.Setup(ctx, report.Release(getenv("SENTRY_RELEASE")), log)
+	if err != nil {
+		return log, func() {}, err
+	}
+	return slog.New(tracing.LogHandler(log.Handler())), func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			log.WarnContext(sctx, "traces not flushed", "error", err)
+		}
+	}, nil
 }
 
 // listenConfig reads the service's configuration from the environment (see .env.example) for a

@@ -1,19 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/logtest"
@@ -21,17 +21,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The crash test runs this binary as `flux listen` in a child process it can SIGKILL.
+	// The crash tests run this binary as `flux listen` in a child process they can SIGKILL.
 	// The tour test runs the commands flux dev prints, with this binary standing in for bin/flux.
 	if os.Getenv("FLUX_TEST_AS_FLUX") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
 		os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
-	}
-	if os.Getenv("FLUX_TEST_LISTEN") == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		os.Exit(run(ctx, []string{"listen"}, os.Stdout, os.Stderr))
 	}
 	pgtest.Main(m)
 }
@@ -52,9 +47,8 @@ func TestMigrateLocalWithSeedTwice(t *testing.T) {
 			t.Fatalf("logs lack run_id or the seed line:\n%s", stderr.String())
 		}
 	}
-	var users int
-	if err := query(t, url, `select count(*) from public.users where email like '%@demo.flux.local'`, &users); err != nil || users != 2 {
-		t.Fatalf("demo users = %d (%v), want 2", users, err)
+	if users := count(t, pgtest.PoolOn(t, url), `select count(*) from public.users where email like '%@demo.flux.local'`); users != 2 {
+		t.Fatalf("demo users = %d, want 2", users)
 	}
 }
 
@@ -62,12 +56,7 @@ func TestMigrateErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	supa := pgtest.EmptyDB(t)
-	conn, err := pgx.Connect(ctx, supa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `create schema auth; create table auth.schema_migrations (version text)`); err != nil {
+	if _, err := pgtest.PoolOn(t, supa).Exec(ctx, `create schema auth; create table auth.schema_migrations (version text)`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -105,57 +94,39 @@ func TestDev(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	outR, outW := io.Pipe()
-	var stderr bytes.Buffer
+	var printed, stderr logtest.Buffer // printed: everything flux dev printed, the fakes' traffic included
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0", "--http-addr", "127.0.0.1:0"}, outW, &stderr)
-		outW.Close()
+		done <- run(ctx, []string{"dev", "--data-dir", dir, "--port", "0", "--http-addr", "127.0.0.1:0"}, &printed, &stderr)
 	}()
 
 	var url, listener, alex string
-	lines := make(chan string)
-	var printed logtest.Buffer // everything flux dev printed, the fakes' traffic included
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			printed.Write([]byte(sc.Text() + "\n"))
-			lines <- sc.Text()
+	printedField := func(re string) string {
+		if m := regexp.MustCompile(re).FindStringSubmatch(printed.String()); m != nil {
+			return m[1]
 		}
-		close(lines)
-	}()
-	timeout := time.After(2 * time.Minute)
-	for url == "" || listener == "" || alex == "" {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("flux dev ended before it was ready (exit %d):\n%s", <-done, stderr.String())
-			}
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "database" {
-				url = f[1]
-			}
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "listener" {
-				listener = f[1]
-			}
-			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export ALEX='"); ok {
-				alex = strings.TrimSuffix(v, "'")
-			}
-		case <-timeout:
-			t.Fatalf("flux dev not ready after 2 minutes:\n%s", stderr.String())
-		}
+		return ""
 	}
-	go func() {
-		for range lines { // keep draining so the command never blocks on its output
+	if !testwait.Until(2*time.Minute, func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("flux dev ended before it was ready (exit %d):\n%s", code, stderr.String())
+		default:
 		}
-	}()
+		url, listener = printedField(`(?m)^ +database +(\S+)`), printedField(`(?m)^ +listener +(\S+)`)
+		alex = printedField(`(?m)^ +export ALEX='(.*)'$`)
+		return url != "" && listener != "" && alex != ""
+	}) {
+		t.Fatalf("flux dev not ready after 2 minutes:\n%s", stderr.String())
+	}
 
-	var users, jobs int
-	if err := query(t, url, `select count(*) from public.users where email like '%@demo.flux.local'`, &users); err != nil || users != 2 {
-		t.Fatalf("demo users = %d (%v), want 2", users, err)
+	pool := pgtest.PoolOn(t, url)
+	if users := count(t, pool, `select count(*) from public.users where email like '%@demo.flux.local'`); users != 2 {
+		t.Fatalf("demo users = %d, want 2", users)
 	}
 	// The dev database is the one pg_cron runs in, so later migrations' jobs run locally.
-	if err := query(t, url, `select count(*) from pg_settings where name = 'cron.database_name' and setting = current_database()`, &jobs); err != nil || jobs != 1 {
-		t.Fatalf("dev database is not pg_cron's database (%v)", err)
+	if count(t, pool, `select count(*) from pg_settings where name = 'cron.database_name' and setting = current_database()`) != 1 {
+		t.Fatal("dev database is not pg_cron's database")
 	}
 
 	// The listener runs with the stack and becomes ready (database reachable, feed streaming).
@@ -200,15 +171,13 @@ func TestDevRefusesARemoteDatabase(t *testing.T) {
 	}
 }
 
-func query(t *testing.T, url, sql string, dest any) error {
+// count is the number query returns (a count(*)); an error fails the test.
+func count(t *testing.T, pool *pgxpool.Pool, query string, args ...any) (n int) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
+	if err := pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	return conn.QueryRow(ctx, sql).Scan(dest)
+	return n
 }
 
 func TestListenConfig(t *testing.T) {

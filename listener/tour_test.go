@@ -58,45 +58,44 @@ func tour(t *testing.T, printed func() string, url, alex string) {
 		}
 		return string(out)
 	}
-	waitPrinted := func(what string, re *regexp.Regexp, n int) []string {
+	waitPrinted := func(what, re string) []string {
 		t.Helper()
-		var m [][]string
-		if !testwait.Until(30*time.Second, func() bool { m = re.FindAllStringSubmatch(printed(), -1); return len(m) >= n }) {
+		var m []string
+		if !testwait.Until(30*time.Second, func() bool { m = regexp.MustCompile(re).FindStringSubmatch(printed()); return m != nil }) {
 			t.Fatalf("flux dev printed no %s:\n%s", what, printed())
 		}
-		return m[n-1]
+		return m
+	}
+
+	expect := func(cmd, stdin, want string) {
+		t.Helper()
+		if out := sh(cmd, stdin); !strings.Contains(out, want) {
+			t.Errorf("%s printed no %q:\n%s", cmd, want, out)
+		}
 	}
 
 	seen := map[string]bool{}
 	for _, cmd := range cmds {
 		switch {
 		case cmd == "bin/flux demo":
-			if out := sh(cmd, ""); !strings.Contains(out, "== Sign-up and onboarding") {
-				t.Errorf("%s:\n%s", cmd, out)
-			}
+			expect(cmd, "", "== Sign-up and onboarding")
 		case cmd == "bin/flux chat":
-			if out := sh(cmd, "what's on today?\n\n"); !strings.Contains(out, "flux: ") {
-				t.Errorf("%s: no reply\n%s", cmd, out)
-			}
+			expect(cmd, "what's on today?\n\n", "flux: ") // a reply
 		case cmd == "bin/flux chat --new-user":
-			if out := sh(cmd, "hi\n\n"); !strings.Contains(out, "What should I call you?") {
-				t.Errorf("%s: no onboarding\n%s", cmd, out)
-			}
+			expect(cmd, "hi\n\n", "What should I call you?") // onboarding
 		case strings.Contains(cmd, "set_time_warp"):
 			// Each run is one rung of Alex's next reminder, printed as it goes out.
 			sh(cmd, "")
-			waitPrinted("push message", regexp.MustCompile(`(?m)^push    "`), 1)
+			waitPrinted("push message", `(?m)^push    "`)
 			sh(cmd, "")
-			waitPrinted("WhatsApp reminder", regexp.MustCompile(`(?m)^twilio  WhatsApp to \+447700900123: Flux reminder`), 1)
+			waitPrinted("WhatsApp reminder", `(?m)^twilio  WhatsApp to \+447700900123: Flux reminder`)
 			sh(cmd, "")
-			waitPrinted("call", regexp.MustCompile(`(?m)^twilio  call to \+447700900123`), 1)
+			waitPrinted("call", `(?m)^twilio  call to \+447700900123`)
 		case strings.HasPrefix(cmd, "psql "):
-			if out := sh(cmd, ""); !strings.Contains(out, "analytics_overview") {
-				t.Errorf("%s:\n%s", cmd, out)
-			}
+			expect(cmd, "", "analytics_overview")
 		case strings.Contains(cmd, "/v1/phone/verification"):
 			sh(cmd, "")
-			code := waitPrinted("Verify code", regexp.MustCompile(`(?m)^twilio  Verify code (\d{6}) sent to \+447700900124 by sms`), 1)[1]
+			code := waitPrinted("Verify code", `(?m)^twilio  Verify code (\d{6}) sent to \+447700900124 by sms`)[1]
 			if checkCmd == "" {
 				t.Fatal("the banner does not say how to confirm the code")
 			}
@@ -104,18 +103,14 @@ func tour(t *testing.T, printed func() string, url, alex string) {
 				t.Errorf("confirming the printed code: %s", out)
 			}
 		case strings.Contains(cmd, "/v1/push/vapid-public-key"):
-			if out := sh(cmd, ""); !strings.Contains(out, "public_key") {
-				t.Errorf("%s: %s", cmd, out)
-			}
+			expect(cmd, "", "public_key")
 		case strings.Contains(cmd, "/v1/account/export"):
 			sh(cmd, "")
 			if fi, err := os.Stat(filepath.Join(dir, "alex-export.zip")); err != nil || fi.Size() == 0 {
 				t.Errorf("%s wrote no export: %v", cmd, err)
 			}
 		case strings.HasSuffix(cmd, "/readyz"):
-			if out := sh(cmd, ""); !strings.Contains(out, "ready") {
-				t.Errorf("%s: %s", cmd, out)
-			}
+			expect(cmd, "", "ready")
 		default:
 			t.Errorf("the banner prints a command the tour does not check: %s", cmd)
 		}

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,12 +26,7 @@ func (t *turn) approve() error {
 	}
 	var modified *agentrun.GoalRef
 	if pp.GoalID != "" {
-		for i, g := range t.in.Goals {
-			if g.ID == pp.GoalID && g.Status == "active" {
-				modified = &t.in.Goals[i]
-			}
-		}
-		if modified == nil {
+		if modified = t.goal(pp.GoalID); modified == nil || modified.Status != "active" {
 			t.state.PendingPlan = nil
 			t.replyAs(m, "That goal is no longer active, so I dropped the new plan. Nothing was changed.", "goal_modifier",
 				map[string]any{"kind": "notice"})
@@ -93,8 +89,7 @@ func (t *turn) approve() error {
 	t.state.PendingPlan = nil
 	first := ""
 	if len(occ) > 0 {
-		l := occ[0].At.In(t.loc)
-		first = fmt.Sprintf(" The first one is %s at %s.", dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04"))
+		first = " The first one is " + t.dayAt(occ[0].At) + "."
 	}
 	msg := fmt.Sprintf("Plan approved: “%s” is active with %d tasks over six weeks.%s", p.GoalTitle, len(occ), first)
 	node := "goal_planner"
@@ -107,6 +102,14 @@ func (t *turn) approve() error {
 	}
 	t.replyAs(m, msg, node, map[string]any{"kind": "plan_approved", "goal_id": taskGoal, "tasks": len(occ)})
 	return nil
+}
+
+// dropPlan gives the pending plan up, saying so in mode m.
+func (t *turn) dropPlan(m mode) {
+	title := t.state.PendingPlan.Plan.GoalTitle
+	t.state.PendingPlan = nil
+	t.replyAs(m, fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
+		map[string]any{"kind": "plan_dropped"})
 }
 
 func sortedRoadmap(in []plan.MicroGoal) []plan.MicroGoal {
@@ -154,9 +157,8 @@ func (t *turn) proposeReschedule(taskID string, at time.Time) error {
 	}
 	t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title, At: at.UTC()}
 	t.state.PendingCancel = nil
-	local := at.In(t.loc)
-	t.replyAs(m, fmt.Sprintf("%sMove “%s” to %s at %s? Reply “yes” to confirm, or name another time.", lead, task.Title,
-		strings.TrimPrefix(dayWords(local, t.in.Now.In(t.loc)), "on "), local.Format("15:04")), "reschedule",
+	t.replyAs(m, fmt.Sprintf("%sMove “%s” to %s? Reply “yes” to confirm, or name another time.", lead, task.Title,
+		strings.TrimPrefix(t.dayAt(at), "on ")), "reschedule",
 		map[string]any{"kind": "question", "field": "confirm", "proposal": "reschedule", "task_id": taskID, "proposed_at": at.UTC().Format(time.RFC3339)})
 	return nil
 }
@@ -170,9 +172,16 @@ func (t *turn) applyReschedule() error {
 		return nil
 	}
 	t.out.Reschedules = append(t.out.Reschedules, agentrun.Reschedule{TaskID: pr.TaskID, At: pr.At})
-	local := pr.At.In(t.loc)
-	t.reply(fmt.Sprintf("Done: “%s” is now %s at %s.", pr.Title, dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04")),
-		"reschedule", map[string]any{"kind": "task_rescheduled", "task_id": pr.TaskID, "at": pr.At.Format(time.RFC3339)})
+	t.reply(fmt.Sprintf("Done: “%s” is now %s.", pr.Title, t.dayAt(pr.At)), "reschedule",
+		map[string]any{"kind": "task_rescheduled", "task_id": pr.TaskID, "at": pr.At.Format(time.RFC3339)})
+	return nil
+}
+
+// goal is the turn's goal of id; nil when there is none.
+func (t *turn) goal(id string) *agentrun.GoalRef {
+	if i := slices.IndexFunc(t.in.Goals, func(g agentrun.GoalRef) bool { return g.ID == id }); i >= 0 {
+		return &t.in.Goals[i]
+	}
 	return nil
 }
 

@@ -1,13 +1,14 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -108,12 +109,7 @@ func (r Report) Share() float64 {
 // Print writes the figures: entries, exactly right, share, and the share per kind.
 func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "entries: %d\nexactly right: %d\nshare: %.1f%%\n", r.Entries, r.Right, 100*r.Share())
-	kinds := make([]string, 0, len(r.Kinds))
-	for k := range r.Kinds {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
+	for _, k := range slices.Sorted(maps.Keys(r.Kinds)) {
 		s := r.Kinds[k]
 		fmt.Fprintf(w, "  %-20s %3d/%-3d %5.1f%%\n", k, s.Right, s.Entries, 100*float64(s.Right)/float64(s.Entries))
 	}
@@ -170,12 +166,12 @@ func matches(want, got Outcome) bool {
 
 // run answers the entry's earlier messages and then the entry, and describes the last turn.
 func (c *corpusFile) run(e CorpusEntry) (Outcome, error) {
-	zone := cmpOr(e.Zone, c.Defaults.Zone)
+	zone := cmp.Or(e.Zone, c.Defaults.Zone)
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		return Outcome{}, err
 	}
-	now, err := time.ParseInLocation(corpusLayout, cmpOr(e.Now, c.Defaults.Now), loc)
+	now, err := time.ParseInLocation(corpusLayout, cmp.Or(e.Now, c.Defaults.Now), loc)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -199,13 +195,6 @@ func (c *corpusFile) run(e CorpusEntry) (Outcome, error) {
 		in.State = out.State
 	}
 	return describe(out, cal, loc)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // describe says what a turn did, from what it writes and the state it leaves.
@@ -261,7 +250,7 @@ func describe(out agentrun.Output, cal []agentrun.BookedTask, loc *time.Location
 		n, _ := meta["tasks"].(float64)
 		o.Kind, o.Tasks = kind, new(int(n))
 	default:
-		o.Kind = cmpOr(kind, "none")
+		o.Kind = cmp.Or(kind, "none")
 	}
 	return o, nil
 }

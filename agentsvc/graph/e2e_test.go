@@ -35,13 +35,9 @@ func newE2E(t *testing.T, g *Graph, email, timezone string, onboarded bool) *e2e
 	t.Helper()
 	ctx := context.Background()
 	e := &e2e{pool: pgtest.Pool(t)}
-	if err := e.pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
-		values (gen_random_uuid(), $1, json_build_object('timezone', $2::text)) returning id::text`, email, timezone).Scan(&e.user); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.pool.Exec(ctx, `update public.users set onboarded = $2 where id = $1`, e.user, onboarded); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `insert into auth.users (id, email, raw_user_meta_data)
+		values (gen_random_uuid(), $1, json_build_object('timezone', $2::text)) returning id::text`, email, timezone).Scan(&e.user))
+	e.exec(t, `update public.users set onboarded = $2 where id = $1`, e.user, onboarded)
 	e.as(t, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `insert into public.conversations default values returning id::text`).Scan(&e.conv)
 	})
@@ -55,9 +51,7 @@ func newE2E(t *testing.T, g *Graph, email, timezone string, onboarded bool) *e2e
 // as runs f as the signed-in user, the way PostgREST does.
 func (e *e2e) as(t *testing.T, f func(pgx.Tx) error) {
 	t.Helper()
-	if err := store.AsUser(context.Background(), e.pool, e.user, f); err != nil {
-		t.Fatal(err)
-	}
+	must(t, store.AsUser(context.Background(), e.pool, e.user, f))
 }
 
 // say sends a message and waits for the answer.
@@ -86,23 +80,17 @@ func (e *e2e) settle(t *testing.T) {
 	ctx, st, owner := context.Background(), store.New(e.pool), "e2e-"+t.Name()
 	for {
 		run, ok, err := st.ClaimAgentRun(ctx, owner, time.Minute, e.conv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		must(t, err)
 		if !ok {
 			return
 		}
 		in, err := st.LoadTurn(ctx, run, 40, 6*7*24*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
+		must(t, err)
 		out, err := e.graph.Turn(ctx, run, in)
 		if err != nil {
 			t.Fatalf("turn of %q: %v", in.Content, err)
 		}
-		if err := st.ApplyTurn(ctx, run, owner, out); err != nil {
-			t.Fatal(err)
-		}
+		must(t, st.ApplyTurn(ctx, run, owner, out))
 	}
 }
 
@@ -111,29 +99,40 @@ func (e *e2e) lastReply(t *testing.T) (string, map[string]any) {
 	t.Helper()
 	var content string
 	var meta map[string]any
-	if err := e.pool.QueryRow(context.Background(), `select content, metadata from public.messages
-		where conversation_id = $1 and role = 'assistant' order by created_at desc, id desc limit 1`, e.conv).Scan(&content, &meta); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), `select content, metadata from public.messages
+		where conversation_id = $1 and role = 'assistant' order by created_at desc, id desc limit 1`, e.conv).Scan(&content, &meta))
 	return content, meta
 }
 
 func (e *e2e) count(t *testing.T, q string) int {
 	t.Helper()
 	var n int
-	if err := e.pool.QueryRow(context.Background(), q, e.user).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), q, e.user).Scan(&n))
 	return n
+}
+
+// exec runs a statement as the database owner.
+func (e *e2e) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	_, err := e.pool.Exec(context.Background(), q, args...)
+	must(t, err)
+}
+
+// collect reads every row of a query with to.
+func collect[T any](t *testing.T, e *e2e, to pgx.RowToFunc[T], q string, args ...any) []T {
+	t.Helper()
+	rows, err := e.pool.Query(context.Background(), q, args...)
+	must(t, err)
+	out, err := pgx.CollectRows(rows, to)
+	must(t, err)
+	return out
 }
 
 func TestE2ENegotiatedPlanApprovedByTheButtonIsWrittenExactly(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
 	e := newE2E(t, g, "e2e-plan@test.flux.local", "Europe/Berlin", true)
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", runPlan("07:00"))
+	fake.goal("run a 5K", tagged("Fitness"), runPlan("07:00"))
 	e.say(t, "I want to run a 5K")
 	if _, meta := e.lastReply(t); meta["kind"] != "plan" || e.count(t, `select count(*) from public.goals where user_id = $1`) != 0 {
 		t.Fatalf("proposal: meta %v; a proposal writes no goal", meta)
@@ -156,37 +155,24 @@ func TestE2ENegotiatedPlanApprovedByTheButtonIsWrittenExactly(t *testing.T) {
 	var goalID, status string
 	var tags []string
 	var approved plan.Plan
-	if err := e.pool.QueryRow(context.Background(), `select id::text, status, class_tags, plan from public.goals where user_id = $1`, e.user).
-		Scan(&goalID, &status, &tags, &approved); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), `select id::text, status, class_tags, plan from public.goals where user_id = $1`, e.user).
+		Scan(&goalID, &status, &tags, &approved))
 	if status != "active" || strings.Join(tags, ",") != "Fitness" || approved.ApprovalStatus != plan.StatusApproved {
 		t.Errorf("goal: %s, tags %v, plan status %s", status, tags, approved.ApprovalStatus)
 	}
 	// Exactly the approved (evening) plan, materialized from tomorrow in Berlin.
 	var start time.Time
-	if err := e.pool.QueryRow(context.Background(), `select (flux.now() at time zone 'Europe/Berlin')::date + 1`).Scan(&start); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), `select (flux.now() at time zone 'Europe/Berlin')::date + 1`).Scan(&start))
 	want, err := plan.Materialize(approved, time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, berlin), berlin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := e.pool.Query(context.Background(), `select title, scheduled_at, duration_minutes, goal_id::text from public.tasks
-		where user_id = $1 order by scheduled_at, title`, e.user)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	type task struct {
 		Title    string
 		At       time.Time
 		Duration int
 		Goal     string
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[task])
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := collect(t, e, pgx.RowToStructByPos[task], `select title, scheduled_at, duration_minutes, goal_id::text from public.tasks
+		where user_id = $1 order by scheduled_at, title`, e.user)
 	if len(got) != len(want) || len(got) != 16 {
 		t.Fatalf("%d tasks written, want the plan's %d (16)", len(got), len(want))
 	}
@@ -200,10 +186,8 @@ func TestE2ENegotiatedPlanApprovedByTheButtonIsWrittenExactly(t *testing.T) {
 	}
 	var agentStatus string
 	var trace json.RawMessage
-	if err := e.pool.QueryRow(context.Background(), `select c.agent_status, r.trace from public.conversations c
-		join flux.agent_runs r on r.conversation_id = c.id where c.id = $1 order by r.seq limit 1`, e.conv).Scan(&agentStatus, &trace); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), `select c.agent_status, r.trace from public.conversations c
+		join flux.agent_runs r on r.conversation_id = c.id where c.id = $1 order by r.seq limit 1`, e.conv).Scan(&agentStatus, &trace))
 	if agentStatus != "idle" || !strings.Contains(string(trace), `"node": "classifier"`) {
 		t.Errorf("conversation %s, first run's trace %s", agentStatus, trace)
 	}
@@ -213,32 +197,19 @@ func TestE2ELongGoalWritesALinkedPipeline(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
 	e := newE2E(t, g, "e2e-pipeline@test.flux.local", "America/New_York", true)
-	p := runPlan("06:30")
-	p.GoalTitle, p.FeasibleIn6Weeks = "Run a marathon", false
-	p.MicroGoalRoadmap = []plan.MicroGoal{{Title: "Run 5K", PipelineOrder: 1, TargetWeeks: 6},
-		{Title: "Run 10K", PipelineOrder: 2, TargetWeeks: 6}, {Title: "Run a half marathon", PipelineOrder: 3, TargetWeeks: 6}}
-	fake.say("orchestrator", routeTo(IntentGoal, "run a marathon", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", p)
+	fake.goal("run a marathon", tagged("Fitness"), marathonPlan("06:30", "Run 5K", "Run 10K", "Run a half marathon"))
 	e.say(t, "I want to run a marathon next autumn")
 	e.say(t, "yes")
 
-	rows, err := e.pool.Query(context.Background(), `
-		select g.title, g.status, coalesce(p.title, ''), coalesce(g.pipeline_order, 0),
-		       (select count(*)::int from public.tasks t where t.goal_id = g.id)
-		from public.goals g left join public.goals p on p.id = g.parent_goal_id
-		where g.user_id = $1 order by g.pipeline_order nulls first`, e.user)
-	if err != nil {
-		t.Fatal(err)
-	}
 	type goal struct {
 		Title, Status, Parent string
 		Order, Tasks          int
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[goal])
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := collect(t, e, pgx.RowToStructByPos[goal], `
+		select g.title, g.status, coalesce(p.title, ''), coalesce(g.pipeline_order, 0),
+		       (select count(*)::int from public.tasks t where t.goal_id = g.id)
+		from public.goals g left join public.goals p on p.id = g.parent_goal_id
+		where g.user_id = $1 order by g.pipeline_order nulls first`, e.user)
 	want := []goal{
 		{"Run a marathon", "active", "", 0, 0},
 		{"Run 5K", "active", "Run a marathon", 1, 16},
@@ -259,9 +230,7 @@ func TestE2EProviderDownAnswersOfflineAndWritesNoPartialPlan(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
 	e := newE2E(t, g, "e2e-down@test.flux.local", "Europe/Berlin", true)
-	fake.say("orchestrator", routeTo(IntentGoal, "learn Spanish", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Learning"}})
-	fake.say("planner", llmfake.Reply{Status: 502})
+	fake.goal("learn Spanish", tagged("Learning"), llmfake.Reply{Status: 502})
 	e.say(t, "I want to learn Spanish")
 	content, meta := e.lastReply(t)
 	if meta["offline"] != true || !strings.HasSuffix(content, OfflineNote) {
@@ -282,17 +251,13 @@ func TestE2ESummarizesOncePerWindow(t *testing.T) {
 	fake, g := newScripted(t)
 	e := newE2E(t, g, "e2e-summary@test.flux.local", "Europe/Berlin", true)
 	// 24 earlier messages, one second apart.
-	if _, err := e.pool.Exec(context.Background(), `
+	e.exec(t, `
 		insert into public.messages (conversation_id, user_id, role, content, created_at)
 		select $1, $2, (case when i % 2 = 0 then 'user' else 'assistant' end)::public.message_role, 'message ' || i,
 		       flux.now() - interval '1 hour' + i * interval '1 second'
-		from generate_series(1, 24) i`, e.conv, e.user); err != nil {
-		t.Fatal(err)
-	}
+		from generate_series(1, 24) i`, e.conv, e.user)
 	// They were answered long ago (as the seed marks its history).
-	if _, err := e.pool.Exec(context.Background(), `update flux.agent_runs set status = 'done', finished_at = flux.now() where user_id = $1`, e.user); err != nil {
-		t.Fatal(err)
-	}
+	e.exec(t, `update flux.agent_runs set status = 'done', finished_at = flux.now() where user_id = $1`, e.user)
 	fake.say("summarizer", map[string]string{"summary": "The person talked about running twice."})
 	fake.say("orchestrator", routeTo(IntentNewTask, "call mom", "", "", ""))
 	e.say(t, "remind me to call mom at 5pm")
@@ -308,9 +273,7 @@ func TestE2ESummarizesOncePerWindow(t *testing.T) {
 		t.Fatalf("%d summaries, %d summarizer calls: one window, one summary", summaries(), fake.calls(0)["summarizer"])
 	}
 	in, err := store.New(e.pool).LoadTurn(context.Background(), lastRun(t, e), 40, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	if len(in.History) == 0 || in.History[0].Role != "summary" || len(in.History) > 16 {
 		t.Fatalf("history after the summary: %d messages, first %+v", len(in.History), in.History[0])
 	}
@@ -324,10 +287,8 @@ func TestE2ESummarizesOncePerWindow(t *testing.T) {
 func lastRun(t *testing.T, e *e2e) agentrun.Run {
 	t.Helper()
 	var r agentrun.Run
-	if err := e.pool.QueryRow(context.Background(), `select message_id::text, conversation_id::text, user_id::text, attempts
-		from flux.agent_runs where user_id = $1 order by seq desc limit 1`, e.user).Scan(&r.MessageID, &r.ConversationID, &r.UserID, &r.Attempts); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), `select message_id::text, conversation_id::text, user_id::text, attempts
+		from flux.agent_runs where user_id = $1 order by seq desc limit 1`, e.user).Scan(&r.MessageID, &r.ConversationID, &r.UserID, &r.Attempts))
 	return r
 }
 
@@ -359,10 +320,8 @@ func TestE2EOnboardingThenTheFirstRequest(t *testing.T) {
 	var onboarded, verified bool
 	var tz, phone string
 	var profile map[string]any
-	if err := e.pool.QueryRow(context.Background(), `select onboarded, timezone, coalesce(phone_number, ''), phone_verified, profile
-		from public.users where id = $1`, e.user).Scan(&onboarded, &tz, &phone, &verified, &profile); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(context.Background(), `select onboarded, timezone, coalesce(phone_number, ''), phone_verified, profile
+		from public.users where id = $1`, e.user).Scan(&onboarded, &tz, &phone, &verified, &profile))
 	if !onboarded || tz != "America/New_York" || phone != "+12125550199" || verified {
 		t.Fatalf("user: onboarded %v, tz %s, phone %q verified %v", onboarded, tz, phone, verified)
 	}
@@ -376,18 +335,11 @@ func TestE2EOnboardingThenTheFirstRequest(t *testing.T) {
 		t.Errorf("profile %v", profile)
 	}
 	ny := mustZone("America/New_York")
-	rows, err := e.pool.Query(context.Background(), `select title, scheduled_at from public.tasks where user_id = $1 order by scheduled_at`, e.user)
-	if err != nil {
-		t.Fatal(err)
-	}
 	type task struct {
 		Title string
 		At    time.Time
 	}
-	tasks, err := pgx.CollectRows(rows, pgx.RowToStructByPos[task])
-	if err != nil {
-		t.Fatal(err)
-	}
+	tasks := collect(t, e, pgx.RowToStructByPos[task], `select title, scheduled_at from public.tasks where user_id = $1 order by scheduled_at`, e.user)
 	choir, mom := 0, 0
 	for _, k := range tasks {
 		l := k.At.In(ny)
@@ -431,9 +383,7 @@ func TestE2EOnboardingWhatsAppConsentOptsInWhenVerified(t *testing.T) {
 	verify := func(e *e2e) {
 		t.Helper()
 		// What the listener's verification endpoints do: record the send, then confirm the code.
-		if _, err := e.pool.Exec(ctx, `insert into flux.phone_verifications (user_id, phone_number) values ($1, '+12125550199')`, e.user); err != nil {
-			t.Fatal(err)
-		}
+		e.exec(t, `insert into flux.phone_verifications (user_id, phone_number) values ($1, '+12125550199')`, e.user)
 		var ok bool
 		if err := e.pool.QueryRow(ctx, `select flux.confirm_phone($1, '+12125550199')`, e.user).Scan(&ok); err != nil || !ok {
 			t.Fatalf("confirm_phone: %v %v", ok, err)

@@ -50,9 +50,7 @@ type scripted struct {
 func newScripted(t *testing.T) (*scripted, *Graph) {
 	t.Helper()
 	srv, err := llmfake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	t.Cleanup(srv.Close)
 	s := &scripted{srv: srv, answers: map[string][]llmfake.Reply{}}
 	srv.Script(func(req llmfake.Request) llmfake.Reply {
@@ -94,6 +92,17 @@ func (s *scripted) say(agent string, answers ...any) {
 	}
 }
 
+// goal scripts a goal turn: the orchestrator routes payload as GOAL, the classifier and the
+// planner answer as say sends them.
+func (s *scripted) goal(payload string, classifier, planner any) {
+	s.say("orchestrator", routeTo(IntentGoal, payload, "", "", ""))
+	s.say("classifier", classifier)
+	s.say("planner", planner)
+}
+
+// tagged is the classifier's answer.
+func tagged(t ...string) map[string]any { return map[string]any{"tags": t} }
+
 // calls counts the requests per agent since the last reset.
 func (s *scripted) calls(from int) map[string]int {
 	out := map[string]int{}
@@ -119,6 +128,16 @@ func runPlan(at string) plan.Plan {
 		ConflictsDetected: []plan.Conflict{}, PlanSummary: "Two gentle weeks, then three easy runs a week.",
 		ApprovalStatus: plan.StatusPending,
 	}
+}
+
+// marathonPlan is runPlan for a goal longer than one sprint: a six-week micro-goal per step.
+func marathonPlan(at string, steps ...string) plan.Plan {
+	p := runPlan(at)
+	p.GoalTitle, p.FeasibleIn6Weeks = "Run a marathon", false
+	for i, s := range steps {
+		p.MicroGoalRoadmap = append(p.MicroGoalRoadmap, plan.MicroGoal{Title: s, PipelineOrder: i + 1, TargetWeeks: 6})
+	}
+	return p
 }
 
 // person is an onboarded Berlin user on Wednesday 25 November 2026, 09:00, with a dentist
@@ -153,12 +172,18 @@ func follow(in agentrun.Input, prev agentrun.Output, content string) agentrun.In
 	return in
 }
 
+// must fails the test at once on an error.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func meta(t *testing.T, r agentrun.Reply) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(r.Metadata, &m); err != nil {
-		t.Fatal(err)
-	}
+	must(t, json.Unmarshal(r.Metadata, &m))
 	return m
 }
 

@@ -196,18 +196,20 @@ func (t *turn) answer(ctx context.Context, text string) error {
 	if done, err := t.settlePending(text); done || err != nil {
 		return err
 	}
-	if t.g.LLM != nil {
-		if done, err := t.withModel(ctx, "answering", func() error { return t.modelRoute(ctx, text) }); done {
-			return err
-		}
+	if done, err := t.withModel(ctx, "answering", func() error { return t.modelRoute(ctx, text) }); done {
+		return err
 	}
 	return t.offlineRoute(text)
 }
 
-// withModel runs a model path. When its models fail after their retries and fallbacks,
-// nothing it prepared is kept (a half-made plan must not be written) and the turn answers
-// offline from here on, saying why: done is false then, for the deterministic path to answer.
+// withModel runs a model path when a model is configured. When its models fail after their
+// retries and fallbacks, nothing it prepared is kept (a half-made plan must not be written)
+// and the turn answers offline from here on, saying why: done is false then, as without a
+// model, for the deterministic path to answer.
 func (t *turn) withModel(ctx context.Context, doing string, path func() error) (done bool, err error) {
+	if t.g.LLM == nil {
+		return false, nil
+	}
 	before, state := t.snapshot()
 	if err = path(); err == nil || !(errors.Is(err, llm.ErrUnavailable) || errors.Is(err, llm.ErrInvalidAnswer)) {
 		return true, err
@@ -235,10 +237,7 @@ func (t *turn) settlePending(text string) (done bool, err error) {
 	case st.PendingPlan != nil && isApproval(text):
 		return true, t.approve()
 	case st.PendingPlan != nil && no:
-		m, title := t.planMode(st.PendingPlan), st.PendingPlan.Plan.GoalTitle
-		st.PendingPlan = nil
-		t.replyAs(m, fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
-			map[string]any{"kind": "plan_dropped"})
+		t.dropPlan(t.planMode(st.PendingPlan))
 		return true, nil
 	case st.PendingCancel != nil && isApproval(text):
 		return true, t.applyCancel()
@@ -271,16 +270,11 @@ func (t *turn) settlePending(text string) (done bool, err error) {
 			if !p.HasTime {
 				return false, nil
 			}
-			st.PendingTask = nil
-			return true, t.newReminder(withTitle(p, pt.Title))
+			st.PendingTask, p.Title = nil, pt.Title
+			return true, t.newReminder(p)
 		}
 	}
 	return false, nil
-}
-
-func withTitle(p timeparse.Result, title string) timeparse.Result {
-	p.Title = title
-	return p
 }
 
 // answerWords may surround a time in an answer ("make it 7pm", "at 5pm then").

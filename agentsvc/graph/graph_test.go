@@ -129,13 +129,11 @@ func TestGoalTitle(t *testing.T) {
 func TestStateCloneIsDeep(t *testing.T) {
 	t.Parallel()
 	var st State
-	if err := json.Unmarshal([]byte(`{"pending_plan": {"plan": {"tags": ["Fitness"], "proposed_tasks": [{"scheduled_days": ["Mon"],
+	must(t, json.Unmarshal([]byte(`{"pending_plan": {"plan": {"tags": ["Fitness"], "proposed_tasks": [{"scheduled_days": ["Mon"],
 		"week_range": [1, 6]}], "micro_goal_roadmap": [{"title": "a"}], "conflicts_detected": [{"message": "m"}]}},
 		"pending_task": {"title": "t"}, "pending_reschedule": {"task_id": "r"}, "pending_cancel": {"task_id": "c"},
 		"onboarding": {"profile": {"sleep_window": {"start": "23:00", "end": "07:00"}, "work_hours": {"days": ["Mon"]},
-		"locations": {"home": "h"}, "existing_commitments": [{"days": ["Tue"]}], "whatsapp_consent": true}}}`), &st); err != nil {
-		t.Fatal(err)
-	}
+		"locations": {"home": "h"}, "existing_commitments": [{"days": ["Tue"]}], "whatsapp_consent": true}}}`), &st))
 	before, _ := json.Marshal(st)
 	c := st.clone()
 	if got, _ := json.Marshal(c); string(got) != string(before) {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -12,7 +13,6 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
-	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 )
 
@@ -34,22 +34,13 @@ var (
 	summarizerPrompt   = prompt("summarizer")
 )
 
+var agents = map[string]string{orchestratorPrompt: "orchestrator", classifierPrompt: "classifier",
+	plannerPrompt: "planner", summarizerPrompt: "summarizer"}
+
 // AgentOf names the agent a system prompt is for: "orchestrator", "classifier", "planner" or
 // "summarizer", and "" for any other text. Fakes of the model use it to answer each agent
 // in its own way (tests, flux bench chat).
-func AgentOf(system string) string {
-	switch system {
-	case orchestratorPrompt:
-		return "orchestrator"
-	case classifierPrompt:
-		return "classifier"
-	case plannerPrompt:
-		return "planner"
-	case summarizerPrompt:
-		return "summarizer"
-	}
-	return ""
-}
+func AgentOf(system string) string { return agents[system] }
 
 // ask sends one agent's prompt and JSON input to its model and decodes the answer into T,
 // with the llm package's retries, fallbacks and correction retries. Everything sent is
@@ -71,7 +62,7 @@ func askFrom[T any](ctx context.Context, t *turn, began time.Time, node string, 
 		{Role: openai.ChatMessageRoleSystem, Content: system},
 		{Role: openai.ChatMessageRoleUser, Content: t.redact.apply(string(body))},
 	}
-	end := t.trace.spanFrom(node, began)
+	ctx, end := t.trace.spanFrom(ctx, node, began)
 	if role == llm.Orchestrator || role == llm.Planner {
 		opts = append(opts, llm.Small(t.small))
 	}
@@ -137,17 +128,15 @@ func (t *turn) modelRoute(ctx context.Context, text string) error {
 			t.askTime(p)
 			return nil
 		}
-		return t.createTask(p.Title, p)
+		return t.createTask(p)
 	case IntentReschedule:
 		if p := t.parse(text); p.HasTime && p.RRule == "" {
 			return t.proposeReschedule(r.TaskID, p.At)
 		}
 		return t.askRescheduleTime(r.TaskID)
 	case IntentModifyGoal:
-		for i, g := range t.in.Goals {
-			if g.ID == r.GoalID {
-				return t.planGoal(ctx, r.Payload, &t.in.Goals[i])
-			}
+		if g := t.goal(r.GoalID); g != nil {
+			return t.planGoal(ctx, r.Payload, g)
 		}
 		return fmt.Errorf("graph: orchestrator goal %q vanished", r.GoalID) // validateRoute checked it
 	}
@@ -156,11 +145,7 @@ func (t *turn) modelRoute(ctx context.Context, text string) error {
 		return t.askRescheduleTime(r.TaskID)
 	}
 	if p := t.parse(text); remRe.MatchString(text) && !p.HasTime {
-		title := p.Title
-		if title == "" {
-			title = "Reminder"
-		}
-		t.state.PendingTask = &PendingTask{Title: title}
+		t.state.PendingTask = &PendingTask{Title: cmp.Or(p.Title, "Reminder")}
 	}
 	t.reply(r.ClarificationQuestion, "clarify", map[string]any{"kind": "question"})
 	return nil
@@ -180,9 +165,8 @@ func (t *turn) askRescheduleTime(taskID string) error {
 	}
 	if next, ok := cal.Next(after, time.Duration(task.DurationMinutes)*time.Minute, false); ok {
 		t.state.PendingReschedule = &PendingReschedule{TaskID: taskID, Title: task.Title, At: next}
-		l := next.In(t.loc)
-		t.reply(fmt.Sprintf("When should “%s” happen instead? The next free time is %s at %s: reply “yes” to take it, or name another time.",
-			task.Title, dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04")), "reschedule",
+		t.reply(fmt.Sprintf("When should “%s” happen instead? The next free time is %s: reply “yes” to take it, or name another time.",
+			task.Title, t.dayAt(next)), "reschedule",
 			map[string]any{"kind": "question", "field": "time", "task_id": taskID, "proposed_at": next.Format(time.RFC3339)})
 		return nil
 	}
@@ -203,7 +187,7 @@ func (t *turn) validateRoute(r *route) error {
 			errs = append(errs, fmt.Errorf("task_id %q is not the id of any upcoming_tasks entry", r.TaskID))
 		}
 	}
-	if r.GoalID != "" && !slices.ContainsFunc(t.in.Goals, func(g agentrun.GoalRef) bool { return g.ID == r.GoalID }) {
+	if r.GoalID != "" && t.goal(r.GoalID) == nil {
 		errs = append(errs, fmt.Errorf("goal_id %q is not the id of any open_goals entry", r.GoalID))
 	}
 	switch r.Intent {

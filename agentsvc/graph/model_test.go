@@ -20,11 +20,9 @@ const readMore = "00000000-0000-4000-8000-0000000000a1"
 func TestGoalIntentPlansWithThreeCallsAndClassifierTags(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness", "Health"}})
 	p := runPlan("07:00")
 	p.ProposedTasks[0].ScheduledDays = []string{"Tue", "Thu", "Sat"} // Thursday 07:00 is the dentist's
-	fake.say("planner", p)
+	fake.goal("run a 5K", tagged("Fitness", "Health"), p)
 
 	out := next(t, g, person("I want to run a 5K"))
 	if got := fake.calls(0); got["orchestrator"] != 1 || got["classifier"] != 1 || got["planner"] != 1 || len(fake.srv.Requests()) != 3 {
@@ -177,9 +175,7 @@ func TestClarify(t *testing.T) {
 func TestNegotiationThenApprovalWritesTheLastProposal(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", runPlan("07:00"))
+	fake.goal("run a 5K", tagged("Fitness"), runPlan("07:00"))
 	first := next(t, g, person("I want to run a 5K"))
 
 	evening := runPlan("19:00")
@@ -214,9 +210,7 @@ func TestNegotiationThenApprovalWritesTheLastProposal(t *testing.T) {
 func TestButtonApprovalNeedsNoModel(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", runPlan("07:00"))
+	fake.goal("run a 5K", tagged("Fitness"), runPlan("07:00"))
 	proposed := next(t, g, person("I want to run a 5K"))
 	before := len(fake.srv.Requests())
 	in := follow(person(""), proposed, "Approve the plan")
@@ -233,16 +227,7 @@ func TestButtonApprovalNeedsNoModel(t *testing.T) {
 func TestLongGoalBecomesALinkedPipeline(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
-	p := runPlan("07:00")
-	p.GoalTitle, p.FeasibleIn6Weeks = "Run a marathon", false
-	p.MicroGoalRoadmap = []plan.MicroGoal{
-		{Title: "Run 5K", PipelineOrder: 1, TargetWeeks: 6},
-		{Title: "Run 10K", PipelineOrder: 2, TargetWeeks: 6},
-		{Title: "Half marathon", PipelineOrder: 3, TargetWeeks: 6},
-	}
-	fake.say("orchestrator", routeTo(IntentGoal, "run a marathon", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", p)
+	fake.goal("run a marathon", tagged("Fitness"), marathonPlan("07:00", "Run 5K", "Run 10K", "Half marathon"))
 	proposed := next(t, g, person("I want to run a marathon"))
 	if len(proposed.Goals) != 0 || !strings.Contains(lastReply(t, proposed).Content, "3 six-week steps") {
 		t.Fatalf("proposal: %d goals, reply %q", len(proposed.Goals), lastReply(t, proposed).Content)
@@ -279,7 +264,7 @@ func TestInvalidAnswersAreCorrectedWithTheirError(t *testing.T) {
 	fake.say("orchestrator", `{"intent": "GOAL", "payload": "run"`, // malformed JSON
 		routeTo("PLAN", "run a 5K", "", "", ""), // wrong enum
 		routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Sports"}}, map[string]any{"tags": []string{"Fitness"}})
+	fake.say("classifier", tagged("Sports"), tagged("Fitness"))
 	fake.say("planner", bad, runPlan("07:00"))
 	out := next(t, g, person("I want to run a 5K"))
 	if !hasState(out, "pending_plan") {
@@ -305,9 +290,7 @@ func TestProviderDownFallsBackOfflineWithoutPartialWrites(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
 	// The orchestrator answers; then every planner call fails on both models.
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", llmfake.Reply{Status: 503})
+	fake.goal("run a 5K", tagged("Fitness"), llmfake.Reply{Status: 503})
 	out := next(t, g, person("I want to run a 5K"))
 	r := lastReply(t, out)
 	if !strings.HasPrefix(r.Content, "The AI planner is unavailable right now") || !strings.HasSuffix(r.Content, OfflineNote) {
@@ -345,17 +328,13 @@ func TestConsultationsRunConcurrently(t *testing.T) {
 		b, _ := json.Marshal(v)
 		return llmfake.Reply{Content: string(b), Delay: 150 * time.Millisecond}
 	}
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", slow(map[string]any{"tags": []string{"Fitness"}}))
-	fake.say("planner", slow(runPlan("07:00")))
+	fake.goal("run a 5K", slow(tagged("Fitness")), slow(runPlan("07:00")))
 	out := next(t, g, person("I want to run a 5K"))
 	if n := fake.srv.InFlightMax(); n < 2 {
 		t.Errorf("at most %d model calls in flight at the fake; the classifier and planner should overlap", n)
 	}
 	var trace struct{ Spans []Span }
-	if err := json.Unmarshal(out.Trace, &trace); err != nil {
-		t.Fatal(err)
-	}
+	must(t, json.Unmarshal(out.Trace, &trace))
 	spans := map[string]Span{}
 	for _, s := range trace.Spans {
 		spans[s.Node] = s
@@ -375,9 +354,7 @@ func TestConsultationsRunConcurrently(t *testing.T) {
 func TestNoPersonalDataInPrompts(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
-	fake.say("orchestrator", routeTo(IntentGoal, "run a 5K", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", runPlan("07:00"))
+	fake.goal("run a 5K", tagged("Fitness"), runPlan("07:00"))
 	in := person("Hi, it's Alexandra (alexandra.q@example.com, +49 170 1234 5678). I want to run a 5K")
 	in.History = []agentrun.HistoryMessage{{Role: "user", Content: "My name is " + personName}, {Role: "assistant", Content: "Nice to meet you, Alexandra!"}}
 	next(t, g, in)

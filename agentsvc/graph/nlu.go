@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/flux-companion/flux/agentsvc/agentrun"
 )
@@ -49,8 +48,7 @@ func (t *turn) readLookup(object string) lookup {
 	p := t.parse(object)
 	var l lookup
 	if p.HasDate && !p.At.IsZero() && p.RRule == "" {
-		y, m, d := p.At.In(t.loc).Date()
-		l.day = time.Date(y, m, d, 0, 0, 0, 0, t.loc)
+		l.day = t.midnight(p.At)
 	}
 	for _, w := range titleWords(p.Title) {
 		if !filler[w] {
@@ -114,19 +112,10 @@ func (t *turn) find(l lookup) []agentrun.BookedTask {
 	}
 	var found []agentrun.BookedTask
 	for _, b := range t.in.Calendar {
-		if !b.ScheduledAt.After(t.in.Now) {
-			continue
+		onDay := l.day.IsZero() || t.midnight(b.ScheduledAt).Equal(l.day)
+		if b.ScheduledAt.After(t.in.Now) && onDay && allIn(l.words, titleWords(b.Title)) {
+			found = append(found, b)
 		}
-		if !l.day.IsZero() {
-			if y, m, d := b.ScheduledAt.In(t.loc).Date(); !time.Date(y, m, d, 0, 0, 0, 0, t.loc).Equal(l.day) {
-				continue
-			}
-		}
-		title := titleWords(b.Title)
-		if !allIn(l.words, title) {
-			continue
-		}
-		found = append(found, b)
 	}
 	slices.SortStableFunc(found, func(a, b agentrun.BookedTask) int { return a.ScheduledAt.Compare(b.ScheduledAt) })
 	// One per title: the next occurrence.
@@ -167,8 +156,7 @@ func (t *turn) whichTask(object, verb string) (agentrun.BookedTask, bool) {
 	}
 	var names []string
 	for _, b := range found {
-		l := b.ScheduledAt.In(t.loc)
-		names = append(names, fmt.Sprintf("“%s” (%s at %s)", b.Title, dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04")))
+		names = append(names, fmt.Sprintf("“%s” (%s)", b.Title, t.dayAt(b.ScheduledAt)))
 	}
 	t.reply(fmt.Sprintf("Which one should I %s: %s?", verb, strings.Join(names, " or ")), "clarify",
 		map[string]any{"kind": "question"})
@@ -287,9 +275,8 @@ func (t *turn) offlineCancel(object string) error {
 	}
 	t.state.PendingTask, t.state.PendingReschedule = nil, nil
 	t.state.PendingCancel = &PendingCancel{TaskID: task.ID, Title: task.Title}
-	l := task.ScheduledAt.In(t.loc)
-	t.reply(fmt.Sprintf("Cancel “%s” %s at %s? Reply “yes” to cancel it, or “no” to keep it.", task.Title,
-		dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04")), "reschedule",
+	t.reply(fmt.Sprintf("Cancel “%s” %s? Reply “yes” to cancel it, or “no” to keep it.", task.Title, t.dayAt(task.ScheduledAt)),
+		"reschedule",
 		map[string]any{"kind": "question", "field": "confirm", "proposal": "cancel", "task_id": task.ID})
 	return nil
 }
@@ -304,9 +291,8 @@ func (t *turn) applyCancel() error {
 		return nil
 	}
 	t.out.Cancels = append(t.out.Cancels, pc.TaskID)
-	l := task.ScheduledAt.In(t.loc)
-	t.reply(fmt.Sprintf("Done: “%s” %s at %s is cancelled.", pc.Title, dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04")),
-		"reschedule", map[string]any{"kind": "task_cancelled", "task_id": pc.TaskID})
+	t.reply(fmt.Sprintf("Done: “%s” %s is cancelled.", pc.Title, t.dayAt(task.ScheduledAt)), "reschedule",
+		map[string]any{"kind": "task_cancelled", "task_id": pc.TaskID})
 	return nil
 }
 
@@ -320,8 +306,7 @@ func (t *turn) agenda(text string) bool {
 		}
 		var lines []string
 		for _, b := range found {
-			l := b.ScheduledAt.In(t.loc)
-			lines = append(lines, fmt.Sprintf("“%s” is %s at %s.", b.Title, dayWords(l, t.in.Now.In(t.loc)), l.Format("15:04")))
+			lines = append(lines, fmt.Sprintf("“%s” is %s.", b.Title, t.dayAt(b.ScheduledAt)))
 		}
 		t.reply(strings.Join(lines, " "), "agenda", map[string]any{"kind": "agenda", "tasks": len(found)})
 		return true
@@ -355,5 +340,3 @@ func (t *turn) agenda(text string) bool {
 func (t *turn) correct(why string) {
 	t.reply(why, "clarify", map[string]any{"kind": "correction"})
 }
-
-func capitalize(s string) string { return mapFirst(s, unicode.ToUpper) }

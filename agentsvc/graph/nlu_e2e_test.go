@@ -15,16 +15,12 @@ func TestE2EOfflineCancelAndMoveByTitle(t *testing.T) {
 	e := newE2E(t, &Graph{}, "e2e-offline-cancel@test.flux.local", "Europe/Berlin", true)
 	var gym, dentist string
 	for title, id := range map[string]*string{"Gym": &gym, "Dentist": &dentist} {
-		if err := e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
-			values ($1, $2, flux.now() + interval '2 days') returning id::text`, e.user, title).Scan(id); err != nil {
-			t.Fatal(err)
-		}
+		must(t, e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
+			values ($1, $2, flux.now() + interval '2 days') returning id::text`, e.user, title).Scan(id))
 	}
 	status := func(id string) string {
 		var s string
-		if err := e.pool.QueryRow(ctx, `select status::text from public.tasks where id = $1`, id).Scan(&s); err != nil {
-			t.Fatal(err)
-		}
+		must(t, e.pool.QueryRow(ctx, `select status::text from public.tasks where id = $1`, id).Scan(&s))
 		return s
 	}
 
@@ -41,18 +37,14 @@ func TestE2EOfflineCancelAndMoveByTitle(t *testing.T) {
 	}
 
 	var before time.Time
-	if err := e.pool.QueryRow(ctx, `select scheduled_at from public.tasks where id = $1`, dentist).Scan(&before); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `select scheduled_at from public.tasks where id = $1`, dentist).Scan(&before))
 	e.say(t, "push the dentist back an hour")
 	if _, meta := e.lastReply(t); meta["proposal"] != "reschedule" || meta["task_id"] != dentist {
 		t.Fatalf("meta %v: want the move proposed", meta)
 	}
 	e.say(t, "ok")
 	var after time.Time
-	if err := e.pool.QueryRow(ctx, `select scheduled_at from public.tasks where id = $1`, dentist).Scan(&after); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `select scheduled_at from public.tasks where id = $1`, dentist).Scan(&after))
 	if d := after.Sub(before); d != time.Hour {
 		t.Fatalf("the dentist moved by %s, want an hour", d)
 	}

@@ -12,14 +12,10 @@ import (
 func TestCorpus(t *testing.T) {
 	t.Parallel()
 	f, err := os.Open("testdata/nlu_corpus.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	defer f.Close()
 	rep, err := EvaluateCorpus(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	if rep.Entries < 300 {
 		t.Errorf("the corpus has %d entries, want at least 300", rep.Entries)
 	}

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -99,7 +100,7 @@ func (t *turn) newReminder(p timeparse.Result) error {
 			l.Format("Monday 2 January"), l.Format("15:04"), p.Title))
 		return nil
 	}
-	return t.createTask(p.Title, p)
+	return t.createTask(p)
 }
 
 // yearlyWithoutDate: "every year on my birthday" names a date Flux does not know.
@@ -122,15 +123,12 @@ func (t *turn) askTime(parsed timeparse.Result) error {
 		return nil
 	}
 	if parsed.HasDate && !parsed.HasTime && parsed.RRule == "" && !parsed.Vague && !parsed.At.IsZero() {
-		if y, m, d := t.in.Now.In(t.loc).Date(); parsed.At.In(t.loc).Before(time.Date(y, m, d, 0, 0, 0, 0, t.loc)) {
+		if parsed.At.Before(t.midnight(t.in.Now)) {
 			t.correct(fmt.Sprintf("%s has already passed, so I did not set anything. Which day do you mean?", parsed.At.In(t.loc).Format("Monday 2 January")))
 			return nil
 		}
 	}
-	title := parsed.Title
-	if title == "" {
-		title = "Reminder"
-	}
+	title := cmp.Or(parsed.Title, "Reminder")
 	t.state.PendingTask = &PendingTask{Title: title, When: parsed.Matched}
 	question := fmt.Sprintf("When should I remind you to %s?", lowerFirst(title))
 	switch {
@@ -148,10 +146,8 @@ func (t *turn) askTime(parsed timeparse.Result) error {
 }
 
 // createTask writes one reminder, or every occurrence of a recurring one over the horizon.
-func (t *turn) createTask(title string, p timeparse.Result) error {
-	if title == "" {
-		title = "Reminder"
-	}
+func (t *turn) createTask(p timeparse.Result) error {
+	title := cmp.Or(p.Title, "Reminder")
 	starts := []time.Time{p.At}
 	// A yearly rule has at most its first occurrence within the horizon; the plan package's
 	// expander takes the rules a 6-week plan may have, which yearly is not.
@@ -166,7 +162,7 @@ func (t *turn) createTask(title string, p timeparse.Result) error {
 		t.out.Tasks = append(t.out.Tasks, agentrun.NewTask{Title: title, ScheduledAt: at.UTC(), DurationMinutes: 30, RecurrenceRule: p.RRule})
 	}
 	local := p.At.In(t.loc)
-	msg := fmt.Sprintf("Reminder set: “%s” %s at %s.", title, dayWords(local, t.in.Now.In(t.loc)), local.Format("15:04"))
+	msg := fmt.Sprintf("Reminder set: “%s” %s.", title, t.dayAt(p.At))
 	if p.RRule != "" {
 		msg = fmt.Sprintf("Reminder set: “%s”, %s at %s, starting %s (%s over the next six weeks).",
 			title, describeRule(p.RRule), local.Format("15:04"), dayWords(local, t.in.Now.In(t.loc)), plural(len(starts), "reminder"))
@@ -187,19 +183,23 @@ func (t *turn) proposeTemplate(text string) error {
 	if t.atCap() {
 		return nil
 	}
-	category := plan.Categorize(text)
-	p := plan.Template(category, goalTitle(text), plan.TemplateProfile{Chronotype: t.profile.Chronotype})
+	p := plan.Template(plan.Categorize(text), goalTitle(text), plan.TemplateProfile{Chronotype: t.profile.Chronotype})
+	return t.proposeTemplatePlan(p, PendingPlan{})
+}
+
+// proposeTemplatePlan proposes a template plan as pp (which names the goal it is for, if
+// any). The template's times are placed by the slot finder like a model's, so it never
+// double-books either.
+func (t *turn) proposeTemplatePlan(p plan.Plan, pp PendingPlan) error {
 	if err := p.Validate(); err != nil {
-		return fmt.Errorf("graph: template plan for %s: %w", category, err)
+		return fmt.Errorf("graph: template plan for %q: %w", p.GoalTitle, err)
 	}
-	// The template's times are placed by the slot finder like a model's, so it never
-	// double-books either.
-	start := t.sprintStart()
-	placed, start, err := t.place(p, start)
+	placed, start, err := t.place(p, t.sprintStart())
 	if err != nil {
 		return err
 	}
-	t.propose(PendingPlan{Plan: placed, Start: start.Format(time.DateOnly), Offline: true}, "")
+	pp.Plan, pp.Start, pp.Offline = placed, start.Format(time.DateOnly), true
+	t.propose(pp, "")
 	return nil
 }
 
@@ -216,7 +216,10 @@ func (t *turn) atCap() bool {
 
 // sprintStart is tomorrow, the user's local date: a plan never begins with a reminder
 // already overdue.
-func (t *turn) sprintStart() time.Time {
-	y, m, d := t.in.Now.In(t.loc).AddDate(0, 0, 1).Date()
+func (t *turn) sprintStart() time.Time { return t.midnight(t.in.Now.In(t.loc).AddDate(0, 0, 1)) }
+
+// midnight is the start of the user's local day of at.
+func (t *turn) midnight(at time.Time) time.Time {
+	y, m, d := at.In(t.loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, t.loc)
 }

@@ -33,15 +33,15 @@ func (t *turn) onboard(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("graph: onboarding timezone %q: %w", res.Timezone, err)
 	}
-	profile, err := mergeProfile(t.in.Profile, res.State.Profile)
+	merged, err := mergeProfile(t.in.Profile, res.State.Profile)
 	if err != nil {
 		return err
 	}
-	t.out.Profile, t.out.Timezone, t.out.Onboarded, t.out.Phone = profile, res.Timezone, true, res.State.Phone
+	t.out.Profile, t.out.Timezone, t.out.Onboarded, t.out.Phone = merged, res.Timezone, true, res.State.Phone
 
 	// From here on the turn is an onboarded user's, in the confirmed zone.
-	t.loc, t.in.Timezone, t.in.Profile = loc, res.Timezone, profile
-	t.profile = profile2(profile)
+	t.loc, t.in.Timezone, t.in.Profile, t.profile = loc, res.Timezone, merged, profile{}
+	_ = json.Unmarshal(merged, &t.profile)
 	t.redact = newRedactor(t.in.Email, res.State.Phone, res.State.Profile.Name)
 	seeded := 0
 	for _, c := range res.State.Profile.Commitments {
@@ -75,12 +75,6 @@ func mergeProfile(stored json.RawMessage, p onboarding.Profile) (json.RawMessage
 		merged[k] = v
 	}
 	return json.Marshal(merged)
-}
-
-func profile2(raw json.RawMessage) profile {
-	var p profile
-	_ = json.Unmarshal(raw, &p)
-	return p
 }
 
 // commitmentRule is the RRULE of a commitment's days ("Mon", "Wed" → FREQ=WEEKLY;BYDAY=MO,WE).

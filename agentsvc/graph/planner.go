@@ -20,17 +20,12 @@ import (
 // planGoal plans a new goal, or (modify not nil) a new plan for an active goal, and proposes
 // it. Nothing is written until the user approves.
 func (t *turn) planGoal(ctx context.Context, goal string, modify *agentrun.GoalRef) error {
-	input := map[string]any{"goal": goal}
-	var goalID string
+	input, classify, goalID := map[string]any{"goal": goal}, goal, ""
 	if modify != nil {
-		goalID = modify.ID
-		input = map[string]any{"change": goal, "current_plan": modify.Plan, "goal_title": modify.Title}
+		// The goal has its tags: nothing to classify.
+		input, classify, goalID = map[string]any{"change": goal, "current_plan": modify.Plan, "goal_title": modify.Title}, "", modify.ID
 	} else if t.atCap() {
 		return nil
-	}
-	classify := goal
-	if modify != nil {
-		classify = "" // the goal has its tags
 	}
 	p, err := t.consultAndPlan(ctx, input, classify, goalID)
 	if err != nil {
@@ -52,10 +47,7 @@ func (t *turn) negotiate(ctx context.Context, text string) error {
 	case plan.StatusApproved:
 		return t.approve()
 	case plan.StatusAbandoned:
-		title := pp.Plan.GoalTitle
-		t.state.PendingPlan = nil
-		t.reply(fmt.Sprintf("Okay, I dropped the plan for “%s”. Nothing was scheduled.", title), "goal_planner",
-			map[string]any{"kind": "plan_dropped"})
+		t.dropPlan(t.mode)
 		return nil
 	}
 	p.Tags = pp.Plan.Tags // classified once, when the goal was first planned
@@ -129,13 +121,13 @@ func (t *turn) consultAndPlan(ctx context.Context, input map[string]any, classif
 		)
 		inner, _ := errgroup.WithContext(gctx)
 		inner.Go(func() error {
-			end := t.trace.spanFrom("pattern_observer", launched)
+			_, end := t.trace.spanFrom(gctx, "pattern_observer", launched)
 			report = t.observe()
 			end(Span{})
 			return nil
 		})
 		inner.Go(func() error {
-			end := t.trace.spanFrom("slot_finder", launched)
+			_, end := t.trace.spanFrom(gctx, "slot_finder", launched)
 			busy = t.busySummary(goalID)
 			end(Span{})
 			return nil

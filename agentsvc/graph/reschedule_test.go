@@ -20,11 +20,9 @@ func TestE2ERescheduleAnswerProposesASlotAndYesMovesIt(t *testing.T) {
 	// Due three minutes ago: the push and the WhatsApp reminder are out, and the answer is "2".
 	var task string
 	var due, now time.Time
-	if err := e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
+	must(t, e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
 		values ($1, 'Walk', date_trunc('minute', flux.now()) - interval '3 minutes')
-		returning id::text, scheduled_at, flux.now()`, e.user).Scan(&task, &due, &now); err != nil {
-		t.Fatal(err)
-	}
+		returning id::text, scheduled_at, flux.now()`, e.user).Scan(&task, &due, &now))
 	result, err := store.New(e.pool).RecordResponse(ctx, task, "reschedule", "whatsapp", "SMe2e-reschedule")
 	if err != nil || result != store.Recorded {
 		t.Fatalf("record response: %q %v", result, err)
@@ -38,9 +36,7 @@ func TestE2ERescheduleAnswerProposesASlotAndYesMovesIt(t *testing.T) {
 	}
 	var stage string
 	var at time.Time
-	if err := e.pool.QueryRow(ctx, `select escalation_stage, escalation_due_at from public.tasks where id = $1`, task).Scan(&stage, &at); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `select escalation_stage, escalation_due_at from public.tasks where id = $1`, task).Scan(&stage, &at))
 	if stage != "auto_miss" || !at.Equal(hold) {
 		t.Fatalf("ladder after the answer: %s at %s, want auto_miss at %s", stage, at, hold)
 	}
@@ -65,10 +61,8 @@ func TestE2ERescheduleAnswerProposesASlotAndYesMovesIt(t *testing.T) {
 	}
 	var status string
 	var scheduled time.Time
-	if err := e.pool.QueryRow(ctx, `select status, scheduled_at, escalation_stage, escalation_due_at from public.tasks where id = $1`,
-		task).Scan(&status, &scheduled, &stage, &at); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `select status, scheduled_at, escalation_stage, escalation_due_at from public.tasks where id = $1`,
+		task).Scan(&status, &scheduled, &stage, &at))
 	// A normal ladder for the new time: its first rung is the push, 10 minutes before.
 	if status != "pending" || !scheduled.Equal(proposed) || stage != "push" || !at.Equal(proposed.Add(-10*time.Minute)) {
 		t.Fatalf("after yes: %s at %s, ladder %s at %s; want pending at %s with the push at %s",
@@ -84,17 +78,12 @@ func TestE2ERescheduleActionWithoutModelCalls(t *testing.T) {
 	fake, g := newScripted(t)
 	e := newE2E(t, g, "e2e-reschedule-model@test.flux.local", "America/New_York", true)
 	var open, settled string
-	if err := e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
-		values ($1, 'Stretch', flux.now() + interval '5 minutes') returning id::text`, e.user).Scan(&open); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at, status)
-		values ($1, 'Old', flux.now() - interval '1 hour', 'done') returning id::text`, e.user).Scan(&settled); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.New(e.pool).RecordResponse(ctx, open, "reschedule", "push", ""); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at)
+		values ($1, 'Stretch', flux.now() + interval '5 minutes') returning id::text`, e.user).Scan(&open))
+	must(t, e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, scheduled_at, status)
+		values ($1, 'Old', flux.now() - interval '1 hour', 'done') returning id::text`, e.user).Scan(&settled))
+	_, err := store.New(e.pool).RecordResponse(ctx, open, "reschedule", "push", "")
+	must(t, err)
 	e.settle(t)
 	content, meta := e.lastReply(t)
 	if meta["task_id"] != open || meta["proposed_at"] == nil || meta["offline"] == true || strings.Contains(content, OfflineNote) {
@@ -105,10 +94,8 @@ func TestE2ERescheduleActionWithoutModelCalls(t *testing.T) {
 	}
 
 	// An action about a task that is no longer open (written as SQL writes it).
-	if _, err := e.pool.Exec(ctx, `select flux.queue_agent_action($1, 'reschedule', 'Reschedule requested: “Old”.',
-		jsonb_build_object('action', 'reschedule_task', 'task_id', $2::text))`, e.user, settled); err != nil {
-		t.Fatal(err)
-	}
+	e.exec(t, `select flux.queue_agent_action($1, 'reschedule', 'Reschedule requested: “Old”.',
+		jsonb_build_object('action', 'reschedule_task', 'task_id', $2::text))`, e.user, settled)
 	e.settle(t)
 	if content, meta := e.lastReply(t); meta["kind"] != "notice" || !strings.Contains(content, "no longer open") {
 		t.Fatalf("reply %q meta %v: want a notice", content, meta)
@@ -127,17 +114,14 @@ func TestE2ERescheduleAnswerToALocationTask(t *testing.T) {
 	ctx := context.Background()
 	e := newE2E(t, &Graph{}, "e2e-reschedule-location@test.flux.local", "Europe/Berlin", true)
 	var task string
-	if err := e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, trigger_type, location_trigger)
-		values ($1, 'Take the bins out', 'location', '{"place": "home", "event": "leave"}') returning id::text`, e.user).Scan(&task); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `insert into public.tasks (user_id, title, trigger_type, location_trigger)
+		values ($1, 'Take the bins out', 'location', '{"place": "home", "event": "leave"}') returning id::text`, e.user).Scan(&task))
 	e.as(t, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `select public.simulate_location_trigger('home', 'leave')`)
 		return err
 	})
-	if _, err := store.New(e.pool).RecordResponse(ctx, task, "reschedule", "push", ""); err != nil {
-		t.Fatal(err)
-	}
+	_, err := store.New(e.pool).RecordResponse(ctx, task, "reschedule", "push", "")
+	must(t, err)
 	if n := e.count(t, `select count(*) from public.tasks where user_id = $1 and escalation_stage is null and status = 'pending'`); n != 1 {
 		t.Fatal("a location task's ladder must stop (no end-of-day hold: its auto-miss rung restarts the ladder)")
 	}
@@ -150,10 +134,8 @@ func TestE2ERescheduleAnswerToALocationTask(t *testing.T) {
 	e.say(t, "yes")
 	var trigger, stage string
 	var at time.Time
-	if err := e.pool.QueryRow(ctx, `select trigger_type, escalation_stage, escalation_due_at from public.tasks where id = $1`,
-		task).Scan(&trigger, &stage, &at); err != nil {
-		t.Fatal(err)
-	}
+	must(t, e.pool.QueryRow(ctx, `select trigger_type, escalation_stage, escalation_due_at from public.tasks where id = $1`,
+		task).Scan(&trigger, &stage, &at))
 	if trigger != "time" || stage != "push" || !at.Equal(proposed.Add(-10*time.Minute)) {
 		t.Fatalf("after yes: %s task, ladder %s at %s; want a time task with the push at %s", trigger, stage, at, proposed.Add(-10*time.Minute))
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/observe"
@@ -94,24 +93,17 @@ func awake(cal *slots.Calendar, p plan.Plan) *slots.Calendar {
 	if slices.Contains(p.Tags, "Fitness") {
 		after = afterWakeExercise
 	}
-	bed, wake := minutesOf(w.Start), minutesOf(w.End)
+	bed, wake := w.Start.Minutes(), w.End.Minutes()
 	awakeFor := (bed - wake + minutesPerDay) % minutesPerDay
 	if awakeFor-int((after+beforeBed)/time.Minute) < int(minAwake/time.Minute) {
 		return cal
 	}
 	c := *cal
-	c.Sleep = &slots.Window{Start: clockAt(bed - int(beforeBed/time.Minute)), End: clockAt(wake + int(after/time.Minute))}
+	c.Sleep = &slots.Window{Start: slots.ClockOf(bed - int(beforeBed/time.Minute)), End: slots.ClockOf(wake + int(after/time.Minute))}
 	return &c
 }
 
 const minutesPerDay = 24 * 60
-
-func minutesOf(c slots.Clock) int { return c.H*60 + c.M }
-
-func clockAt(m int) slots.Clock {
-	m = (m%minutesPerDay + minutesPerDay) % minutesPerDay
-	return slots.Clock{H: m / 60, M: m % 60}
-}
 
 // outOfSleep moves a suggested time that meets the (widened) sleep window to its nearer
 // edge: forward to the first quarter hour after the wake-up margin, or back so the session
@@ -121,7 +113,7 @@ func outOfSleep(sleep *slots.Window, at slots.Clock, d time.Duration) slots.Cloc
 	if sleep == nil || sleep.Start == sleep.End {
 		return at
 	}
-	bed, wake, m := minutesOf(sleep.Start), minutesOf(sleep.End), minutesOf(at)
+	bed, wake, m := sleep.Start.Minutes(), sleep.End.Minutes(), at.Minutes()
 	dm := int((d + time.Minute - 1) / time.Minute)
 	awakeFor := (bed - wake + minutesPerDay) % minutesPerDay
 	if (m-wake+minutesPerDay)%minutesPerDay+dm <= awakeFor {
@@ -135,9 +127,9 @@ func outOfSleep(sleep *slots.Window, at slots.Clock, d time.Duration) slots.Cloc
 	}
 	dist := func(a, b int) int { d := (a - b + minutesPerDay) % minutesPerDay; return min(d, minutesPerDay-d) }
 	if dist(m, first) <= dist(m, last) {
-		return clockAt(first)
+		return slots.ClockOf(first)
 	}
-	return clockAt(last)
+	return slots.ClockOf(last)
 }
 
 // placeOn puts every proposed task of p into free time from start with the slot finder, so a
@@ -182,8 +174,7 @@ func placeOn(cal *slots.Calendar, p plan.Plan, start time.Time) (plan.Plan, time
 		return p, start, fmt.Errorf("graph: place plan: %w", err)
 	}
 	for j, s := range got {
-		k := &out.ProposedTasks[placed[j]]
-		k.SuggestedTime = s.At.String()
+		out.ProposedTasks[placed[j]].SuggestedTime = s.At.String()
 	}
 	if c, ok := moves(out.ProposedTasks, placed, reqs, got, conflicts, later, start, cal.Loc); ok {
 		out.ConflictsDetected = []plan.Conflict{c}
@@ -271,7 +262,7 @@ func moves(tasks []plan.ProposedTask, placed []int, reqs []slots.Request, got []
 		if len(inWork) == len(got) {
 			w, verb = "every session", "is"
 		}
-		sentences = append(sentences, fmt.Sprintf("%s %s in your work hours: no other time was free.", upperFirst(w), verb))
+		sentences = append(sentences, fmt.Sprintf("%s %s in your work hours: no other time was free.", capitalize(w), verb))
 	}
 	c.Message = strings.Join(sentences, " ")
 	return c, true
@@ -324,8 +315,6 @@ func andList(items []string) string {
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
-
-func upperFirst(s string) string { return mapFirst(s, unicode.ToUpper) }
 
 // errNoRoom: the plan cannot be placed without double-booking.
 var errNoRoom = errors.New("no free time for the plan")

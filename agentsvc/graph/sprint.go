@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/plan"
@@ -23,23 +21,12 @@ func (t *turn) planMicroGoal(ctx context.Context) error {
 			map[string]any{"kind": "notice"})
 		return nil
 	}
-	if t.g.LLM != nil {
-		if done, err := t.withModel(ctx, "planning the sprint", func() error { return t.planSprint(ctx, g, parent) }); done {
-			return err
-		}
+	if done, err := t.withModel(ctx, "planning the sprint", func() error { return t.planSprint(ctx, g, parent) }); done {
+		return err
 	}
 	p := plan.Template(plan.Categorize(g.Title+" "+parent), g.Title, plan.TemplateProfile{Chronotype: t.profile.Chronotype})
 	p.Tags = sprintTags(p.Tags, g.Tags)
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("graph: template sprint for %q: %w", g.Title, err)
-	}
-	placed, start, err := t.place(p, t.sprintStart())
-	if err != nil {
-		return err
-	}
-	t.propose(PendingPlan{Plan: placed, Start: start.Format(time.DateOnly), Offline: true, GoalID: g.ID,
-		Sprint: g.PipelineOrder}, "")
-	return nil
+	return t.proposeTemplatePlan(p, PendingPlan{GoalID: g.ID, Sprint: g.PipelineOrder})
 }
 
 // planSprint asks the planner for one six-week sprint of the micro-goal, as a step of its
@@ -67,19 +54,12 @@ func sprintTags(planned, goal []string) []string {
 
 // microGoal finds the active micro-goal id names, and its umbrella's title.
 func (t *turn) microGoal(id string) (*agentrun.GoalRef, string) {
-	var g *agentrun.GoalRef
-	for i := range t.in.Goals {
-		if t.in.Goals[i].ID == id && t.in.Goals[i].Status == "active" && t.in.Goals[i].ParentID != "" {
-			g = &t.in.Goals[i]
-		}
-	}
-	if g == nil {
+	g := t.goal(id)
+	if g == nil || g.Status != "active" || g.ParentID == "" {
 		return nil, ""
 	}
-	for _, u := range t.in.Goals {
-		if u.ID == g.ParentID {
-			return g, u.Title
-		}
+	if u := t.goal(g.ParentID); u != nil {
+		return g, u.Title
 	}
 	return g, ""
 }

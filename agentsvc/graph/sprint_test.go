@@ -6,21 +6,15 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/flux-companion/flux/agentsvc/plan"
 )
 
 // completeAll completes every pending task of goal through the RPC a client calls.
 func completeAll(t *testing.T, e *e2e, goal string) {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := e.pool.Query(ctx, `select id::text from public.tasks where goal_id = $1 and status = 'pending'`, goal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(ids) == 0 {
-		t.Fatalf("pending tasks of %s: %v %v", goal, ids, err)
+	ids := collect(t, e, pgx.RowTo[string], `select id::text from public.tasks where goal_id = $1 and status = 'pending'`, goal)
+	if len(ids) == 0 {
+		t.Fatalf("no pending tasks of %s", goal)
 	}
 	for _, id := range ids {
 		e.as(t, func(tx pgx.Tx) error {
@@ -46,13 +40,7 @@ func TestE2ESprintEndPlansTheNextMicroGoal(t *testing.T) {
 	t.Parallel()
 	fake, g := newScripted(t)
 	e := newE2E(t, g, "e2e-sprint@test.flux.local", "America/New_York", true)
-	p := runPlan("06:30")
-	p.GoalTitle, p.FeasibleIn6Weeks = "Run a marathon", false
-	p.MicroGoalRoadmap = []plan.MicroGoal{{Title: "Run 5K", PipelineOrder: 1, TargetWeeks: 6},
-		{Title: "Run 10K", PipelineOrder: 2, TargetWeeks: 6}}
-	fake.say("orchestrator", routeTo(IntentGoal, "run a marathon", "", "", ""))
-	fake.say("classifier", map[string]any{"tags": []string{"Fitness"}})
-	fake.say("planner", p)
+	fake.goal("run a marathon", tagged("Fitness"), marathonPlan("06:30", "Run 5K", "Run 10K"))
 	e.say(t, "I want to run a marathon next autumn")
 	e.press(t)
 	first, _ := e.goal(t, "Run 5K")
@@ -102,7 +90,7 @@ func TestE2ESprintEndOffline(t *testing.T) {
 	e := newE2E(t, &Graph{}, "e2e-sprint-offline@test.flux.local", "Europe/Berlin", true)
 	ctx := context.Background()
 	var second string
-	if err := e.pool.QueryRow(ctx, `
+	must(t, e.pool.QueryRow(ctx, `
 		with u as (insert into public.goals (user_id, title, class_tags) values ($1, 'Speak Spanish', '{Learning}') returning id),
 		     m1 as (insert into public.goals (user_id, title, class_tags, status, parent_goal_id, pipeline_order)
 		            select $1, 'Spanish basics', '{Learning}', 'active', id, 1 from u returning id),
@@ -110,9 +98,7 @@ func TestE2ESprintEndOffline(t *testing.T) {
 		            select $1, 'Talk with a tutor', '{Learning}', 'pipeline', id, 2 from u returning id),
 		     t as (insert into public.tasks (user_id, goal_id, title, scheduled_at)
 		           select $1, id, 'vocabulary', flux.now() + interval '1 day' from m1)
-		select id::text from m2`, e.user).Scan(&second); err != nil {
-		t.Fatal(err)
-	}
+		select id::text from m2`, e.user).Scan(&second))
 	first, _ := e.goal(t, "Spanish basics")
 	completeAll(t, e, first)
 	content, meta := e.lastReply(t)

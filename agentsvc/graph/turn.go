@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -177,7 +178,7 @@ func (t *turn) asleep() func(h, m int) bool {
 	if err1 != nil || err2 != nil || bed == wake {
 		return nil
 	}
-	from, to := bed.H*60+bed.M, wake.H*60+wake.M
+	from, to := bed.Minutes(), wake.Minutes()
 	return func(h, m int) bool {
 		x := h*60 + m
 		if from > to { // across midnight, as sleep usually is
@@ -315,8 +316,11 @@ func newTracer() *tracer { return &tracer{start: time.Now()} }
 
 // spanFrom starts a node launched at began; the returned func ends it. Consultations launched together share their start,
 // so the trace shows what ran side by side even when one of them needs only microseconds.
-func (tr *tracer) spanFrom(node string, began time.Time) func(s Span) {
-	return func(s Span) {
+// The node is also an OpenTelemetry span (startNode), in the returned context.
+func (tr *tracer) spanFrom(ctx context.Context, node string, began time.Time) (context.Context, func(s Span)) {
+	ctx, otelSpan := startNode(ctx, node, began)
+	return ctx, func(s Span) {
+		endNode(otelSpan, s)
 		s.Node = node
 		s.StartMS = ms(began.Sub(tr.start))
 		s.EndMS = ms(time.Since(tr.start))

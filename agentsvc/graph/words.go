@@ -35,10 +35,12 @@ func goalTitle(text string) string {
 	if t == "" {
 		return "My goal"
 	}
-	return mapFirst(t, unicode.ToUpper)
+	return capitalize(t)
 }
 
 func lowerFirst(s string) string { return mapFirst(s, unicode.ToLower) }
+
+func capitalize(s string) string { return mapFirst(s, unicode.ToUpper) }
 
 // mapFirst changes the first letter, whatever its length in bytes ("über" → "Über").
 func mapFirst(s string, f func(rune) rune) string {
@@ -62,6 +64,12 @@ func dayWords(t, now time.Time) string {
 		return "tomorrow"
 	}
 	return "on " + t.Format("Monday 2 Jan")
+}
+
+// dayAt says when an instant is, for a reply: "today at 17:00", "on Monday 30 Nov at 07:00".
+func (t *turn) dayAt(at time.Time) string {
+	l := at.In(t.loc)
+	return dayWords(l, t.in.Now.In(t.loc)) + " at " + l.Format("15:04")
 }
 
 // describeRule says an RRULE the way a person would, for the confirmation.
@@ -98,10 +106,7 @@ func describeRule(rule string) string {
 			wd, _ := timeparse.ByDayWeekday(d)
 			names = append(names, wd.String())
 		}
-		if len(names) > 1 {
-			return every + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-		}
-		return every + names[0]
+		return every + andList(names)
 	case "MONTHLY":
 		return "every month"
 	case "YEARLY":

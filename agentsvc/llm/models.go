@@ -30,26 +30,22 @@ type Route struct {
 	MaxTokens         int
 }
 
+var routes = map[Role]Route{
+	Orchestrator:    {ModelGPT4o, ModelClaudeSonnet4, 512},
+	Planner:         {ModelClaudeSonnet4, ModelGPT4o, 4096},
+	Classifier:      {ModelGPT4oMini, ModelClaudeHaiku45, 128},
+	Scheduler:       {ModelGPT4oMini, ModelClaudeHaiku45, 1024},
+	PatternObserver: {ModelGPT4oMini, ModelClaudeHaiku45, 1024},
+	Summarizer:      {ModelGPT4oMini, ModelClaudeHaiku45, 500},
+}
+
 // RouteFor returns the models and max_tokens for role. small is the cost
 // downgrade past the hard monthly token limit: orchestrator and planner move
 // to the small model family (the other roles are already on it) and keep
 // their max_tokens, because their answers do not get shorter.
 func RouteFor(role Role, small bool) (Route, error) {
-	var r Route
-	switch role {
-	case Orchestrator:
-		r = Route{ModelGPT4o, ModelClaudeSonnet4, 512}
-	case Planner:
-		r = Route{ModelClaudeSonnet4, ModelGPT4o, 4096}
-	case Classifier:
-		r = Route{ModelGPT4oMini, ModelClaudeHaiku45, 128}
-	case Scheduler:
-		r = Route{ModelGPT4oMini, ModelClaudeHaiku45, 1024}
-	case PatternObserver:
-		r = Route{ModelGPT4oMini, ModelClaudeHaiku45, 1024}
-	case Summarizer:
-		r = Route{ModelGPT4oMini, ModelClaudeHaiku45, 500}
-	default:
+	r, ok := routes[role]
+	if !ok {
 		return Route{}, fmt.Errorf("llm: unknown role %q", role)
 	}
 	if small {

@@ -410,8 +410,7 @@ func cloneRequest(r Request) Request {
 	r.ResponseFormat = bytes.Clone(r.ResponseFormat)
 	r.Headers = r.Headers.Clone()
 	if r.Temperature != nil {
-		t := *r.Temperature
-		r.Temperature = &t
+		r.Temperature = new(*r.Temperature)
 	}
 	return r
 }

@@ -190,7 +190,7 @@ func Observe(in Input) Report {
 		slotsT  [7][24]tally
 		doneAt  [7][24][]int // done local minutes, for the reported time
 		monday  tally
-		cats    = map[string]*tally{}
+		cats    = map[string]tally{}
 		all     tally
 		oldest  time.Time
 		perTags []string
@@ -221,11 +221,8 @@ func Observe(in Input) Report {
 		}
 		for _, t := range perTags {
 			c := cats[t]
-			if c == nil {
-				c = &tally{}
-				cats[t] = c
-			}
 			c.add(o.Done)
+			cats[t] = c
 		}
 	}
 
@@ -257,7 +254,7 @@ func Observe(in Input) Report {
 		avoids = avoidSlots(&slotsT, bests, authority)
 		for t, c := range cats {
 			if c.total >= MinDataPoints {
-				catsV = append(catsV, catItem{t, *c})
+				catsV = append(catsV, catItem{t, c})
 			}
 		}
 		slices.SortFunc(catsV, func(a, b catItem) int {
@@ -328,14 +325,19 @@ func bestTimes(t *[7][24]tally, doneAt *[7][24][]int) []bestItem {
 		}
 	}
 	slices.SortFunc(out, func(a, b bestItem) int {
-		return cmp.Or(
-			cmp.Compare(b.count.rate(), a.count.rate()),
-			cmp.Compare(b.count.total, a.count.total),
-			cmp.Compare(isoDay(a.day), isoDay(b.day)),
-			cmp.Compare(a.hour, b.hour),
-		)
+		return cmp.Or(byEvidence(a.count, b.count, true), cmp.Compare(isoDay(a.day), isoDay(b.day)), cmp.Compare(a.hour, b.hour))
 	})
 	return out
+}
+
+// byEvidence orders two tallies by their rate, the higher first when best and the lower
+// first otherwise, then the one with more tasks first.
+func byEvidence(a, b tally, best bool) int {
+	r := cmp.Compare(a.rate(), b.rate())
+	if best {
+		r = -r
+	}
+	return cmp.Or(r, cmp.Compare(b.total, a.total))
 }
 
 // mode is the most common minute, the earliest on a tie.
@@ -383,12 +385,7 @@ func avoidSlots(t *[7][24]tally, bests []bestItem, authority []span) []avoidItem
 		}
 	}
 	slices.SortFunc(cands, func(a, b avoidItem) int {
-		return cmp.Or(
-			cmp.Compare(a.count.rate(), b.count.rate()),
-			cmp.Compare(b.count.total, a.count.total),
-			cmp.Compare(isoDay(a.day), isoDay(b.day)),
-			cmp.Compare(a.from, b.from),
-		)
+		return cmp.Or(byEvidence(a.count, b.count, false), cmp.Compare(isoDay(a.day), isoDay(b.day)), cmp.Compare(a.from, b.from))
 	})
 	var out []avoidItem
 	for _, c := range cands {
@@ -468,7 +465,7 @@ func parseStored(raw json.RawMessage) (storedSpan, bool) {
 	}
 	f, e1 := slots.ParseClock(from)
 	t, e2 := slots.ParseClock(to)
-	s.from, s.to = f.H*60+f.M, t.H*60+t.M
+	s.from, s.to = f.Minutes(), t.Minutes()
 	if e1 != nil || e2 != nil {
 		return s, false
 	}
@@ -538,10 +535,7 @@ func dayOrder(day string) int {
 	return isoDay(d)
 }
 
-func clock(min int) string {
-	min = (min%minutesPerDay + minutesPerDay) % minutesPerDay
-	return fmt.Sprintf("%02d:%02d", min/60, min%60)
-}
+func clock(min int) string { return slots.ClockOf(min).String() }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 

@@ -162,86 +162,56 @@ func Next(st State, in Input) Output {
 	if len(in.Text) > maxInput {
 		return reask(st, in, "That's longer than I can read here.")
 	}
-	ack := ""
+	// Each step reads its answer into the state; a problem asks again with the state as it
+	// was (the fields are replaced, never changed in place, so asked keeps them).
+	asked := st
+	ack, problem := "", ""
 	switch st.Step {
 	case StepName:
-		name, problem := parseName(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Profile.Name = name
+		st.Profile.Name, problem = parseName(text)
 	case StepWake:
-		wake, problem := parseWake(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Wake = wake
+		st.Wake, problem = parseWake(text)
 	case StepBed:
 		if st.Wake == "" { // a state saved without it: ask for it again rather than save half a window
 			st.Step = StepWake
 			return ask(st, in, "")
 		}
-		bed, problem := parseBed(text)
-		if problem == "" && bed == st.Wake {
+		var bed string
+		if bed, problem = parseBed(text); problem == "" && bed == st.Wake {
 			problem = "That's the same as your wake-up time."
 		}
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Profile.SleepWindow = &Window{Start: bed, End: st.Wake}
-		st.Wake = ""
+		st.Profile.SleepWindow, st.Wake = &Window{Start: bed, End: st.Wake}, ""
 	case StepWork:
-		wh, problem := parseWork(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Profile.WorkHours = wh
+		st.Profile.WorkHours, problem = parseWork(text)
 	case StepChronotype:
-		ct, problem := parseChronotype(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Profile.Chronotype = ct
+		st.Profile.Chronotype, problem = parseChronotype(text)
 	case StepTimezone:
-		tz, problem := parseTimezone(text, in.ClientTZ)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Timezone = tz
+		st.Timezone, problem = parseTimezone(text, in.ClientTZ)
 	case StepLocations:
-		locs, problem := parseLocations(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Profile.Locations = locs
+		st.Profile.Locations, problem = parseLocations(text)
 	case StepCommitments:
-		cs, problem := parseCommitments(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Profile.Commitments = cs
+		st.Profile.Commitments, problem = parseCommitments(text)
 	case StepPhone:
-		phone, skip, problem := parsePhone(text)
-		if problem != "" {
-			return reask(st, in, problem)
-		}
-		st.Phone, st.Profile.WhatsAppConsent = phone, nil
-		if !skip {
+		var skip bool
+		st.Phone, skip, problem = parsePhone(text)
+		st.Profile.WhatsAppConsent = nil
+		switch {
+		case skip:
+			ack = "No problem, reminders will come as push notifications."
+		case problem == "":
 			// The code is sent by the app (POST /v1/phone/verification), not by this chat: never claim it went out.
 			ack = fmt.Sprintf("Thanks! I've noted your number ending in %s. It still needs verifying: "+
 				"the app's phone verification will send you a code for that.", st.Phone[len(st.Phone)-2:])
-		} else {
-			ack = "No problem, reminders will come as push notifications."
 		}
 	case StepWhatsApp:
 		yes, ok := yesno.Answer(text)
-		if !ok {
-			return reask(st, in, "I need a yes or a no.")
-		}
 		st.Profile.WhatsAppConsent = &yes
-		if yes {
+		switch {
+		case !ok:
+			problem = "I need a yes or a no."
+		case yes:
 			ack = "Great, WhatsApp reminders start once your number is verified."
-		} else {
+		default:
 			ack = "OK, no WhatsApp."
 		}
 	case StepFirst:
@@ -252,6 +222,9 @@ func Next(st State, in Input) Output {
 		st.Step = StepDone
 		return Output{State: st, Reply: summary(st, handoff != ""), Done: true, Timezone: st.Timezone, Handoff: handoff}
 	}
+	if problem != "" {
+		return reask(asked, in, problem)
+	}
 	st.Step++
 	if st.Step == StepWhatsApp && st.Phone == "" {
 		st.Step++ // WhatsApp needs a number
@@ -261,7 +234,7 @@ func Next(st State, in Input) Output {
 
 // ask puts the current step's question after an optional lead-in.
 func ask(st State, in Input, lead string) Output {
-	q := question(st, in)
+	q := question(st, in, false)
 	if lead != "" {
 		q = lead + " " + q
 	}
@@ -271,14 +244,12 @@ func ask(st State, in Input, lead string) Output {
 // reask keeps the step and asks again with one concrete example.
 func reask(st State, in Input, problem string) Output {
 	return Output{State: st, Field: steps[st.Step].field,
-		Reply: problem + " " + questionText(st, in, true) + " For example: " + steps[st.Step].example + "."}
+		Reply: problem + " " + question(st, in, true) + " For example: " + steps[st.Step].example + "."}
 }
 
-func question(st State, in Input) string { return questionText(st, in, false) }
-
-// questionText is the question of the current step; again drops the
+// question is the question of the current step; again drops the
 // greeting that only fits the first time it is asked.
-func questionText(st State, in Input, again bool) string {
+func question(st State, in Input, again bool) string {
 	name := st.Profile.Name
 	if again {
 		name = ""

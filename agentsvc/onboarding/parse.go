@@ -83,16 +83,13 @@ func parseWake(text string) (string, string) {
 // workers: a 5pm bed time is rarer than a 5am one).
 func parseBed(text string) (string, string) {
 	c, ok := readTime(text)
-	if !ok {
+	switch {
+	case !ok:
 		return "", "I didn't catch a time there."
-	}
-	if c.Open {
-		switch {
-		case c.Hour == 12:
-			c.Hour = 0
-		case c.Hour >= 7:
-			c.Hour += 12
-		}
+	case c.Open && c.Hour == 12:
+		c.Hour = 0
+	case c.Open && c.Hour >= 7:
+		c.Hour += 12
 	}
 	return c.String(), ""
 }
@@ -632,13 +629,11 @@ func everyDays(item string) string {
 			isAny(prev, "and", "&", "to", "through", "thru", "-", "or") && isDay(i-2) {
 			continue
 		}
+		at := toks[i].start
 		if prev == "on" {
-			b.WriteString(item[last:toks[i-1].start])
-			b.WriteString("every ")
-			last = toks[i].start
-			continue
+			at = toks[i-1].start // "on Monday" becomes "every Monday"
 		}
-		b.WriteString(item[last:toks[i].start])
+		b.WriteString(item[last:at])
 		b.WriteString("every ")
 		last = toks[i].start
 	}

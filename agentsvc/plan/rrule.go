@@ -133,13 +133,7 @@ func sortedDays(days []time.Weekday) []time.Weekday {
 	return out
 }
 
-func dayNames(days []time.Weekday) string {
-	names := make([]string, 0, len(days))
-	for _, d := range sortedDays(days) {
-		names = append(names, d.String()[:3])
-	}
-	return "[" + strings.Join(names, " ") + "]"
-}
+func dayNames(days []time.Weekday) string { return "[" + strings.Join(dayNamesList(days), " ") + "]" }
 
 // WeeklyRule is the RRULE equivalent of a task scheduled on days every week.
 func WeeklyRule(days []time.Weekday) string {

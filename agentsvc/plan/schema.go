@@ -61,11 +61,7 @@ func (n *node) MarshalJSON() ([]byte, error) {
 			}
 			writeJSON(&b, p.name)
 			b.WriteByte(':')
-			pb, err := p.node.MarshalJSON()
-			if err != nil {
-				return nil, err
-			}
-			b.Write(pb)
+			writeJSON(&b, p.node)
 			names[i] = p.name
 		}
 		b.WriteString(`},"required":`)
@@ -74,18 +70,14 @@ func (n *node) MarshalJSON() ([]byte, error) {
 	}
 	if n.items != nil {
 		b.WriteString(`,"items":`)
-		ib, err := n.items.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		b.Write(ib)
+		writeJSON(&b, n.items)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
 
 func writeJSON(b *bytes.Buffer, v any) {
-	enc, _ := json.Marshal(v) // strings and string slices always marshal
+	enc, _ := json.Marshal(v) // strings, string slices and nodes always marshal
 	b.Write(enc)
 }
 

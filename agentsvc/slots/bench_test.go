@@ -68,9 +68,9 @@ func benchCalendar(b *testing.B) (slots.Calendar, time.Time, []slots.Request) {
 		}
 	}
 	reqs := []slots.Request{
-		{Title: "Run", Duration: 45 * time.Minute, Days: []time.Weekday{time.Monday, time.Wednesday, time.Friday}, FirstWeek: 1, LastWeek: 6, Preferred: ptr(clk("07:00"))},
-		{Title: "Meditate", Duration: 15 * time.Minute, FirstWeek: 1, LastWeek: 6, Preferred: ptr(clk("22:15"))},
-		{Title: "Study", Duration: time.Hour, Days: []time.Weekday{time.Tuesday, time.Thursday}, FirstWeek: 2, LastWeek: 6, Preferred: ptr(clk("19:00"))},
+		{Title: "Run", Duration: 45 * time.Minute, Days: []time.Weekday{time.Monday, time.Wednesday, time.Friday}, FirstWeek: 1, LastWeek: 6, Preferred: new(clk("07:00"))},
+		{Title: "Meditate", Duration: 15 * time.Minute, FirstWeek: 1, LastWeek: 6, Preferred: new(clk("22:15"))},
+		{Title: "Study", Duration: time.Hour, Days: []time.Weekday{time.Tuesday, time.Thursday}, FirstWeek: 2, LastWeek: 6, Preferred: new(clk("19:00"))},
 		{Title: "Weekly review", Duration: 30 * time.Minute, Days: []time.Weekday{time.Sunday}, FirstWeek: 1, LastWeek: 6},
 		{Title: "Stretch", Duration: 10 * time.Minute, FirstWeek: 1, LastWeek: 3},
 	}

@@ -37,9 +37,11 @@ func (c Clock) valid() error {
 	return nil
 }
 
-func (c Clock) minutes() int { return c.H*60 + c.M }
+// Minutes is the clock as minutes after midnight.
+func (c Clock) Minutes() int { return c.H*60 + c.M }
 
-func clockOf(min int) Clock {
+// ClockOf is the clock min minutes after midnight, any number of days before or after.
+func ClockOf(min int) Clock {
 	min = ((min % minutesPerDay) + minutesPerDay) % minutesPerDay
 	return Clock{min / 60, min % 60}
 }
@@ -51,12 +53,12 @@ type Window struct{ Start, End Clock }
 // String renders the window as "23:00–07:00".
 func (w Window) String() string { return w.Start.String() + "–" + w.End.String() }
 
-func (w Window) crosses() bool { return w.End.minutes() < w.Start.minutes() }
+func (w Window) crosses() bool { return w.End.Minutes() < w.Start.Minutes() }
 func (w Window) empty() bool   { return w.End == w.Start }
 
 // length in wall-clock minutes.
 func (w Window) length() int {
-	return ((w.End.minutes()-w.Start.minutes())%minutesPerDay + minutesPerDay) % minutesPerDay
+	return ((w.End.Minutes()-w.Start.Minutes())%minutesPerDay + minutesPerDay) % minutesPerDay
 }
 
 func (w Window) valid() error {

@@ -34,7 +34,7 @@ func TestDST(t *testing.T) {
 			start := time.Date(tt.start[0], time.Month(tt.start[1]), tt.start[2], 0, 0, 0, 0, loc)
 			change := time.Date(tt.change[0], time.Month(tt.change[1]), tt.change[2], 0, 0, 0, 0, loc) // before the change, which is at night
 			got, err := cal.Place(start, slots.Request{
-				Title: "Run", Duration: 45 * time.Minute, Days: tt.days, FirstWeek: 1, LastWeek: 6, Preferred: ptr(clk("07:00")),
+				Title: "Run", Duration: 45 * time.Minute, Days: tt.days, FirstWeek: 1, LastWeek: 6, Preferred: new(clk("07:00")),
 			})
 			if err != nil {
 				t.Fatalf("Place: %v", err)
@@ -68,7 +68,7 @@ func TestDSTSkippedTime(t *testing.T) {
 	cal := slots.Calendar{Loc: loc}
 	start := time.Date(2026, 3, 23, 0, 0, 0, 0, loc)
 	got, err := cal.Place(start, slots.Request{
-		Title: "Telescope", Duration: 30 * time.Minute, Days: []time.Weekday{time.Sunday}, LastWeek: 2, Preferred: ptr(clk("02:30")),
+		Title: "Telescope", Duration: 30 * time.Minute, Days: []time.Weekday{time.Sunday}, LastWeek: 2, Preferred: new(clk("02:30")),
 	})
 	if err != nil {
 		t.Fatalf("Place: %v", err)

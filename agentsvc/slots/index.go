@@ -1,6 +1,7 @@
 package slots
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -128,12 +129,7 @@ func (c *Calendar) newIndex(from time.Time, n int) *index {
 		ix.tasks = append(ix.tasks, task{s: s, e: s + max(b.Duration, 0).Nanoseconds(), title: i})
 		ix.titles = append(ix.titles, b.Title)
 	}
-	slices.SortFunc(ix.tasks, func(a, b task) int {
-		if a.s != b.s {
-			return cmpInt(a.s, b.s)
-		}
-		return cmpInt(a.e, b.e)
-	})
+	slices.SortFunc(ix.tasks, func(a, b task) int { return cmp.Or(cmp.Compare(a.s, b.s), cmp.Compare(a.e, b.e)) })
 	s := make([]int64, len(ix.tasks))
 	e := make([]int64, len(ix.tasks))
 	for i, t := range ix.tasks {
@@ -172,7 +168,7 @@ func (ix *index) at(i int, c Clock) (int64, bool) {
 // wall is resolveWall for days[i]; i may be one past the table.
 func (ix *index) wall(i int, c Clock) (first, last int64, exists bool) {
 	if i < len(ix.days) && ix.days[i].uniform {
-		t := ix.days[i].midnight + int64(c.minutes())*int64(time.Minute)
+		t := ix.days[i].midnight + int64(c.Minutes())*int64(time.Minute)
 		return t, t, true
 	}
 	dy := ix.days[min(i, len(ix.days)-1)]
@@ -255,8 +251,8 @@ func (ix *index) clashes(s, e int64) []task {
 	lo, hi := s-int64(Buffer), e+int64(Buffer)
 	// Tasks starting at or after hi cannot clash; tasks starting before
 	// lo-span end before lo.
-	j, _ := slices.BinarySearchFunc(ix.tasks, hi, func(t task, v int64) int { return cmpInt(t.s, v) })
-	i, _ := slices.BinarySearchFunc(ix.tasks, lo-ix.span, func(t task, v int64) int { return cmpInt(t.s, v) })
+	j, _ := slices.BinarySearchFunc(ix.tasks, hi, func(t task, v int64) int { return cmp.Compare(t.s, v) })
+	i, _ := slices.BinarySearchFunc(ix.tasks, lo-ix.span, func(t task, v int64) int { return cmp.Compare(t.s, v) })
 	var out []task
 	for _, t := range ix.tasks[i:j] {
 		if t.e > lo {
@@ -264,14 +260,4 @@ func (ix *index) clashes(s, e int64) []task {
 		}
 	}
 	return out
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -154,7 +154,7 @@ func randomCase(t *testing.T, seed uint64) propCase {
 			req.LastWeek = req.FirstWeek + r.IntN(7-req.FirstWeek)
 		}
 		if r.IntN(2) == 0 {
-			req.Preferred = ptr(anyClock(0, 24*60))
+			req.Preferred = new(anyClock(0, 24*60))
 		}
 		c.reqs = append(c.reqs, req)
 	}
@@ -343,13 +343,12 @@ func (c *propCase) firstMinuteIn(s, e time.Time, in func(time.Time) bool) (time.
 }
 
 func minuteOf(l time.Time) int           { return l.Hour()*60 + l.Minute() }
-func minutesOf(c slots.Clock) int        { return c.H*60 + c.M }
 func yesterday(l time.Time) time.Weekday { return (l.Weekday() + 6) % 7 }
 
 // inWindow: the wall clock of l is in w, and the instance it belongs to
 // started on a day on allows.
 func inWindow(l time.Time, w slots.Window, on func(time.Weekday) bool) bool {
-	m, a, b := minuteOf(l), minutesOf(w.Start), minutesOf(w.End)
+	m, a, b := minuteOf(l), w.Start.Minutes(), w.End.Minutes()
 	switch {
 	case a == b:
 		return false

@@ -35,7 +35,7 @@ func (cal *Calendar) rank(p *plan) []candidate {
 	h := &cal.Hints
 	dayStart := defaultDayStart
 	if cal.Sleep != nil && !cal.Sleep.empty() {
-		dayStart = cal.Sleep.End.minutes()
+		dayStart = cal.Sleep.End.Minutes()
 	}
 	band, hasBand := bands[h.Chronotype]
 	cw := chronoWeight
@@ -55,7 +55,7 @@ func (cal *Calendar) rank(p *plan) []candidate {
 	avoid := make([]span, 0, len(h.Avoid))
 	for _, a := range h.Avoid {
 		if a.From != a.To {
-			avoid = append(avoid, span{int(a.Day)*minutesPerDay + a.From.minutes(), Window{a.From, a.To}.length(), avoidWeight * clamp01(a.Confidence)})
+			avoid = append(avoid, span{int(a.Day)*minutesPerDay + a.From.Minutes(), Window{a.From, a.To}.length(), avoidWeight * clamp01(a.Confidence)})
 		}
 	}
 
@@ -63,7 +63,7 @@ func (cal *Calendar) rank(p *plan) []candidate {
 	for m := 0; m < minutesPerDay; m += stepMinutes {
 		var s float64
 		if p.pref != nil {
-			s += float64(circDist(m, p.pref.minutes()))
+			s += float64(circDist(m, p.pref.Minutes()))
 		}
 		if hasBand && (m < band[0] || m > band[1]) {
 			s += cw * float64(min(circDist(m, band[0]), circDist(m, band[1])))
@@ -82,20 +82,15 @@ func (cal *Calendar) rank(p *plan) []candidate {
 				if !b.AnyDay && int(b.Day) != wd {
 					continue
 				}
-				if d := circDist(m, b.At.minutes()); d < bestReach {
+				if d := circDist(m, b.At.Minutes()); d < bestReach {
 					bonus = max(bonus, bestWeight*(1-float64(d)/bestReach))
 				}
 			}
 			s += float64(n) / float64(total) * (pen - bonus)
 		}
-		out = append(out, candidate{c: clockOf(m), score: s, order: (m - dayStart + minutesPerDay) % minutesPerDay})
+		out = append(out, candidate{c: ClockOf(m), score: s, order: (m - dayStart + minutesPerDay) % minutesPerDay})
 	}
-	slices.SortFunc(out, func(a, b candidate) int {
-		if c := cmp.Compare(a.score, b.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.order, b.order)
-	})
+	slices.SortFunc(out, func(a, b candidate) int { return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(a.order, b.order)) })
 	return out
 }
 

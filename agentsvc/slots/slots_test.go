@@ -26,8 +26,6 @@ func clk(s string) slots.Clock {
 	return c
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func win(from, to string) *slots.Window { return &slots.Window{Start: clk(from), End: clk(to)} }
 
 // at is a local wall time; the tests only use times that exist once.
@@ -107,6 +105,12 @@ func TestPlace(t *testing.T) {
 	monday := at(berlin, 2026, time.June, 1, "00:00") // Mon 1 Jun 2026
 	mondays := []time.Weekday{time.Monday}
 	weekdays := &slots.WorkHours{Window: *win("09:00", "17:00")} // no days: Monday to Friday
+	// hinted is a night's sleep, 23:00–07:00, and ranking hints.
+	hinted := func(h slots.Hints) slots.Calendar { return slots.Calendar{Sleep: win("23:00", "07:00"), Hints: h} }
+	// booked is a calendar's one task, on Monday 1 June.
+	booked := func(hhmm string, d time.Duration, title string) []slots.Busy {
+		return []slots.Busy{{Start: at(berlin, 2026, time.June, 1, hhmm), Duration: d, Title: title}}
+	}
 
 	// A "Shift" from 07:00 for 16 hours every day of the horizon: with
 	// sleep 23:00–07:00 nothing is left.
@@ -135,14 +139,14 @@ func TestPlace(t *testing.T) {
 		{
 			name: "sleep window crossing midnight is never used",
 			cal:  slots.Calendar{Sleep: win("23:00", "07:00")},
-			req:  slots.Request{Title: "Stretch", Duration: 30 * time.Minute, Preferred: ptr(clk("23:30"))},
+			req:  slots.Request{Title: "Stretch", Duration: 30 * time.Minute, Preferred: new(clk("23:30"))},
 			// 23:00, 00:00 and 22:45 (ends 23:15) are in or run into sleep.
 			want: "22:30", wantConflict: "preferred 23:30 falls in the sleep window 23:00–07:00",
 		},
 		{
 			name: "a task may not run into the sleep window",
 			cal:  slots.Calendar{Sleep: win("22:00", "06:00")},
-			req:  slots.Request{Title: "Walk", Duration: time.Hour, Preferred: ptr(clk("21:30"))},
+			req:  slots.Request{Title: "Walk", Duration: time.Hour, Preferred: new(clk("21:30"))},
 			want: "21:00", wantConflict: "sleep window",
 		},
 		{
@@ -154,38 +158,32 @@ func TestPlace(t *testing.T) {
 		{
 			name: "preferred time honoured when free",
 			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "morning"}},
-			req:  slots.Request{Title: "Run", Duration: 45 * time.Minute, Days: mondays, Preferred: ptr(clk("18:30"))},
+			req:  slots.Request{Title: "Run", Duration: 45 * time.Minute, Days: mondays, Preferred: new(clk("18:30"))},
 			want: "18:30",
 		},
 		{
 			name: "preferred time off the grid honoured when free",
 			cal:  slots.Calendar{Sleep: win("23:00", "07:00")},
-			req:  slots.Request{Title: "Pills", Duration: 5 * time.Minute, Preferred: ptr(clk("08:10"))},
+			req:  slots.Request{Title: "Pills", Duration: 5 * time.Minute, Preferred: new(clk("08:10"))},
 			want: "08:10",
 		},
 		{
 			name: "preferred time taken: conflict names the task and the nearest free time wins",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Busy: []slots.Busy{
-				{Start: at(berlin, 2026, time.June, 1, "18:00"), Duration: time.Hour, Title: "Gym"},
-			}},
-			req: slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays, Preferred: ptr(clk("18:30"))},
+			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Busy: booked("18:00", time.Hour, "Gym")},
+			req:  slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays, Preferred: new(clk("18:30"))},
 			// 17:15 ends 45 min before the gym (75 min away), 19:15 starts 15 after it (45 min away).
 			want: "19:15", wantConflict: `preferred 18:30 clashes with "Gym" at Mon 1 Jun 18:00 CEST (15 min buffer included)`,
 		},
 		{
 			name: "buffer after a task: 15 minutes apart is allowed, less is not",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Busy: []slots.Busy{
-				{Start: at(berlin, 2026, time.June, 1, "07:00"), Duration: time.Hour, Title: "Standup"},
-			}},
+			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Busy: booked("07:00", time.Hour, "Standup")},
 			req:  slots.Request{Title: "Journal", Duration: 30 * time.Minute, Days: mondays},
 			want: "08:15",
 		},
 		{
 			name: "buffer before a task",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Busy: []slots.Busy{
-				{Start: at(berlin, 2026, time.June, 1, "10:00"), Duration: time.Hour, Title: "Dentist"},
-			}},
-			req:  slots.Request{Title: "Journal", Duration: 30 * time.Minute, Days: mondays, Preferred: ptr(clk("09:30"))},
+			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Busy: booked("10:00", time.Hour, "Dentist")},
+			req:  slots.Request{Title: "Journal", Duration: 30 * time.Minute, Days: mondays, Preferred: new(clk("09:30"))},
 			want: "09:15", wantConflict: `"Dentist"`,
 		},
 		{
@@ -199,13 +197,13 @@ func TestPlace(t *testing.T) {
 		{
 			name: "work hours avoided while anything else fits",
 			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Work: weekdays},
-			req:  slots.Request{Title: "Study", Duration: time.Hour, Preferred: ptr(clk("10:00"))},
+			req:  slots.Request{Title: "Study", Duration: time.Hour, Preferred: new(clk("10:00"))},
 			want: "08:00", wantConflict: "preferred 10:00 falls in work hours 09:00–17:00",
 		},
 		{
 			name: "work hours on other days do not block",
 			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Work: weekdays},
-			req:  slots.Request{Title: "Hike", Duration: 3 * time.Hour, Days: []time.Weekday{time.Saturday}, Preferred: ptr(clk("10:00"))},
+			req:  slots.Request{Title: "Hike", Duration: 3 * time.Hour, Days: []time.Weekday{time.Saturday}, Preferred: new(clk("10:00"))},
 			want: "10:00",
 		},
 		{
@@ -217,7 +215,7 @@ func TestPlace(t *testing.T) {
 		{
 			name: "preferred time in work hours kept when everything is in work hours",
 			cal:  slots.Calendar{Sleep: win("17:00", "09:00"), Work: weekdays},
-			req:  slots.Request{Title: "Stretch", Duration: 15 * time.Minute, Preferred: ptr(clk("12:00"))},
+			req:  slots.Request{Title: "Stretch", Duration: 15 * time.Minute, Preferred: new(clk("12:00"))},
 			want: "12:00", wantWork: true,
 		},
 		{
@@ -240,84 +238,72 @@ func TestPlace(t *testing.T) {
 		},
 		{
 			name: "chronotype band full: the nearest time outside it",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "evening"}, Busy: []slots.Busy{
-				{Start: at(berlin, 2026, time.June, 1, "17:00"), Duration: 5 * time.Hour, Title: "Concert"},
-			}},
+			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "evening"}, Busy: booked("17:00", 5*time.Hour, "Concert")},
 			req:  slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays},
 			want: "22:15",
 		},
 		{
 			name: "chronotype yields to the preferred time",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "morning"}, Busy: []slots.Busy{
-				{Start: at(berlin, 2026, time.June, 1, "12:00"), Duration: time.Hour, Title: "Lunch"},
-			}},
-			req: slots.Request{Title: "Call", Duration: 30 * time.Minute, Days: mondays, Preferred: ptr(clk("12:00"))},
+			cal:  slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "morning"}, Busy: booked("12:00", time.Hour, "Lunch")},
+			req:  slots.Request{Title: "Call", Duration: 30 * time.Minute, Days: mondays, Preferred: new(clk("12:00"))},
 			// 11:15 (45 min away, nearer the morning) beats 13:15 (75 min away).
 			want: "11:15", wantConflict: `"Lunch"`,
 		},
 		{
 			name: "confident avoid slot moves a weekly task out",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "morning", Avoid: []slots.AvoidSlot{
+			cal: hinted(slots.Hints{Chronotype: "morning", Avoid: []slots.AvoidSlot{
 				{Day: time.Monday, From: clk("06:00"), To: clk("09:00"), Confidence: 0.9},
-			}}},
+			}}),
 			req: slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays},
 			// 240 × 0.9 = 216 points inside the band; 09:00 costs 15 outside it.
 			want: "09:00",
 		},
 		{
 			name: "weak avoid slot is outweighed",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Chronotype: "morning", Avoid: []slots.AvoidSlot{
+			cal: hinted(slots.Hints{Chronotype: "morning", Avoid: []slots.AvoidSlot{
 				{Day: time.Monday, From: clk("06:00"), To: clk("09:00"), Confidence: 0.05},
-			}}},
+			}}),
 			req:  slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays},
 			want: "07:00", // 12 points inside beat 15 outside
 		},
 		{
 			name: "avoid slot on another weekday does not apply",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Avoid: []slots.AvoidSlot{
+			cal: hinted(slots.Hints{Avoid: []slots.AvoidSlot{
 				{Day: time.Tuesday, From: clk("07:00"), To: clk("10:00"), Confidence: 1},
-			}}},
+			}}),
 			req:  slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays},
 			want: "07:00",
 		},
 		{
 			name: "avoid slot blocks by overlap, not just by start",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Avoid: []slots.AvoidSlot{
+			cal: hinted(slots.Hints{Avoid: []slots.AvoidSlot{
 				{Day: time.Monday, From: clk("08:00"), To: clk("09:00"), Confidence: 1},
-			}}},
+			}}),
 			req: slots.Request{Title: "Run", Duration: time.Hour, Days: mondays},
 			// 07:00–08:00 touches but does not overlap; 07:15 would.
 			want: "07:00",
 		},
 		{
 			name: "best time bonus",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Best: []slots.BestTime{
-				{AnyDay: true, At: clk("19:00")},
-			}}},
+			cal:  hinted(slots.Hints{Best: []slots.BestTime{{AnyDay: true, At: clk("19:00")}}}),
 			req:  slots.Request{Title: "Guitar", Duration: 30 * time.Minute},
 			want: "19:00",
 		},
 		{
 			name: "best time on one weekday still ranks a daily task",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Best: []slots.BestTime{
-				{Day: time.Wednesday, At: clk("19:00")},
-			}}},
+			cal:  hinted(slots.Hints{Best: []slots.BestTime{{Day: time.Wednesday, At: clk("19:00")}}}),
 			req:  slots.Request{Title: "Guitar", Duration: 30 * time.Minute},
 			want: "19:00",
 		},
 		{
 			name: "best time on another weekday gives nothing",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Best: []slots.BestTime{
-				{Day: time.Wednesday, At: clk("19:00")},
-			}}},
+			cal:  hinted(slots.Hints{Best: []slots.BestTime{{Day: time.Wednesday, At: clk("19:00")}}}),
 			req:  slots.Request{Title: "Guitar", Duration: 30 * time.Minute, Days: mondays},
 			want: "07:00",
 		},
 		{
 			name: "best time off the grid: the nearest grid time",
-			cal: slots.Calendar{Sleep: win("23:00", "07:00"), Hints: slots.Hints{Best: []slots.BestTime{
-				{AnyDay: true, At: clk("19:20")},
-			}}},
+			cal:  hinted(slots.Hints{Best: []slots.BestTime{{AnyDay: true, At: clk("19:20")}}}),
 			req:  slots.Request{Title: "Guitar", Duration: 30 * time.Minute},
 			want: "19:15",
 		},
@@ -325,7 +311,7 @@ func TestPlace(t *testing.T) {
 			name:  "occurrences already past on the first day are left out",
 			cal:   slots.Calendar{Sleep: win("23:00", "07:00")},
 			start: at(berlin, 2026, time.June, 1, "12:00"),
-			req:   slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays, LastWeek: 2, Preferred: ptr(clk("07:00"))},
+			req:   slots.Request{Title: "Run", Duration: 30 * time.Minute, Days: mondays, LastWeek: 2, Preferred: new(clk("07:00"))},
 			want:  "07:00", wantStarts: 1,
 		},
 		{
@@ -417,8 +403,8 @@ func TestPlaceAllBlocksLaterRequests(t *testing.T) {
 	cal := slots.Calendar{Loc: loc, Sleep: win("22:30", "06:30"), Hints: slots.Hints{Chronotype: "morning"}}
 	start := at(loc, 2026, time.September, 7, "00:00")
 	reqs := []slots.Request{
-		{Title: "Run", Duration: 45 * time.Minute, Days: []time.Weekday{time.Monday, time.Wednesday, time.Friday}, FirstWeek: 1, LastWeek: 6, Preferred: ptr(clk("07:00"))},
-		{Title: "Stretch", Duration: 15 * time.Minute, FirstWeek: 1, LastWeek: 6, Preferred: ptr(clk("07:30"))},
+		{Title: "Run", Duration: 45 * time.Minute, Days: []time.Weekday{time.Monday, time.Wednesday, time.Friday}, FirstWeek: 1, LastWeek: 6, Preferred: new(clk("07:00"))},
+		{Title: "Stretch", Duration: 15 * time.Minute, FirstWeek: 1, LastWeek: 6, Preferred: new(clk("07:30"))},
 		{Title: "Plan the week", Duration: 30 * time.Minute, Days: []time.Weekday{time.Sunday}, LastWeek: 6},
 	}
 	got, conflicts, err := cal.PlaceAll(start, reqs)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // token is one word of the message. The rules match on text; start and end
@@ -30,23 +29,10 @@ func tokenize(s string) []token {
 		if start < 0 {
 			return
 		}
-		a, b := start, end
-		for a < b {
-			r, n := utf8.DecodeRuneInString(s[a:b])
-			if !isDecoration(r) {
-				break
-			}
-			a += n
-		}
-		for a < b {
-			r, n := utf8.DecodeLastRuneInString(s[a:b])
-			if !isDecoration(r) {
-				break
-			}
-			b -= n
-		}
-		if a < b {
-			toks = append(toks, token{text: normalize(s[a:b]), start: a, end: b})
+		w := strings.TrimLeftFunc(s[start:end], isDecoration)
+		a := end - len(w)
+		if w = strings.TrimRightFunc(w, isDecoration); w != "" {
+			toks = append(toks, token{text: normalize(w), start: a, end: a + len(w)})
 		}
 		start = -1
 	}

@@ -137,29 +137,33 @@ func (p *parser) recurrence(i int) int {
 			return 0
 		}
 		j += 1 + n
-	case "on":
-		n := p.pluralDays(j+1, &r)
-		if n == 0 {
-			return 0
+	default: // [on] PLURAL-DAYS
+		if p.tok(j) == "on" {
+			j++
 		}
-		j += 1 + n
-	default:
 		n := p.pluralDays(j, &r)
 		if n == 0 {
 			return 0
 		}
 		j += n
 	}
-	if len(r.byday) > 0 && part == "" {
+	p.e.rec = r
+	return p.withPart(j, part, len(r.byday) > 0) - i
+}
+
+// withPart ends a day or recurrence at j: a part of day it named, or when look, one that
+// follows it ("every Monday morning"), is the expression's part unless it has one. It
+// returns where the expression ends.
+func (p *parser) withPart(j int, part string, look bool) int {
+	if look && part == "" {
 		if part = partOf(p.tok(j)); part != "" {
 			j++
 		}
 	}
-	p.e.rec = r
 	if part != "" && p.e.part == "" {
 		p.e.part = part
 	}
-	return j - i
+	return j
 }
 
 // everyBody reads what follows "every": day | morning.. | weekday(s) |
@@ -396,40 +400,14 @@ func (p *parser) badDate(j int) int {
 		p.e.invalid = "there is no " + p.rawWords(j, n)
 		return n
 	}
-	if m := isoDateRe.FindStringSubmatch(t); m != nil {
+	if isoDateRe.MatchString(t) || numericDateRe.MatchString(t) {
 		if _, n := p.date(j, true); n == 0 {
 			return bad(1)
 		}
 		return 0
 	}
-	if numericDateRe.MatchString(t) {
-		if _, n := p.date(j, true); n == 0 {
-			return bad(1)
-		}
-		return 0
-	}
-	k := j
-	if t == "the" {
-		k++
-	}
-	if d, _, ok := monthDay(p.tok(k)); ok {
-		m := k + 1
-		if p.tok(m) == "of" {
-			m++
-		}
-		if mo, ok := monthNames[p.tok(m)]; ok && !validDate(0, mo, d) {
-			return bad(m + 1 - j)
-		}
-		return 0
-	}
-	if mo, ok := monthNames[t]; ok {
-		m := j + 1
-		if p.tok(m) == "the" {
-			m++
-		}
-		if d, _, ok := monthDay(p.tok(m)); ok && !validDate(0, mo, d) {
-			return bad(m + 1 - j)
-		}
+	if d, mo, n := p.dayMonth(j); n > 0 && !validDate(0, mo, d) {
+		return bad(n)
 	}
 	return 0
 }
@@ -566,17 +544,8 @@ func (p *parser) dayRule(i int) int {
 	if n == 0 {
 		return 0
 	}
-	j += n
-	if part == "" && d.kind != dayDate {
-		if part = partOf(p.tok(j)); part != "" {
-			j++
-		}
-	}
 	p.e.day = d
-	if part != "" && p.e.part == "" {
-		p.e.part = part
-	}
-	return j - i
+	return p.withPart(j+n, part, d.kind != dayDate) - i
 }
 
 func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
@@ -590,22 +559,12 @@ func (p *parser) dayBody(j int, prefixed bool) (daySpec, string, int) {
 		return daySpec{kind: dayOffset, offset: 1}, "", 1
 	case "yesterday":
 		return daySpec{kind: dayOffset, offset: -1}, "", 1
-	case "last":
-		if wd, plural, _, ok := WeekdayWord(p.tok(j + 1)); ok && !plural {
-			return daySpec{kind: dayWeekday, weekday: wd, last: true}, "", 2
-		}
-		return daySpec{}, "", 0
-	case "this":
-		if part := partOf(p.tok(j + 1)); part != "" && !strings.HasSuffix(p.tok(j+1), "s") {
-			return daySpec{kind: dayToday}, part, 2
+	case "last", "this", "next":
+		if part := partOf(p.tok(j + 1)); t == "this" && part != "" && !strings.HasSuffix(p.tok(j+1), "s") {
+			return daySpec{kind: dayToday}, part, 2 // "this morning"
 		}
 		if wd, plural, _, ok := WeekdayWord(p.tok(j + 1)); ok && !plural {
-			return daySpec{kind: dayWeekday, weekday: wd, fromToday: true}, "", 2
-		}
-		return daySpec{}, "", 0
-	case "next":
-		if wd, plural, _, ok := WeekdayWord(p.tok(j + 1)); ok && !plural {
-			return daySpec{kind: dayWeekday, weekday: wd}, "", 2
+			return daySpec{kind: dayWeekday, weekday: wd, last: t == "last", fromToday: t == "this"}, "", 2
 		}
 		return daySpec{}, "", 0
 	}
@@ -691,43 +650,52 @@ func (p *parser) date(j int, prefixed bool) (daySpec, int) {
 	if d, ok := p.numericDate(t, prefixed); ok {
 		return d, 1
 	}
+	if d, mo, n := p.dayMonth(j); n > 0 {
+		y, yn := p.year(j + n)
+		if validDate(y, mo, d) {
+			return daySpec{kind: dayDate, year: y, month: mo, mday: d}, n + yn
+		}
+		return daySpec{}, 0
+	}
+	// A day of the month alone only after "on" and as an ordinal, so
+	// "my 5th attempt" stays text.
 	k := j
 	if t == "the" {
 		k++
 	}
-	if d, ordinal, ok := monthDay(p.tok(k)); ok {
+	if d, ordinal, ok := monthDay(p.tok(k)); ok && prefixed && ordinal {
+		return daySpec{kind: dayDate, mday: d}, k + 1 - j
+	}
+	return daySpec{}, 0
+}
+
+// dayMonth reads [the] D [of] MONTH or MONTH [the] D at j, without a year: the day, the month
+// and the number of words, 0 when they are no such date.
+func (p *parser) dayMonth(j int) (int, time.Month, int) {
+	k := j
+	if p.tok(k) == "the" {
+		k++
+	}
+	if d, _, ok := monthDay(p.tok(k)); ok {
 		m := k + 1
 		if p.tok(m) == "of" {
 			m++
 		}
 		if mo, ok := monthNames[p.tok(m)]; ok {
-			m++
-			y, n := p.year(m)
-			if validDate(y, mo, d) {
-				return daySpec{kind: dayDate, year: y, month: mo, mday: d}, m + n - j
-			}
-			return daySpec{}, 0
+			return d, mo, m + 1 - j
 		}
-		// A day of the month alone only after "on" and as an ordinal, so
-		// "my 5th attempt" stays text.
-		if prefixed && ordinal {
-			return daySpec{kind: dayDate, mday: d}, k + 1 - j
-		}
-		return daySpec{}, 0
+		return 0, 0, 0
 	}
-	if mo, ok := monthNames[t]; ok {
+	if mo, ok := monthNames[p.tok(j)]; ok {
 		m := j + 1
 		if p.tok(m) == "the" {
 			m++
 		}
 		if d, _, ok := monthDay(p.tok(m)); ok {
-			y, n := p.year(m + 1)
-			if validDate(y, mo, d) {
-				return daySpec{kind: dayDate, year: y, month: mo, mday: d}, m + 1 + n - j
-			}
+			return d, mo, m + 1 - j
 		}
 	}
-	return daySpec{}, 0
+	return 0, 0, 0
 }
 
 func monthDay(s string) (d int, ordinal, ok bool) {

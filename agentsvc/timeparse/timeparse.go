@@ -335,13 +335,8 @@ func (e expr) resolveRecurring(now time.Time, loc *time.Location, today civil) R
 	if r.freq == freqWeekly && len(r.byday) == 0 {
 		r.byday = []time.Weekday{day.weekday()}
 	}
-	res := Result{HasDate: true, HasTime: hour >= 0, RRule: r.String(), Anchored: named}
-	if hour >= 0 {
-		res.At = day.at(loc, hour, e.clock.min)
-	} else {
-		res.At = day.at(loc, 0, 0)
-	}
-	return res
+	// Without a time the series starts at midnight (an unset clock's minutes are 0).
+	return Result{At: day.at(loc, max(hour, 0), e.clock.min), HasDate: true, HasTime: hour >= 0, RRule: r.String(), Anchored: named}
 }
 
 // step is the k-th occurrence of an anchored series without BYDAY. Months

@@ -116,14 +116,4 @@ func wordsEqual(words, phrase []string) bool {
 // onlyPunct reports a word that is nothing but punctuation, such as the
 // comma left behind when "tomorrow" is cut from "call mom, tomorrow, at 5".
 // "&" stays: it means "and" inside a title.
-func onlyPunct(w string) bool {
-	if w == "&" {
-		return false
-	}
-	for _, r := range w {
-		if !unicode.IsPunct(r) {
-			return false
-		}
-	}
-	return true
-}
+func onlyPunct(w string) bool { return w != "&" && strings.TrimFunc(w, unicode.IsPunct) == "" }

@@ -2,6 +2,7 @@ package account
 
 import (
 	"archive/zip"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,12 +46,7 @@ type Manifest struct {
 	Tables     map[string]int `json:"tables"` // file name without .json -> rows
 }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/listener/account"
@@ -68,16 +69,11 @@ func userTables(t *testing.T, pool *pgxpool.Pool) []userTable {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []userTable
-	for rows.Next() {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (userTable, error) {
 		var u userTable
-		if err := rows.Scan(&u.schema, &u.name, &u.owner); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
+		return u, r.Scan(&u.schema, &u.name, &u.owner)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out) < 11 {
@@ -154,16 +150,8 @@ func addReceipts(t *testing.T, pool *pgxpool.Pool, user uuid.UUID, n int) []uuid
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var ids []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) != n {

@@ -244,18 +244,15 @@ func readCatalog(t *testing.T, pool *pgxpool.Pool) catalog {
 		t.Fatal(err)
 	}
 	cat := catalog{idents: map[string]string{}, keys: map[string][]string{}}
-	for rows.Next() {
-		var schema, name string
-		var keys []string
-		if err := rows.Scan(&schema, &name, &keys); err != nil {
-			t.Fatal(err)
-		}
+	var schema, name string
+	var keys []string
+	if _, err := pgx.ForEachRow(rows, []any{&schema, &name, &keys}, func() error {
 		tbl := schema + "." + name
 		cat.tables = append(cat.tables, tbl)
 		cat.idents[tbl] = pgx.Identifier{schema, name}.Sanitize()
 		cat.keys[tbl] = slices.Compact(keys)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, must := range []string{"auth.users", "public.users", "public.tasks", "flux.webhook_receipts", "flux.delivery_events"} {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -102,9 +103,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Secret == "" && cfg.JWKSURL == "" {
 		return nil, errors.New("auth: neither a JWT secret nor a JWKS URL is configured")
 	}
-	if cfg.Audience == "" {
-		cfg.Audience = DefaultAudience
-	}
+	cfg.Audience = cmp.Or(cfg.Audience, DefaultAudience)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -117,9 +116,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.RefetchEvery <= 0 {
 		cfg.RefetchEvery = defaultRefetchEvery
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
+	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 
 	v := &Verifier{audience: cfg.Audience, issuer: cfg.Issuer}
 	var methods []string

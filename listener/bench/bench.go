@@ -19,10 +19,12 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/listener/channel"
@@ -62,26 +64,15 @@ const token = "benchtoken0123456789abcdef012345"
 // Run runs both phases and prints a summary whose last line is
 // "escalation: <N> steps/s, due-to-dispatch p50 <X> ms p99 <Y> ms".
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	if cfg.Tasks <= 0 {
-		cfg.Tasks = 20000
-	}
-	if cfg.Users <= 0 {
-		cfg.Users = 1000
-	}
-	if cfg.Rate <= 0 {
-		cfg.Rate = 1000
-	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 10 * time.Second
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 32
-	}
+	orDefault(&cfg.Tasks, 20000)
+	orDefault(&cfg.Users, 1000)
+	orDefault(&cfg.Rate, 1000)
+	orDefault(&cfg.Duration, 10*time.Second)
+	orDefault(&cfg.Workers, 32)
 	out := cfg.Out
-	host, _ := os.Hostname()
-	fmt.Fprintf(out, "machine: %s, %d CPUs, %s\n", host, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(out, "machine: %s\n", machine())
 
-	url, pool, stopDB, err := startDatabase(ctx, nil)
+	url, pool, stopDB, err := StartDatabase(ctx, nil)
 	if err != nil {
 		return Result{}, err
 	}
@@ -114,9 +105,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	defer stop()
 	started := time.Now()
 	if err := waitDrained(ctx, pool); err != nil {
-		stop()
 		return Result{}, err
 	}
 	elapsed := time.Since(started)
@@ -134,18 +125,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		       now() + $3::interval - interval '60 minutes' + (i::bigint * 1000000 / $4) * interval '1 microsecond'
 		from generate_series(1, $1::int) i, (select array_agg(id order by id) as ids from public.users) u`,
 		n, cfg.Users, lead, cfg.Rate); err != nil {
-		stop()
 		return Result{}, fmt.Errorf("bench: steady tasks: %w", err)
 	}
 	// The rungs are in the future at first: let them all fall due, then wait for the last sends.
 	select {
 	case <-ctx.Done():
-		stop()
 		return Result{}, ctx.Err()
 	case <-time.After(lead + cfg.Duration):
 	}
 	if err := waitDrained(ctx, pool); err != nil {
-		stop()
 		return Result{}, err
 	}
 	// Idle: nothing due. The service should run no queries but its sweeps (the dispatcher's
@@ -162,8 +150,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Samples, res.Messages = len(lags), len(tw.Requests())
 	res.P50, res.P99 = percentile(lags, 0.50), percentile(lags, 0.99)
-	fmt.Fprintf(out, "latency: %d WhatsApp rungs due at %d/s: due-to-dispatch p50 %s p99 %s max %s\n",
-		len(lags), cfg.Rate, res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), lags[len(lags)-1].Round(time.Microsecond))
+	fmt.Fprintf(out, "latency: %d WhatsApp rungs due at %d/s: due-to-dispatch %s\n", len(lags), cfg.Rate, spread(lags))
 	fmt.Fprintf(out, "%s: %.0f steps/s, due-to-dispatch p50 %.1f ms p99 %.1f ms\n",
 		label, res.StepRate, ms(res.P50), ms(res.P99))
 	return res, nil
@@ -192,29 +179,19 @@ func (s *nullSender) Send(context.Context, store.OutboxItem) dispatch.Result {
 	return dispatch.Result{ExternalID: fmt.Sprintf("SM%032x", s.n.Add(1))}
 }
 
-func startService(ctx context.Context, url string, tw *twiliofake.Server, workers int, senders map[string]dispatch.Sender) (func(), error) {
+func startService(ctx context.Context, url string, tw *twiliofake.Server, workers int, senders map[string]dispatch.Sender) (stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
-			Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL()},
-			WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
-			WhatsAppTemplates: channel.Templates{Reminder: tw.AddReminderTemplate()},
-			Dispatch:          dispatch.Config{Owner: "bench", Workers: workers}, Senders: senders,
-			Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		})
-	}()
-	return func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "bench: service:", err)
-		}
-	}, nil
+	return RunService(ctx, service.Config{
+		DatabaseURL: url, Listener: ln, PublicBaseURL: "http://" + ln.Addr().String(),
+		Twilio:       twilioclient.Config{AccountSID: twiliofake.AccountSID, AuthToken: token, APIBaseURL: tw.URL()},
+		WhatsAppFrom: "+14155238886", VoiceFrom: "+15005550006",
+		WhatsAppTemplates: channel.Templates{Reminder: tw.AddReminderTemplate()},
+		Dispatch:          dispatch.Config{Owner: "bench", Workers: workers}, Senders: senders,
+		Log: warnLog,
+	}, serviceFailed), nil
 }
 
 // waitDrained waits until no rung is due and no outbox row is pending: both are index probes
@@ -266,27 +243,36 @@ func idleTransactions(ctx context.Context, pool *pgxpool.Pool, d time.Duration) 
 }
 
 func steadyLags(ctx context.Context, pool *pgxpool.Pool) ([]time.Duration, error) {
-	rows, err := pool.Query(ctx, `
+	return sortedLags(ctx, pool, `
 		select extract(epoch from d.dispatched_at - d.due_at)
 		from public.dispatch_log d join public.tasks t on t.id = d.task_id
-		where t.title like 'steady %' and d.channel = 'whatsapp' and d.status = 'dispatched'`)
+		where t.title like 'steady %' and d.channel = 'whatsapp' and d.status = 'dispatched'`,
+		"a steady-state send has no dispatch time", "no steady-state sends recorded")
+}
+
+// sortedLags runs query, whose rows are durations in seconds, and returns them sorted. A NULL
+// is the error null, and no row at all the error none.
+func sortedLags(ctx context.Context, pool *pgxpool.Pool, query, null, none string) ([]time.Duration, error) {
+	rows, err := pool.Query(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var lags []time.Duration
-	for rows.Next() {
-		var s float64
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
+	secs, err := pgx.CollectRows(rows, pgx.RowTo[*float64])
+	if err != nil {
+		return nil, err
+	}
+	if len(secs) == 0 {
+		return nil, errors.New("bench: " + none)
+	}
+	lags := make([]time.Duration, len(secs))
+	for i, s := range secs {
+		if s == nil {
+			return nil, errors.New("bench: " + null)
 		}
-		lags = append(lags, time.Duration(s*float64(time.Second)))
+		lags[i] = time.Duration(*s * float64(time.Second))
 	}
-	if len(lags) == 0 {
-		return nil, errors.New("bench: no steady-state sends recorded")
-	}
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	return lags, rows.Err()
+	slices.Sort(lags)
+	return lags, nil
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -295,16 +281,54 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// startDatabase starts a throwaway PostgreSQL with the extra settings, migrates it (--local) and
-// opens a pool on it; stop closes both.
-func startDatabase(ctx context.Context, settings map[string]string) (url string, pool *pgxpool.Pool, stop func(), err error) {
+// spread is "p50 <X> p99 <Y> max <Z>" of a sorted sample.
+func spread(sorted []time.Duration) string {
+	at := func(p float64) time.Duration { return percentile(sorted, p).Round(time.Microsecond) }
+	return fmt.Sprintf("p50 %s p99 %s max %s", at(0.50), at(0.99), at(1))
+}
+
+// orDefault sets a setting left at zero (or below) to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// machine is where a benchmark runs: "<host>, <n> CPUs, <Go version>".
+func machine() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s, %d CPUs, %s", host, runtime.NumCPU(), runtime.Version())
+}
+
+// The service's warnings and errors go to stderr, apart from the figures.
+var warnLog = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+// RunService runs the service with cfg in the background until stop, which hands failed the error
+// it ended with, unless it just stopped; stop may be called again. flux demo runs its listener so.
+func RunService(ctx context.Context, cfg service.Config, failed func(error)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- service.Run(ctx, cfg) }()
+	return sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			failed(err)
+		}
+	})
+}
+
+// serviceFailed says on stderr, apart from the figures, that the service failed.
+func serviceFailed(err error) { fmt.Fprintln(os.Stderr, "bench: service:", err) }
+
+// StartDatabase starts a throwaway PostgreSQL with the extra settings, migrates it (--local) and
+// opens a pool on it; stop closes both. flux demo runs on one too.
+func StartDatabase(ctx context.Context, settings map[string]string) (url string, pool *pgxpool.Pool, stop func(), err error) {
 	cluster, err := localpg.Start(ctx, localpg.Options{Settings: settings})
 	if err != nil {
 		return "", nil, nil, err
 	}
 	url = cluster.ConnString("postgres")
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
+	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		cluster.Stop()
 		return "", nil, nil, err
 	}

@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"os"
-	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -56,20 +52,15 @@ var chatScript = []string{"I want to run a 5K", "yes", "remind me to call mom at
 // The last line printed is "chat: insert-to-reply p50 <X> ms p99 <Y> ms, <N> LLM calls per
 // plan turn".
 func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
-	if cfg.Users <= 0 {
-		cfg.Users = 50
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 8
-	}
+	orDefault(&cfg.Users, 50)
+	orDefault(&cfg.Workers, 8)
 	out := cfg.Out
-	host, _ := os.Hostname()
-	fmt.Fprintf(out, "machine: %s, %d CPUs, %s\n", host, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(out, "machine: %s\n", machine())
 
 	// Commits flush their WAL, as on a real project: the change feed only ever sees flushed
 	// WAL, so with a throwaway cluster's synchronous_commit=off every message would wait for
 	// the WAL writer (up to 200 ms) before the listener could hear of it.
-	url, pool, stopDB, err := startDatabase(ctx, map[string]string{"synchronous_commit": "on"})
+	url, pool, stopDB, err := StartDatabase(ctx, map[string]string{"synchronous_commit": "on"})
 	if err != nil {
 		return ChatResult{}, err
 	}
@@ -80,7 +71,7 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 		return ChatResult{}, err
 	}
 	defer fake.Close()
-	if err := scriptInstantModels(fake); err != nil {
+	if err := ScriptModels(fake, nil); err != nil {
 		return ChatResult{}, err
 	}
 
@@ -88,25 +79,14 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 	if err != nil {
 		return ChatResult{}, err
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	warn := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	go func() {
-		done <- service.Run(sctx, service.Config{
-			DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
-			Slot:     "flux_bench_chat",
-			Dispatch: dispatch.Config{Owner: "bench"},
-			Agent:    &graph.Graph{Log: warn, LLM: llm.New(llm.Config{APIKey: "bench", BaseURL: fake.URL(), Logger: warn})},
-			Chat:     chat.Config{Workers: cfg.Workers},
-			Log:      warn,
-		})
-	}()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintln(os.Stderr, "bench: service:", err)
-		}
-	}
+	stop := RunService(ctx, service.Config{
+		DatabaseURL: url, DisableHTTP: true, DisableDispatch: true,
+		Slot:     "flux_bench_chat",
+		Dispatch: dispatch.Config{Owner: "bench"},
+		Agent:    &graph.Graph{Log: warnLog, LLM: llm.New(llm.Config{APIKey: "bench", BaseURL: fake.URL(), Logger: warnLog})},
+		Chat:     chat.Config{Workers: cfg.Workers},
+		Log:      warnLog,
+	}, serviceFailed)
 
 	started := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
@@ -162,14 +142,15 @@ func RunChat(ctx context.Context, cfg ChatConfig) (ChatResult, error) {
 	res.CallsPerPlan = float64(planCalls) / float64(len(convs))
 	fmt.Fprintf(out, "turns: %d users × %d messages, %d runner workers, in %s (%.0f turns/s); %d model requests\n",
 		len(convs), len(chatScript), cfg.Workers, elapsed.Round(time.Millisecond), float64(len(lags))/elapsed.Seconds(), len(fake.Requests()))
-	fmt.Fprintf(out, "latency: insert-to-reply p50 %s p99 %s max %s\n",
-		res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), lags[len(lags)-1].Round(time.Microsecond))
+	fmt.Fprintf(out, "latency: insert-to-reply %s\n", spread(lags))
 	fmt.Fprintf(out, "chat: insert-to-reply p50 %.1f ms p99 %.1f ms, %.0f LLM calls per plan turn\n", ms(res.P50), ms(res.P99), res.CallsPerPlan)
 	return res, nil
 }
 
-// scriptInstantModels answers every agent at once with a valid answer.
-func scriptInstantModels(fake *llmfake.Server) error {
+// ScriptModels has fake give every agent a valid answer for what chatScript says: a goal and
+// its plan, or a reminder. The answers are instant, but for the planner's when plannerDelay is
+// set: it is how long each plan takes (the listener's chat crash test keeps plans in flight).
+func ScriptModels(fake *llmfake.Server, plannerDelay func() time.Duration) error {
 	p, err := json.Marshal(plan.Plan{
 		GoalTitle: "Run a 5K", Tags: []string{"Fitness"}, FeasibleIn6Weeks: true, MicroGoalRoadmap: []plan.MicroGoal{},
 		ProposedTasks: []plan.ProposedTask{
@@ -192,14 +173,18 @@ func scriptInstantModels(fake *llmfake.Server) error {
 		case "classifier":
 			return llmfake.Reply{Content: `{"tags":["Fitness"]}`}
 		case "planner":
-			return llmfake.Reply{Content: string(p)}
+			reply := llmfake.Reply{Content: string(p)}
+			if plannerDelay != nil {
+				reply.Delay = plannerDelay()
+			}
+			return reply
 		}
 		return llmfake.Reply{Status: 400, Content: "bench: unexpected prompt"}
 	})
 	return nil
 }
 
-type chatUser struct{ id, conv string }
+type chatUser struct{ ID, Conv string }
 
 func seedChatUsers(ctx context.Context, pool *pgxpool.Pool, n int) ([]chatUser, error) {
 	if _, err := pool.Exec(ctx, `insert into auth.users (id, email, raw_user_meta_data)
@@ -216,10 +201,7 @@ func seedChatUsers(ctx context.Context, pool *pgxpool.Pool, n int) ([]chatUser, 
 	if err != nil {
 		return nil, fmt.Errorf("bench: users: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (chatUser, error) {
-		var c chatUser
-		return c, r.Scan(&c.id, &c.conv)
-	})
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[chatUser])
 }
 
 // A person reads a reply before answering it.
@@ -232,14 +214,14 @@ func converse(ctx context.Context, pool *pgxpool.Pool, c chatUser, think []time.
 		if i > 0 {
 			time.Sleep(think[i])
 		}
-		err := store.AsUser(ctx, pool, c.id, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `insert into public.messages (conversation_id, content) values ($1, $2)`, c.conv, text)
+		err := store.AsUser(ctx, pool, c.ID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `insert into public.messages (conversation_id, content) values ($1, $2)`, c.Conv, text)
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("bench: send: %w", err)
 		}
-		if err := awaitReply(ctx, pool, c.conv); err != nil {
+		if err := awaitReply(ctx, pool, c.Conv); err != nil {
 			return err
 		}
 	}
@@ -270,28 +252,10 @@ func awaitReply(ctx context.Context, pool *pgxpool.Pool, conv string) error {
 
 // replyLags pairs every user message with the first reply after it.
 func replyLags(ctx context.Context, pool *pgxpool.Pool) ([]time.Duration, error) {
-	rows, err := pool.Query(ctx, `
+	return sortedLags(ctx, pool, `
 		select extract(epoch from (select min(r.created_at) from public.messages r
 		                           where r.conversation_id = m.conversation_id and r.role = 'assistant'
 		                             and r.created_at > m.created_at) - m.created_at)
-		from public.messages m where m.role = 'user'`)
-	if err != nil {
-		return nil, err
-	}
-	secs, err := pgx.CollectRows(rows, pgx.RowTo[*float64])
-	if err != nil {
-		return nil, err
-	}
-	lags := make([]time.Duration, 0, len(secs))
-	for _, s := range secs {
-		if s == nil {
-			return nil, errors.New("bench: a message was never answered")
-		}
-		lags = append(lags, time.Duration(*s*float64(time.Second)))
-	}
-	if len(lags) == 0 {
-		return nil, errors.New("bench: no turns measured")
-	}
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	return lags, nil
+		from public.messages m where m.role = 'user'`,
+		"a message was never answered", "no turns measured")
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"runtime"
-	"sort"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -65,18 +63,10 @@ var surfaceZones = []string{
 // public.tasks and every completed task must be done: a run that measured a broken path fails.
 // The last line printed is "surface: complete p99 <X> ms, overview p99 <Y> ms".
 func RunSurface(ctx context.Context, cfg SurfaceConfig) (SurfaceResult, error) {
-	if cfg.Tasks <= 0 {
-		cfg.Tasks = 1000000
-	}
-	if cfg.Users <= 0 {
-		cfg.Users = 2000
-	}
-	if cfg.Ops <= 0 {
-		cfg.Ops = 2000
-	}
-	if cfg.Conns <= 0 {
-		cfg.Conns = 4
-	}
+	orDefault(&cfg.Tasks, 1000000)
+	orDefault(&cfg.Users, 2000)
+	orDefault(&cfg.Ops, 2000)
+	orDefault(&cfg.Conns, 4)
 	warm := min(200, max(1, cfg.Ops/10))
 	// Calls of each kind per user over the run (round-robin): under both limits, or the run
 	// would measure 429s.
@@ -86,10 +76,9 @@ func RunSurface(ctx context.Context, cfg SurfaceConfig) (SurfaceResult, error) {
 			warm+cfg.Ops, cfg.Users, perUser, analyticsLimit)
 	}
 	out := cfg.Out
-	host, _ := os.Hostname()
 
 	// Commits flush their WAL, as on a real project (see RunChat).
-	url, pool, stopDB, err := startDatabase(ctx, map[string]string{"synchronous_commit": "on"}) // seeding and checks
+	url, pool, stopDB, err := StartDatabase(ctx, map[string]string{"synchronous_commit": "on"}) // seeding and checks
 	if err != nil {
 		return SurfaceResult{}, err
 	}
@@ -98,8 +87,7 @@ func RunSurface(ctx context.Context, cfg SurfaceConfig) (SurfaceResult, error) {
 	if err := pool.QueryRow(ctx, `show server_version`).Scan(&pgVersion); err != nil {
 		return SurfaceResult{}, err
 	}
-	fmt.Fprintf(out, "machine: %s, %d CPUs, %s, PostgreSQL %s (fsync off, synchronous_commit on)\n",
-		host, runtime.NumCPU(), runtime.Version(), pgVersion)
+	fmt.Fprintf(out, "machine: %s, PostgreSQL %s (fsync off, synchronous_commit on)\n", machine(), pgVersion)
 
 	var res SurfaceResult
 	fmt.Fprintf(out, "seeding %d tasks for %d users...\n", cfg.Tasks, cfg.Users)
@@ -161,10 +149,8 @@ func RunSurface(ctx context.Context, cfg SurfaceConfig) (SurfaceResult, error) {
 	fmt.Fprintf(out, "calls: %d complete_task + %d analytics_overview from %d clients in %s (%.0f calls/s), after a warm-up of %d + %d\n",
 		len(completes), len(overviews), cfg.Conns, elapsed.Round(time.Millisecond),
 		float64(len(completes)+len(overviews))/elapsed.Seconds(), warm, warm)
-	fmt.Fprintf(out, "complete_task (begin, role and claims, call, commit): p50 %s p99 %s max %s\n",
-		res.CompleteP50.Round(time.Microsecond), res.CompleteP99.Round(time.Microsecond), completes[len(completes)-1].Round(time.Microsecond))
-	fmt.Fprintf(out, "analytics_overview (begin, role and claims, call, commit): p50 %s p99 %s max %s\n",
-		res.OverviewP50.Round(time.Microsecond), res.OverviewP99.Round(time.Microsecond), overviews[len(overviews)-1].Round(time.Microsecond))
+	fmt.Fprintf(out, "complete_task (begin, role and claims, call, commit): %s\n", spread(completes))
+	fmt.Fprintf(out, "analytics_overview (begin, role and claims, call, commit): %s\n", spread(overviews))
 	fmt.Fprintf(out, "check: %d completed tasks are done; the rollups of %d users equal a recount over public.tasks\n",
 		len(res.Completed), min(checkedUsers, len(users)))
 	fmt.Fprintf(out, "surface: complete p99 %.1f ms, overview p99 %.1f ms\n", ms(res.CompleteP99), ms(res.OverviewP99))
@@ -334,9 +320,7 @@ func surfaceJobs(users []string, pending map[string][]string, warm, ops int) (wa
 		}
 		return js
 	}
-	warmJobs = lay(warm)
-	jobs = lay(ops)
-	return warmJobs, jobs
+	return lay(warm), lay(ops) // in this order: the two share rng and the round-robin
 }
 
 // runSurfaceJobs runs the jobs from conns clients and returns the sorted durations of each kind.
@@ -390,8 +374,8 @@ func runSurfaceJobs(ctx context.Context, pool *pgxpool.Pool, conns int, jobs []s
 	if len(completes) == 0 || len(overviews) == 0 {
 		return nil, nil, errors.New("bench: no calls measured")
 	}
-	sort.Slice(completes, func(a, b int) bool { return completes[a] < completes[b] })
-	sort.Slice(overviews, func(a, b int) bool { return overviews[a] < overviews[b] })
+	slices.Sort(completes)
+	slices.Sort(overviews)
 	return completes, overviews, nil
 }
 
@@ -415,7 +399,7 @@ func checkSurface(ctx context.Context, pool *pgxpool.Pool, users, completed []st
 	checked := users[:min(checkedUsers, len(users))]
 	var dayDiff, goalDiff int
 	if err := pool.QueryRow(ctx, `
-		with r as (
+		with rd as (
 		  select t.user_id, flux.task_local_day(t, u.timezone) as day,
 		         count(*) filter (where t.status = 'pending') as pending,
 		         count(*) filter (where t.status = 'done') as done,
@@ -424,14 +408,8 @@ func checkSurface(ctx context.Context, pool *pgxpool.Pool, users, completed []st
 		  where t.user_id = any ($1::uuid[]) and t.status in ('pending', 'done', 'missed')
 		  group by 1, 2
 		),
-		s as (select * from flux.task_day_stats where user_id = any ($1::uuid[]))
-		select count(*) from r full join s using (user_id, day)
-		where (coalesce(r.pending, 0), coalesce(r.done, 0), coalesce(r.missed, 0))
-		   <> (coalesce(s.pending, 0), coalesce(s.done, 0), coalesce(s.missed, 0))`, checked).Scan(&dayDiff); err != nil {
-		return err
-	}
-	if err := pool.QueryRow(ctx, `
-		with r as (
+		sd as (select * from flux.task_day_stats where user_id = any ($1::uuid[])),
+		rg as (
 		  select t.goal_id,
 		         count(*) filter (where t.status = 'pending') as pending,
 		         count(*) filter (where t.status = 'done') as done,
@@ -440,10 +418,14 @@ func checkSurface(ctx context.Context, pool *pgxpool.Pool, users, completed []st
 		  where t.user_id = any ($1::uuid[]) and t.goal_id is not null and t.status in ('pending', 'done', 'missed')
 		  group by 1
 		),
-		s as (select * from flux.goal_task_stats where user_id = any ($1::uuid[]))
-		select count(*) from r full join s using (goal_id)
-		where (coalesce(r.pending, 0), coalesce(r.done, 0), coalesce(r.missed, 0))
-		   <> (coalesce(s.pending, 0), coalesce(s.done, 0), coalesce(s.missed, 0))`, checked).Scan(&goalDiff); err != nil {
+		sg as (select * from flux.goal_task_stats where user_id = any ($1::uuid[]))
+		select (select count(*) from rd r full join sd s using (user_id, day)
+		        where (coalesce(r.pending, 0), coalesce(r.done, 0), coalesce(r.missed, 0))
+		           <> (coalesce(s.pending, 0), coalesce(s.done, 0), coalesce(s.missed, 0))),
+		       (select count(*) from rg r full join sg s using (goal_id)
+		        where (coalesce(r.pending, 0), coalesce(r.done, 0), coalesce(r.missed, 0))
+		           <> (coalesce(s.pending, 0), coalesce(s.done, 0), coalesce(s.missed, 0)))`,
+		checked).Scan(&dayDiff, &goalDiff); err != nil {
 		return err
 	}
 	if dayDiff > 0 || goalDiff > 0 {

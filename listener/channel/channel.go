@@ -3,6 +3,10 @@
 // the approved template outside it), or a voice call that gathers one digit. Each sender
 // implements dispatch.Sender and says whether a failure is worth retrying. What a reminder says
 // and offers is package reminder's.
+//
+// Every provider request is a client span under the row's dispatch.send (listener/dispatch):
+// twilio.messages.create, twilio.calls.create, webpush.send (one per browser). They carry the
+// channel, the HTTP status and the outcome, never the number, the text or the subscription.
 package channel
 
 import (
@@ -19,9 +23,13 @@ import (
 	webpush "github.com/SherClockHolmes/webpush-go"
 	"github.com/twilio/twilio-go"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/reminder"
+	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/listener/twilioclient"
 	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/store"
@@ -58,8 +66,17 @@ func (p *Push) Send(ctx context.Context, it store.OutboxItem) dispatch.Result {
 	var delivered int
 	var retry, failed error
 	for _, sub := range it.Push {
-		status, err := p.Client.Send(ctx, webpush.Subscription{Endpoint: sub.Endpoint, Keys: webpush.Keys{P256dh: sub.P256dh, Auth: sub.Auth}}, payload, webpush.UrgencyHigh)
-		switch webpushclient.Classify(status, err) {
+		sctx, span := tracing.StartWith(ctx, "webpush.send", trace.WithSpanKind(trace.SpanKindClient))
+		if span.IsRecording() {
+			// The push service's host only: the endpoint's path is the subscription's secret.
+			if u, err := url.Parse(sub.Endpoint); err == nil {
+				span.SetAttributes(semconv.ServerAddress(u.Hostname()))
+			}
+		}
+		status, err := p.Client.Send(sctx, webpush.Subscription{Endpoint: sub.Endpoint, Keys: webpush.Keys{P256dh: sub.P256dh, Auth: sub.Auth}}, payload, webpush.UrgencyHigh)
+		outcome := webpushclient.Classify(status, err)
+		endClient(span, status, err, attribute.String("flux.push.outcome", outcome.String()))
+		switch outcome {
 		case webpushclient.Delivered:
 			delivered++
 		case webpushclient.Gone:
@@ -117,7 +134,7 @@ type WhatsApp struct {
 }
 
 // Send implements dispatch.Sender.
-func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
+func (w *WhatsApp) Send(ctx context.Context, it store.OutboxItem) dispatch.Result {
 	if it.Phone == nil {
 		return dispatch.Result{Err: errors.New("no phone number")}
 	}
@@ -144,11 +161,15 @@ func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result 
 		params.SetContentVariables(string(vars))
 	}
 	// twilio-go takes no context: its client timeout bounds the call.
+	_, span := tracing.StartWith(ctx, "twilio.messages.create", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(tracing.ChannelKey.String("whatsapp"), attribute.Bool("flux.whatsapp.template", !it.WindowOpen)))
 	msg, err := w.Client.Api.CreateMessage(params)
 	if err != nil {
 		retryable, status := twilioclient.Classify(err)
+		endClient(span, status, err)
 		return dispatch.Result{Err: fmt.Errorf("twilio message (%d): %w", status, err), Retryable: retryable}
 	}
+	endClient(span, 0, nil)
 	return dispatch.Result{ExternalID: deref(msg.Sid)}
 }
 
@@ -156,7 +177,7 @@ func (w *WhatsApp) Send(_ context.Context, it store.OutboxItem) dispatch.Result 
 type Call struct{ Twilio }
 
 // Send implements dispatch.Sender.
-func (c *Call) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
+func (c *Call) Send(ctx context.Context, it store.OutboxItem) dispatch.Result {
 	if it.Phone == nil {
 		return dispatch.Result{Err: errors.New("no phone number")}
 	}
@@ -166,12 +187,26 @@ func (c *Call) Send(_ context.Context, it store.OutboxItem) dispatch.Result {
 	params.SetTwiml(reminder.VoiceTwiML(it.TaskTitle, c.GatherURL(it.TaskID), reminder.Offer{Reschedule: true, Snooze: it.SnoozesLeft > 0}))
 	params.SetStatusCallback(c.StatusCallbackURL())
 	params.SetStatusCallbackEvent([]string{"initiated", "ringing", "answered", "completed"})
+	_, span := tracing.StartWith(ctx, "twilio.calls.create", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(tracing.ChannelKey.String("call")))
 	call, err := c.Client.Api.CreateCall(params)
 	if err != nil {
 		retryable, status := twilioclient.Classify(err)
+		endClient(span, status, err)
 		return dispatch.Result{Err: fmt.Errorf("twilio call (%d): %w", status, err), Retryable: retryable}
 	}
+	endClient(span, 0, nil)
 	return dispatch.Result{ExternalID: deref(call.Sid)}
+}
+
+// endClient ends a provider request's span with the HTTP status when known (0: not known)
+// and err's type (tracing.End), and attrs.
+func endClient(span trace.Span, status int, err error, attrs ...attribute.KeyValue) {
+	if status != 0 {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	}
+	span.SetAttributes(attrs...)
+	tracing.End(span, err)
 }
 
 // GatherURL is where Twilio posts the digit: the voice webhook, with the task it is about.

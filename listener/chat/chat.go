@@ -29,8 +29,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/listener/report"
+	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -184,50 +187,85 @@ func (r *Runner) conversation(ctx context.Context, run agentrun.Run) {
 }
 
 // answer runs one turn and writes it, or fails or hands back the run (see the package doc).
+//
+// The turn is one trace: a root span chat.turn (the message, its conversation and the run's
+// attempt, by id) with agentrun.load, agentrun.turn (the agent's nodes and model calls under
+// it) and agentrun.apply, the transaction that writes the reply, or agentrun.fail or
+// agentrun.release; every line logged here carries its trace id.
 func (r *Runner) answer(ctx context.Context, run agentrun.Run) {
+	ctx, span := tracing.Start(ctx, "chat.turn", tracing.MessageIDKey.String(run.MessageID),
+		tracing.ConversationIDKey.String(run.ConversationID), tracing.RunAttemptKey.Int(run.Attempts))
+	outcome, failed := "answered", error(nil)
+	defer func() {
+		span.SetAttributes(tracing.OutcomeKey.String(outcome))
+		tracing.End(span, failed)
+	}()
 	log := r.log.With("run", run.MessageID, "conversation", run.ConversationID, "user", run.UserID, "attempt", run.Attempts)
 	started := time.Now()
 	turnCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go r.keepLease(turnCtx, cancel, run, log)
 
-	in, err := r.store.LoadTurn(turnCtx, run, r.cfg.History, r.cfg.Horizon)
+	in, err := traced(turnCtx, "agentrun.load", func(ctx context.Context) (agentrun.Input, error) {
+		return r.store.LoadTurn(ctx, run, r.cfg.History, r.cfg.Horizon)
+	})
 	var turn agentrun.Output
 	if err == nil {
 		// A panic in the agents fails this turn (a readable reply), not the runner.
-		err = r.cfg.Report.Protect(turnCtx, log, "chat turn", func() (err error) {
-			turn, err = r.agent.Turn(turnCtx, run, in)
-			return err
+		turn, err = traced(turnCtx, "agentrun.turn", func(ctx context.Context) (turn agentrun.Output, err error) {
+			err = r.cfg.Report.Protect(ctx, log, "chat turn", func() (err error) {
+				turn, err = r.agent.Turn(ctx, run, in)
+				return err
+			})
+			return turn, err
 		})
 		if err != nil && turnCtx.Err() == nil {
 			// The agent could not answer (its own fallbacks included): a readable reply.
+			outcome, failed = "failed", err
 			log.ErrorContext(ctx, "agent turn failed", "error", err)
 			r.fail(ctx, run, "agent: "+err.Error(), log)
 			return
 		}
 	}
 	if err == nil {
-		err = r.store.ApplyTurn(turnCtx, run, r.cfg.Owner, turn)
+		_, err = traced(turnCtx, "agentrun.apply", func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, r.store.ApplyTurn(ctx, run, r.cfg.Owner, turn)
+		})
 	}
 	switch {
 	case err == nil:
+		span.SetAttributes(attribute.Int("flux.replies", len(turn.Replies)), attribute.Int("flux.goals", len(turn.Goals)),
+			attribute.Int("flux.tasks", len(turn.Tasks)))
 		log.InfoContext(ctx, "turn answered", "replies", len(turn.Replies), "goals", len(turn.Goals),
 			"tasks", len(turn.Tasks), "ms", time.Since(started).Milliseconds())
 	case errors.Is(err, store.ErrLeaseLost) || errors.Is(context.Cause(turnCtx), store.ErrLeaseLost):
+		outcome = "lease_lost"
 		log.WarnContext(ctx, "lease lost mid-turn; another runner answers this message", "error", err)
 	case permanent(err):
+		outcome, failed = "refused", err
 		log.ErrorContext(ctx, "turn refused by the database", "error", err)
 		r.fail(ctx, run, "write: "+err.Error(), log)
 	default:
 		// Stopping, or the database is away: hand the run back; if even that fails, its lease
 		// runs out and the next claim takes it.
+		outcome, failed = "handed_back", err
 		log.WarnContext(ctx, "turn not finished; handing the run back", "error", err)
 		hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer hcancel()
-		if err := r.store.ReleaseAgentRun(hctx, run.MessageID, r.cfg.Owner); err != nil {
+		if _, err := traced(hctx, "agentrun.release", func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, r.store.ReleaseAgentRun(ctx, run.MessageID, r.cfg.Owner)
+		}); err != nil {
 			log.WarnContext(ctx, "hand back failed; the lease will expire", "error", err)
 		}
 	}
+}
+
+// traced runs f in a child span called name, which ends with f's error (its type only).
+func traced[T any](ctx context.Context, name string, f func(context.Context) (T, error)) (T, error) {
+	ctx, span := tracing.Start(ctx, name)
+	v, err := f(ctx)
+	tracing.End(span, err)
+	return v, err
 }
 
 // keepLease renews the run's lease while the turn runs and cancels the turn when it is lost.
@@ -257,7 +295,9 @@ func (r *Runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, 
 func (r *Runner) fail(ctx context.Context, run agentrun.Run, reason string, log *slog.Logger) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := r.store.FailAgentRun(fctx, run.MessageID, r.cfg.Owner, reason, ""); err != nil {
+	if _, err := traced(fctx, "agentrun.fail", func(ctx context.Context) (bool, error) {
+		return r.store.FailAgentRun(ctx, run.MessageID, r.cfg.Owner, reason, "")
+	}); err != nil {
 		log.ErrorContext(ctx, "record failed run; it will be claimed again", "error", err)
 	}
 }

@@ -6,6 +6,12 @@
 // so every duplicate send is visible as a lease that never recorded an outcome). Retryable
 // failures (timeouts, 429, 5xx) go back to pending with exponential backoff, or the provider's
 // Retry-After, up to MaxAttempts; anything else is recorded as failed with its error.
+//
+// Traces (when tracing is on, listener/tracing): a lease that took rows is a span,
+// dispatch.lease, and each row it took a child dispatch.send, with the provider call under it
+// (the sender's span) and dispatch.record, the statement that recorded the outcome. A send
+// links to the escalation.claim span that queued the row when that claim ran in this process
+// (Claimed); otherwise the two are joined by flux.task.id.
 package dispatch
 
 import (
@@ -13,11 +19,17 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/report"
+	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/sql/store"
 )
 
@@ -85,6 +97,8 @@ type Dispatcher struct {
 	log      *slog.Logger
 	observer Observer
 	wake     chan struct{}
+	claims   claims
+	running  atomic.Bool // Run was called: Claimed is worth remembering
 }
 
 // New returns a dispatcher. senders maps a channel (push, whatsapp, call) to its sender; a row
@@ -109,7 +123,9 @@ func (d *Dispatcher) Wake() {
 // costs a query per row when sends are fast. Rows still queued at shutdown are handed back at
 // once rather than waiting out their lease.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	queue := make(chan store.OutboxItem, 2*d.cfg.Workers)
+	d.running.Store(true)
+	defer d.running.Store(false)
+	queue := make(chan leased, 2*d.cfg.Workers)
 	results := make(chan attempt, d.cfg.Workers)
 	recorded := make(chan struct{})
 	go func() { d.record(ctx, results); close(recorded) }()
@@ -120,7 +136,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			defer workers.Done()
 			for it := range queue {
 				if ctx.Err() != nil {
-					results <- giveBack(it, d.clock.Now())
+					results <- giveBack(it.OutboxItem, d.clock.Now())
 					continue
 				}
 				results <- d.send(ctx, it)
@@ -141,9 +157,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for {
 		room := cap(queue) - len(queue)
 		var items []store.OutboxItem
+		var lease trace.SpanContext
 		var err error
 		if room >= cap(queue)/2 {
-			items, err = d.claim(ctx, room)
+			items, lease, err = d.claim(ctx, room)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -158,13 +175,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
+		lctx := ctx
+		if lease.IsValid() {
+			lctx = trace.ContextWithSpanContext(ctx, lease)
+		}
 		for _, it := range items {
 			if it.Skipped != "" {
-				d.log.InfoContext(ctx, "rung skipped", "dispatch_id", it.ID, "task_id", it.TaskID, "user_id", it.UserID,
+				d.log.InfoContext(lctx, "rung skipped", "dispatch_id", it.ID, "task_id", it.TaskID, "user_id", it.UserID,
 					"channel", it.Channel, "reason", it.Skipped)
 				continue
 			}
-			queue <- it // room was counted: this never blocks
+			queue <- leased{OutboxItem: it, lease: lease} // room was counted: this never blocks
 		}
 		if ctx.Err() != nil {
 			return ctx.Err() // the workers hand back what was queued
@@ -185,10 +206,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // running it, and would then lease rows for a dispatcher that never reads the answer (they came
 // back only when the lease ran out). It completes, and the rows go to the queue, whose workers
 // hand them back at once when stopping.
-func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.OutboxItem, error) {
+//
+// A lease that took rows, or failed, is a span (dispatch.lease), whose context it returns: the
+// parent of the rows' sends. The many leases that find nothing, on every wake-up and sweep,
+// are not traced: the span is made after the fact, once the rows are known.
+func (d *Dispatcher) claim(ctx context.Context, n int) ([]store.OutboxItem, trace.SpanContext, error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.SendTimeout)
 	defer cancel()
-	return d.store.ClaimOutbox(cctx, n, d.cfg.Lease, d.cfg.Owner)
+	started := time.Now()
+	items, err := d.store.ClaimOutbox(cctx, n, d.cfg.Lease, d.cfg.Owner)
+	if !tracing.Enabled() || (err == nil && len(items) == 0) {
+		return items, trace.SpanContext{}, err
+	}
+	_, span := tracing.StartWith(ctx, "dispatch.lease", trace.WithTimestamp(started),
+		trace.WithAttributes(tracing.RowsKey.Int(len(items)), attribute.Int("flux.lease.limit", n)))
+	tracing.End(span, err)
+	return items, span.SpanContext(), err
+}
+
+// leased is a row of a lease on its way to a worker, with the lease's span when traced.
+type leased struct {
+	store.OutboxItem
+	lease trace.SpanContext
 }
 
 // giveBack returns an unsent row to pending at once (shutting down).
@@ -201,10 +240,14 @@ type attempt struct {
 	item   store.OutboxItem
 	finish store.Finish
 	lag    time.Duration
+	span   trace.Span // dispatch.send, ended once the outcome is recorded; nil when given back
+	err    error      // the sender's
 }
 
 // send delivers one row and decides its outcome.
-func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) attempt {
+func (d *Dispatcher) send(ctx context.Context, l leased) attempt {
+	it := l.OutboxItem
+	ctx, span := d.startSend(ctx, l)
 	var res Result
 	if sender, ok := d.senders[it.Channel]; ok {
 		sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
@@ -240,7 +283,76 @@ func (d *Dispatcher) send(ctx context.Context, it store.OutboxItem) attempt {
 	if it.DueAt != nil {
 		lag = now.Sub(*it.DueAt)
 	}
-	return attempt{item: it, finish: f, lag: lag}
+	return attempt{item: it, finish: f, lag: lag, span: span, err: res.Err}
+}
+
+// startSend starts a row's dispatch.send span: a child of its lease's, linked to the
+// escalation claim that queued the row when this process made it. Tracing off, it is free.
+func (d *Dispatcher) startSend(ctx context.Context, l leased) (context.Context, trace.Span) {
+	if !tracing.Enabled() {
+		return ctx, noop.Span{}
+	}
+	if l.lease.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, l.lease)
+	}
+	opts := []trace.SpanStartOption{trace.WithAttributes(
+		tracing.TaskIDKey.String(l.TaskID), tracing.DispatchIDKey.Int64(l.ID), tracing.ChannelKey.String(l.Channel),
+		tracing.StageKey.String(l.Channel), tracing.AttemptKey.Int(l.Attempts))}
+	if claim, ok := d.claims.take(l.TaskID, l.Channel); ok {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: claim, Attributes: []attribute.KeyValue{linkClaim}}))
+	}
+	return tracing.StartWith(ctx, "dispatch.send", opts...)
+}
+
+// linkClaim marks the link from a send to the claim that queued its row.
+var linkClaim = attribute.String("flux.link", "escalation.claim")
+
+// Claimed tells the dispatcher which escalation claim (its span) queued the outbox rows of
+// rungs, so that their sends link to it. Only while tracing is on; it keeps the last few
+// thousand claims' rows, so rows another replica sends, or that are never sent, are forgotten;
+// a dispatcher that is not running keeps none.
+func (d *Dispatcher) Claimed(claim trace.SpanContext, rungs []store.Rung) {
+	if !claim.IsValid() || !tracing.Enabled() || !d.running.Load() {
+		return
+	}
+	for _, r := range rungs {
+		if r.Outcome == "queued" { // an outbox row (store.Rung)
+			d.claims.add(claim, r.TaskID, r.Stage)
+		}
+	}
+}
+
+// claims maps a task's rung (task and channel) to the claim span that queued it, in two
+// generations of at most maxClaims entries: when the newer fills up, the older is dropped.
+type claims struct {
+	mu        sync.Mutex
+	cur, prev map[claimKey]trace.SpanContext
+}
+
+type claimKey struct{ task, channel string }
+
+const maxClaims = 1 << 14
+
+func (c *claims) add(sc trace.SpanContext, task, channel string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil || len(c.cur) >= maxClaims {
+		c.prev, c.cur = c.cur, make(map[claimKey]trace.SpanContext)
+	}
+	c.cur[claimKey{task, channel}] = sc
+}
+
+func (c *claims) take(task, channel string) (trace.SpanContext, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := claimKey{task, channel}
+	for _, m := range []map[claimKey]trace.SpanContext{c.cur, c.prev} {
+		if sc, ok := m[k]; ok {
+			delete(m, k)
+			return sc, true
+		}
+	}
+	return trace.SpanContext{}, false
 }
 
 // record writes outcomes as they come, in batches: it takes one, adds whatever else is already
@@ -276,6 +388,7 @@ func (d *Dispatcher) flush(ctx context.Context, batch []attempt) {
 	// sending these again when their leases run out.
 	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	started := time.Now()
 	var done map[int64]bool
 	var err error
 	for try := 1; ; try++ {
@@ -287,8 +400,14 @@ func (d *Dispatcher) flush(ctx context.Context, batch []attempt) {
 			break
 		}
 	}
+	recorded := time.Now()
 	for _, a := range batch {
 		it, f := a.item, a.finish
+		ctx := ctx
+		if a.span != nil && a.span.SpanContext().IsValid() {
+			ctx = trace.ContextWithSpan(ctx, a.span)
+			endSend(ctx, a, len(batch), started, recorded, err, done[it.ID])
+		}
 		log := d.log.With("dispatch_id", it.ID, "task_id", it.TaskID, "channel", it.Channel, "attempt", it.Attempts)
 		switch {
 		case err != nil:
@@ -312,6 +431,24 @@ func (d *Dispatcher) flush(ctx context.Context, batch []attempt) {
 			log.ErrorContext(ctx, "dispatch failed permanently", "error", f.Error)
 		}
 	}
+}
+
+// endSend adds a row's dispatch.record span (the batch statement, from started to recorded,
+// with its size) under its send span in ctx, and ends the send with its outcome: sent, retry
+// or failed, or unrecorded (the statement failed) or lease_lost.
+func endSend(ctx context.Context, a attempt, rows int, started, recorded time.Time, err error, done bool) {
+	outcome := string(a.finish.Outcome)
+	switch {
+	case err != nil:
+		outcome = "unrecorded"
+	case !done:
+		outcome = "lease_lost"
+	}
+	_, rec := tracing.StartWith(ctx, "dispatch.record", trace.WithTimestamp(started),
+		trace.WithAttributes(tracing.RowsKey.Int(rows), tracing.OutcomeKey.String(outcome)))
+	tracing.End(rec, err, trace.WithTimestamp(recorded))
+	a.span.SetAttributes(tracing.OutcomeKey.String(outcome), attribute.Int64("flux.lag_ms", a.lag.Milliseconds()))
+	tracing.End(a.span, a.err)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

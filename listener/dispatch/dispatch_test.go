@@ -229,7 +229,7 @@ func TestRecordingSurvivesATransientFailure(t *testing.T) {
 	}
 	d := New(f.store, map[string]Sender{"push": push}, Config{Owner: "test"}, f.clock, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
 	results := make(chan attempt, 1)
-	results <- d.send(ctx, items[0])
+	results <- d.send(ctx, leased{OutboxItem: items[0]})
 	close(results)
 	close(sent)
 	d.record(ctx, results) // returns once recorded (or after giving up)

@@ -16,6 +16,7 @@
 package feed
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,24 +119,16 @@ type Feed struct {
 
 // New returns a feed for h.
 func New(cfg Config, h Handler) *Feed {
-	if cfg.Slot == "" {
-		cfg.Slot = DefaultSlot
-	}
-	if cfg.Publication == "" {
-		cfg.Publication = "flux_listener,flux_listener_inserts"
-	}
-	if cfg.LeaderKey == 0 {
-		cfg.LeaderKey = 0x666c75786c6472 // "fluxldr"
-	}
+	cfg.Slot = cmp.Or(cfg.Slot, DefaultSlot)
+	cfg.Publication = cmp.Or(cfg.Publication, "flux_listener,flux_listener_inserts")
+	cfg.LeaderKey = cmp.Or(cfg.LeaderKey, 0x666c75786c6472) // "fluxldr"
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = 10 * time.Second
 	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 30 * time.Second
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
+	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 	return &Feed{cfg: cfg, h: h}
 }
 

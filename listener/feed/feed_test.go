@@ -1,11 +1,11 @@
 package feed
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -104,19 +105,31 @@ func setup(t testing.TB) env {
 	return e
 }
 
-func (e env) start(t *testing.T, h Handler, cfg Config) (*Feed, context.CancelFunc) {
+func (e env) start(t testing.TB, h Handler, cfg Config) (*Feed, func()) {
 	t.Helper()
-	cfg.DatabaseURL, cfg.Slot = e.url, e.slot
-	cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if cfg.StatusInterval == 0 {
-		cfg.StatusInterval = 200 * time.Millisecond
-	}
+	cfg.DatabaseURL, cfg.Slot = cmp.Or(cfg.DatabaseURL, e.url), e.slot
+	return run(t, h, cfg)
+}
+
+// run runs a feed (quiet unless cfg.Log is set, status updates every 200 ms unless set) until the
+// returned stop, or the end of the test.
+func run(t testing.TB, h Handler, cfg Config) (*Feed, func()) {
+	cfg.Log = cmp.Or(cfg.Log, slog.New(slog.DiscardHandler))
+	cfg.StatusInterval = cmp.Or(cfg.StatusInterval, 200*time.Millisecond)
 	f := New(cfg, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = f.Run(ctx); close(done) }()
 	stop := func() { cancel(); <-done }
 	t.Cleanup(stop)
+	return f, stop
+}
+
+// streaming starts a feed on the test's slot and waits until it streams.
+func (e env) streaming(t *testing.T, h Handler, cfg Config) (*Feed, func()) {
+	t.Helper()
+	f, stop := e.start(t, h, cfg)
+	testwait.For(t, "streaming", f.Streaming)
 	return f, stop
 }
 
@@ -132,8 +145,7 @@ func TestDeliversCommittedChangesAfterCatchUp(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	r := &recorder{}
-	f, _ := e.start(t, r, Config{})
-	testwait.For(t, "streaming", f.Streaming)
+	e.streaming(t, r, Config{})
 	e.task(t, "Stretch")
 	testwait.For(t, "the insert", func() bool { return len(r.titles()) == 1 })
 	if got := r.titles(); got[0] != "insert:Stretch" || r.catchUps != 1 {
@@ -184,8 +196,7 @@ func TestResumesWhereItLeftOff(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	r1 := &recorder{}
-	f1, stop1 := e.start(t, r1, Config{})
-	testwait.For(t, "streaming", f1.Streaming)
+	f1, stop1 := e.streaming(t, r1, Config{})
 	e.task(t, "Before")
 	testwait.For(t, "the first change", func() bool { return len(r1.titles()) == 1 })
 	testwait.For(t, "its confirmation", func() bool { return confirmedFlush(t, e) >= uint64(f1.Confirmed()) && f1.Confirmed() > 0 })
@@ -194,12 +205,11 @@ func TestResumesWhereItLeftOff(t *testing.T) {
 	e.task(t, "While down 1")
 	e.task(t, "While down 2")
 	r2 := &recorder{}
-	f2, _ := e.start(t, r2, Config{})
+	e.start(t, r2, Config{})
 	testwait.For(t, "changes made while down", func() bool { return len(r2.titles()) == 2 })
 	if got := strings.Join(r2.titles(), ","); got != "insert:While down 1,insert:While down 2" {
 		t.Fatalf("after restart: %s", got)
 	}
-	_ = f2
 }
 
 // A handler error ends the stream before the LSN is confirmed: the transaction comes again.
@@ -207,8 +217,7 @@ func TestHandlerFailureRedelivers(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	r := &recorder{failOnce: "Flaky"}
-	f, _ := e.start(t, r, Config{RetryMax: 200 * time.Millisecond})
-	testwait.For(t, "streaming", f.Streaming)
+	e.streaming(t, r, Config{RetryMax: 200 * time.Millisecond})
 	e.task(t, "Flaky")
 	testwait.For(t, "redelivery", func() bool { return len(r.titles()) == 1 })
 	if !r.failed || r.catchUps < 2 {
@@ -221,8 +230,7 @@ func TestOneLeaderAndFailover(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ra, rb := &recorder{}, &recorder{}
-	fa, stopA := e.start(t, ra, Config{})
-	testwait.For(t, "a leader", fa.Streaming)
+	_, stopA := e.streaming(t, ra, Config{})
 	fb, _ := e.start(t, rb, Config{})
 	time.Sleep(300 * time.Millisecond)
 	if fb.Leader() {
@@ -247,9 +255,8 @@ func confirmedFlush(t *testing.T, e env) uint64 {
 		}
 		t.Fatal(err)
 	}
-	var hi, lo uint64
-	_, _ = fmt.Sscanf(lsn, "%X/%X", &hi, &lo)
-	return hi<<32 | lo
+	n, _ := pglogrepl.ParseLSN(lsn)
+	return uint64(n)
 }
 
 // A feed that cannot stream says why (Err) for as long as it cannot: between its retries the
@@ -257,9 +264,7 @@ func confirmedFlush(t *testing.T, e env) uint64 {
 func TestAFailingFeedSaysWhy(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	r := &recorder{}
-	f, _ := e.start(t, r, Config{Publication: "no_such_publication", RetryMax: 200 * time.Millisecond})
-	testwait.For(t, "streaming", f.Streaming)
+	f, _ := e.streaming(t, &recorder{}, Config{Publication: "no_such_publication", RetryMax: 200 * time.Millisecond})
 	if f.Err() != nil {
 		t.Fatalf("streaming, yet Err = %v", f.Err())
 	}
@@ -286,12 +291,8 @@ func BenchmarkLeaderTakeover(b *testing.B) {
 		stop func()
 	}
 	start := func(app string) replica {
-		f := New(Config{DatabaseURL: e.url + "&application_name=" + app, Slot: e.slot, StatusInterval: 200 * time.Millisecond,
-			RetryMax: time.Second, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, &recorder{})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { _ = f.Run(ctx); close(done) }()
-		return replica{f, func() { cancel(); <-done }}
+		f, stop := e.start(b, &recorder{}, Config{DatabaseURL: e.url + "&application_name=" + app, RetryMax: time.Second})
+		return replica{f, stop}
 	}
 	kill := func(app string, r replica) {
 		if _, err := e.pool.Exec(context.Background(),
@@ -304,7 +305,6 @@ func BenchmarkLeaderTakeover(b *testing.B) {
 	leader := start(names[0])
 	testwait.For(b, "a leader", leader.f.Streaming)
 	follower := start(names[1])
-	b.Cleanup(func() { leader.stop(); follower.stop() })
 	time.Sleep(100 * time.Millisecond) // waiting in the lock
 	b.ResetTimer()
 	for i := range b.N {

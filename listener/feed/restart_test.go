@@ -3,8 +3,6 @@ package feed
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -19,39 +17,18 @@ import (
 // PostgreSQL restarts under the feed: it reconnects by itself, catches up, and streams again.
 func TestSurvivesADatabaseRestart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	db := pgtest.NewRestartable(t)
 	url := db.URL()
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	insert := func(title string) {
-		t.Helper()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `
-			with u as (insert into auth.users (id, email) values (gen_random_uuid(), $1 || '@test.flux.local') returning id)
-			insert into public.tasks (id, user_id, title, scheduled_at) select $2, id, $1, now() + interval '1 hour' from u`, title, taskID(title)); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	r := &recorder{}
-	f := New(Config{DatabaseURL: url, StatusInterval: 200 * time.Millisecond, RetryMax: time.Second, Log: quiet}, r)
-	fctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = f.Run(fctx); close(done) }()
-	defer func() { cancel(); <-done }()
-
+	f, _ := run(t, r, Config{DatabaseURL: url, RetryMax: time.Second})
 	testwait.For(t, "streaming", f.Streaming)
-	insert("before")
+	insertTask(t, pgtest.Conn(t, url), "before")
 	testwait.For(t, "the first change", func() bool { return len(r.titles()) == 1 })
 
 	db.Stop()
 	testwait.For(t, "the feed to notice", func() bool { return !f.Streaming() })
 	db.Start()
-	insert("after")
+	insertTask(t, pgtest.Conn(t, url), "after")
 	testwait.For(t, "streaming again with the change made after the restart", func() bool {
 		ts := r.titles()
 		return f.Streaming() && len(ts) >= 2 && ts[len(ts)-1] == "insert:after"
@@ -69,39 +46,23 @@ func TestRecreatesALostSlot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewRestartable(t)
-	url := db.URL()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	exec := func(sql string, args ...any) {
+	conn := pgtest.Conn(t, db.URL())
+	exec := func(sql string) {
 		t.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
-	}
-	insert := func(title string) {
-		t.Helper()
-		exec(`with u as (insert into auth.users (id, email) values (gen_random_uuid(), $1 || '@test.flux.local') returning id)
-			insert into public.tasks (id, user_id, title, scheduled_at) select $2, id, $1, now() + interval '1 hour' from u`,
-			title, taskID(title))
 	}
 	exec(`alter system set max_slot_wal_keep_size = '1MB'`)
 	exec(`select pg_reload_conf()`)
 
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	cfg := Config{DatabaseURL: url, Slot: "lost_slot", StatusInterval: 200 * time.Millisecond, RetryMax: time.Second, Log: quiet}
+	cfg := Config{DatabaseURL: db.URL(), Slot: "lost_slot", RetryMax: time.Second}
 	r1 := &recorder{}
-	f1 := New(cfg, r1)
-	fctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = f1.Run(fctx); close(done) }()
+	f1, stop := run(t, r1, cfg)
 	testwait.For(t, "streaming", f1.Streaming)
-	insert("before")
+	insertTask(t, conn, "before")
 	testwait.For(t, "the first change", func() bool { return len(r1.titles()) == 1 })
 	stop()
-	<-done
 
 	// Nobody reads the slot: write and switch WAL segments past the limit, and checkpoint so the
 	// server removes them and invalidates the slot.
@@ -116,7 +77,7 @@ func TestRecreatesALostSlot(t *testing.T) {
 		if i == 20 {
 			t.Fatalf("slot not invalidated after %d WAL segments: wal_status %q", i, walStatus())
 		}
-		insert(fmt.Sprintf("while down %d", i))
+		insertTask(t, conn, fmt.Sprintf("while down %d", i))
 		exec(`select pg_switch_wal()`)
 		exec(`checkpoint`)
 	}
@@ -124,13 +85,9 @@ func TestRecreatesALostSlot(t *testing.T) {
 	var logs logtest.Buffer
 	cfg.Log = logs.Logger()
 	r2 := &recorder{}
-	f2 := New(cfg, r2)
-	fctx, stop = context.WithCancel(ctx)
-	done = make(chan struct{})
-	go func() { _ = f2.Run(fctx); close(done) }()
-	defer func() { stop(); <-done }()
+	f2, _ := run(t, r2, cfg)
 	testwait.For(t, "streaming on a new slot", f2.Streaming)
-	insert("after")
+	insertTask(t, conn, "after")
 	testwait.For(t, "the change made after the slot was recreated", func() bool {
 		ts := r2.titles()
 		return len(ts) > 0 && ts[len(ts)-1] == "insert:after"
@@ -147,5 +104,16 @@ func TestRecreatesALostSlot(t *testing.T) {
 	}
 	if lost == nil || lost["level"] != "ERROR" || !strings.Contains(fmt.Sprint(lost["detail"]), "max_slot_wal_keep_size (1MB)") {
 		t.Errorf("the lost slot is not logged as an error with its cause: %v\n%s", lost, logs.String())
+	}
+}
+
+// insertTask commits a task of a new user.
+func insertTask(t *testing.T, conn *pgx.Conn, title string) {
+	t.Helper()
+	if _, err := conn.Exec(context.Background(), `
+		with u as (insert into auth.users (id, email) values (gen_random_uuid(), $1 || '@test.flux.local') returning id)
+		insert into public.tasks (id, user_id, title, scheduled_at) select $2, id, $1, now() + interval '1 hour' from u`,
+		title, taskID(title)); err != nil {
+		t.Fatal(err)
 	}
 }

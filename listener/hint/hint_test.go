@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -19,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 // Hints sent by one process reach a listener in another, debounced: a burst becomes few.
 func TestHintsReachListenersDebounced(t *testing.T) {

@@ -32,10 +32,7 @@ type Metrics struct {
 func New(s *store.Store, slot string, log *slog.Logger) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flux_dispatch_attempts_total",
-			Help: "Dispatch attempts by channel and outcome (sent, retry, failed).",
-		}, []string{"channel", "outcome"}),
+		attempts: counters("flux_dispatch_attempts_total", "Dispatch attempts by channel and outcome (sent, retry, failed).", "channel", "outcome"),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "flux_dispatch_lag_seconds",
 			Help:    "From the rung's due time to the recorded send.",
@@ -45,19 +42,18 @@ func New(s *store.Store, slot string, log *slog.Logger) *Metrics {
 			Name: "flux_escalation_rungs_claimed_total",
 			Help: "Escalation rungs taken by this process's claims.",
 		}),
-		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flux_webhooks_total",
-			Help: "Twilio webhooks by kind and result.",
-		}, []string{"kind", "result"}),
-		delivery: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flux_delivery_status_total",
-			Help: "Delivery statuses recorded from Twilio's status callbacks, by channel (whatsapp, call) and status (delivered, read, failed, undelivered, completed, no-answer, busy...).",
-		}, []string{"channel", "status"}),
+		webhooks: counters("flux_webhooks_total", "Twilio webhooks by kind and result.", "kind", "result"),
+		delivery: counters("flux_delivery_status_total", "Delivery statuses recorded from Twilio's status callbacks, by channel "+
+			"(whatsapp, call) and status (delivered, read, failed, undelivered, completed, no-answer, busy...).", "channel", "status"),
 	}
 	m.Registry.MustRegister(m.attempts, m.lag, m.claimed, m.webhooks, m.delivery,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&outbox{store: s, log: log}, &database{store: s, slot: slot, log: log})
+		&database{store: s, slot: slot, log: log})
 	return m
+}
+
+func counters(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // Attempt implements dispatch.Observer.
@@ -82,32 +78,7 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
 
-// outbox reads the queue depth at scrape time.
-type outbox struct {
-	store *store.Store
-	log   *slog.Logger
-}
-
-var (
-	depthDesc = prometheus.NewDesc("flux_outbox_pending", "Outbox rows waiting to be sent.", nil, nil)
-	oldDesc   = prometheus.NewDesc("flux_outbox_oldest_pending_seconds", "How long the oldest pending outbox row has been due.", nil, nil)
-)
-
-func (o *outbox) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc; ch <- oldDesc }
-
-func (o *outbox) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	n, age, err := o.store.OutboxDepth(ctx)
-	if err != nil {
-		o.log.Error("metrics: outbox depth", "error", err)
-		return
-	}
-	ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(oldDesc, prometheus.GaugeValue, max(age.Seconds(), 0))
-}
-
-// database reads, at scrape time, what the alerting rules watch beside the outbox: the agent
+// database reads, at scrape time, what the alerting rules watch: the outbox's depth, the agent
 // runs waiting, the change feed's slot (the one part of Flux that can hurt the database: a slot
 // nobody reads keeps WAL) and the last run of each Flux pg_cron job.
 type database struct {
@@ -117,6 +88,8 @@ type database struct {
 }
 
 var (
+	depthDesc     = prometheus.NewDesc("flux_outbox_pending", "Outbox rows waiting to be sent.", nil, nil)
+	oldDesc       = prometheus.NewDesc("flux_outbox_oldest_pending_seconds", "How long the oldest pending outbox row has been due.", nil, nil)
 	runsDesc      = prometheus.NewDesc("flux_agent_runs_waiting", "Chat messages waiting for an agent run.", nil, nil)
 	runsAgeDesc   = prometheus.NewDesc("flux_agent_runs_oldest_waiting_seconds", "How long the oldest waiting agent run has waited.", nil, nil)
 	slotDesc      = prometheus.NewDesc("flux_replication_slot_retained_bytes", "WAL the change feed's slot keeps the server from recycling.", []string{"slot"}, nil)
@@ -127,7 +100,7 @@ var (
 )
 
 func (d *database) Describe(ch chan<- *prometheus.Desc) {
-	for _, desc := range []*prometheus.Desc{runsDesc, runsAgeDesc, slotDesc, slotLagDesc, slotStateDesc, cronOKDesc, cronEndDesc} {
+	for _, desc := range []*prometheus.Desc{depthDesc, oldDesc, runsDesc, runsAgeDesc, slotDesc, slotLagDesc, slotStateDesc, cronOKDesc, cronEndDesc} {
 		ch <- desc
 	}
 }
@@ -135,6 +108,12 @@ func (d *database) Describe(ch chan<- *prometheus.Desc) {
 func (d *database) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	if n, age, err := d.store.OutboxDepth(ctx); err != nil {
+		d.log.Error("metrics: outbox depth", "error", err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n))
+		ch <- prometheus.MustNewConstMetric(oldDesc, prometheus.GaugeValue, max(age.Seconds(), 0))
+	}
 	if n, age, err := d.store.AgentBacklog(ctx); err != nil {
 		d.log.Error("metrics: agent backlog", "error", err)
 	} else {
@@ -150,11 +129,7 @@ func (d *database) Collect(ch chan<- prometheus.Metric) {
 				status = "missing"
 			}
 			for _, s := range []string{"reserved", "extended", "unreserved", "lost", "missing"} {
-				v := 0.0
-				if s == status {
-					v = 1
-				}
-				ch <- prometheus.MustNewConstMetric(slotStateDesc, prometheus.GaugeValue, v, d.slot, s)
+				ch <- prometheus.MustNewConstMetric(slotStateDesc, prometheus.GaugeValue, one(s == status), d.slot, s)
 			}
 			if h.Exists {
 				ch <- prometheus.MustNewConstMetric(slotDesc, prometheus.GaugeValue, h.RetainedBytes, d.slot)
@@ -170,11 +145,15 @@ func (d *database) Collect(ch chan<- prometheus.Metric) {
 		if r.Ended == nil {
 			continue
 		}
-		ok := 0.0
-		if r.Succeeded {
-			ok = 1
-		}
-		ch <- prometheus.MustNewConstMetric(cronOKDesc, prometheus.GaugeValue, ok, r.Job)
+		ch <- prometheus.MustNewConstMetric(cronOKDesc, prometheus.GaugeValue, one(r.Succeeded), r.Job)
 		ch <- prometheus.MustNewConstMetric(cronEndDesc, prometheus.GaugeValue, *r.Ended, r.Job)
 	}
+}
+
+// one is a gauge's 1 for true, 0 for false.
+func one(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"io"
 	"log/slog"
 	"os"
 	"regexp"
@@ -20,7 +19,7 @@ func TestAlertRulesUseServedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := metrics.New(nil, "flux_listener", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	m := metrics.New(nil, "flux_listener", slog.New(slog.DiscardHandler))
 	descs := make(chan *prometheus.Desc, 100)
 	go func() {
 		m.Registry.Describe(descs)

@@ -138,17 +138,19 @@ func TestVAPID(t *testing.T) {
 		return c
 	}
 	same := func(map[string]any) {}
+	// signed makes the header with a JWT of the key the server expects, its claims changed by change.
+	signed := func(change func(map[string]any)) func(*testing.T, *pushfake.Server, vapidKey) string {
+		return func(t *testing.T, s *pushfake.Server, k vapidKey) string {
+			return vapidAuth(t, k.priv, k.public, claims(s, change))
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		auth func(t *testing.T, s *pushfake.Server, k vapidKey) string
 		want int
 	}{
-		{"valid, crafted by hand", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, same))
-		}, http.StatusCreated},
-		{"https subscriber", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { c["sub"] = "https://flux.example/contact" }))
-		}, http.StatusCreated},
+		{"valid, crafted by hand", signed(same), http.StatusCreated},
+		{"https subscriber", signed(func(c map[string]any) { c["sub"] = "https://flux.example/contact" }), http.StatusCreated},
 		{"missing", func(*testing.T, *pushfake.Server, vapidKey) string { return "" }, http.StatusUnauthorized},
 		{"other scheme", func(*testing.T, *pushfake.Server, vapidKey) string { return "Bearer abc" }, http.StatusUnauthorized},
 		{"signed by another key, k of ours", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
@@ -168,24 +170,12 @@ func TestVAPID(t *testing.T) {
 			parts[1] = forged
 			return strings.Join(parts, ".")
 		}, http.StatusForbidden},
-		{"aud of another push service", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { c["aud"] = "https://fcm.googleapis.com" }))
-		}, http.StatusForbidden},
-		{"aud with a path", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { c["aud"] = s.URL() + "/push" }))
-		}, http.StatusForbidden},
-		{"expired", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }))
-		}, http.StatusForbidden},
-		{"exp more than 24h ahead", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { c["exp"] = time.Now().Add(25 * time.Hour).Unix() }))
-		}, http.StatusForbidden},
-		{"no sub", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { delete(c, "sub") }))
-		}, http.StatusForbidden},
-		{"doubled mailto:", func(t *testing.T, s *pushfake.Server, k vapidKey) string {
-			return vapidAuth(t, k.priv, k.public, claims(s, func(c map[string]any) { c["sub"] = "mailto:mailto:ops@flux.example" }))
-		}, http.StatusForbidden},
+		{"aud of another push service", signed(func(c map[string]any) { c["aud"] = "https://fcm.googleapis.com" }), http.StatusForbidden},
+		{"aud with a path", signed(func(c map[string]any) { c["aud"] = c["aud"].(string) + "/push" }), http.StatusForbidden},
+		{"expired", signed(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), http.StatusForbidden},
+		{"exp more than 24h ahead", signed(func(c map[string]any) { c["exp"] = time.Now().Add(25 * time.Hour).Unix() }), http.StatusForbidden},
+		{"no sub", signed(func(c map[string]any) { delete(c, "sub") }), http.StatusForbidden},
+		{"doubled mailto:", signed(func(c map[string]any) { c["sub"] = "mailto:mailto:ops@flux.example" }), http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -161,9 +161,7 @@ func (s *Server) Delete(endpoint string) {
 func (s *Server) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, status)
-	}
+	s.failures = append(s.failures, slices.Repeat([]int{status}, max(n, 0))...)
 }
 
 // Deliveries returns the accepted messages in arrival order. A message is recorded before its
@@ -180,13 +178,7 @@ func (s *Server) Deliveries() []Delivery {
 
 // Observe calls f with every accepted message, decrypted, as it arrives (from the request's
 // goroutine), e.g. for `flux dev` to print the traffic. nil stops it.
-func (s *Server) Observe(f func(Delivery)) {
-	if f == nil {
-		s.observer.Store(nil)
-		return
-	}
-	s.observer.Store(&f)
-}
+func (s *Server) Observe(f func(Delivery)) { s.observer.Store(&f) }
 
 // Rejected returns the refused requests in arrival order.
 func (s *Server) Rejected() []Rejection {
@@ -221,7 +213,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request) {
 		s.deliveries = append(s.deliveries, d)
 	}
 	s.mu.Unlock()
-	if f := s.observer.Load(); herr == nil && f != nil {
+	if f := s.observer.Load(); herr == nil && f != nil && *f != nil {
 		(*f)(d)
 	}
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config of a Reporter. An empty DSN disables it.
@@ -42,15 +43,10 @@ func New(cfg Config, log *slog.Logger) (*Reporter, error) {
 	if cfg.DSN == "" {
 		return nil, nil
 	}
-	if cfg.Release == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			cfg.Release = "flux@" + bi.Main.Version
-		}
-	}
 	client, err := sentry.NewClient(sentry.ClientOptions{
-		Dsn: cfg.DSN, Environment: cfg.Environment, Release: cfg.Release,
+		Dsn: cfg.DSN, Environment: cfg.Environment, Release: Release(cfg.Release),
 		HTTPClient: cfg.HTTPClient, SendDefaultPII: false, AttachStacktrace: true,
-		BeforeSend: func(e *sentry.Event, _ *sentry.EventHint) *sentry.Event { return scrub(e) },
+		BeforeSend: func(e *sentry.Event, hint *sentry.EventHint) *sentry.Event { return withTrace(scrub(e), hint) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report: sentry: %w", err)
@@ -58,6 +54,17 @@ func New(cfg Config, log *slog.Logger) (*Reporter, error) {
 	scope := sentry.NewScope()
 	scope.SetTag("roles", strings.Join(cfg.Roles, ","))
 	return &Reporter{client: client, scope: scope, log: log}, nil
+}
+
+// Release is the release events (and traces) are reported under: configured (SENTRY_RELEASE)
+// when set, else "flux@" and the module's build version.
+func Release(configured string) string {
+	if configured == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			return "flux@" + bi.Main.Version
+		}
+	}
+	return configured
 }
 
 // Error reports err from unit (logged in any case by the caller).
@@ -80,7 +87,7 @@ func (r *Reporter) Protect(ctx context.Context, log *slog.Logger, unit string, f
 		log.ErrorContext(ctx, "recovered a panic; this unit of work failed, the others go on",
 			"unit", unit, "panic", fmt.Sprint(p), "stack", string(debug.Stack()), reportedKey, r != nil)
 		if r != nil {
-			r.capture(unit, func(h *sentry.Hub) { h.Recover(p) })
+			r.capture(unit, func(h *sentry.Hub) { h.RecoverWithContext(ctx, p) })
 		}
 	}()
 	return f()
@@ -97,6 +104,25 @@ func (r *Reporter) capture(unit string, f func(*sentry.Hub)) {
 	hub := sentry.NewHub(r.client, r.scope.Clone())
 	hub.ConfigureScope(func(s *sentry.Scope) { s.SetTag("unit", unit) })
 	f(hub)
+}
+
+// withTrace sets the event's trace context to the OpenTelemetry span of the context it was
+// captured in (a logged error's, a recovered panic's), so that the error meets its trace and
+// its log lines: Sentry's "trace" context, trace_id and span_id in the same hex. Without a span
+// the event has none (scrub dropped the SDK's own random one).
+func withTrace(e *sentry.Event, hint *sentry.EventHint) *sentry.Event {
+	if e == nil || hint == nil || hint.Context == nil {
+		return e
+	}
+	sc := trace.SpanContextFromContext(hint.Context)
+	if !sc.IsValid() {
+		return e
+	}
+	if e.Contexts == nil {
+		e.Contexts = map[string]sentry.Context{}
+	}
+	e.Contexts["trace"] = sentry.Context{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()}
+	return e
 }
 
 // What could identify a person in an error message.
@@ -196,11 +222,11 @@ func (h *Handler) Handle(ctx context.Context, rec slog.Record) error {
 			return h.Handler.Handle(ctx, rec)
 		}
 		h.r.capture("log", func(hub *sentry.Hub) {
-			hub.CaptureEvent(&sentry.Event{
+			hub.CaptureEventWithHint(&sentry.Event{
 				Level:     sentry.LevelError,
 				Message:   rec.Message,
 				Exception: []sentry.Exception{{Type: rec.Message, Value: errText}},
-			})
+			}, &sentry.EventHint{Context: ctx})
 		})
 	}
 	return h.Handler.Handle(ctx, rec)

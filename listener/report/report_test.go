@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/flux-companion/flux/listener/report"
 )
 
@@ -65,7 +67,7 @@ func TestPanicsAndErrorsReachSentryWithoutPII(t *testing.T) {
 	dsn := strings.Replace(ts.URL, "http://", "http://publickey@", 1) + "/42"
 	var logs bytes.Buffer
 	r, err := report.New(report.Config{DSN: dsn, Environment: "test", Release: "flux@test", Roles: []string{"dispatch", "agents"}},
-		slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +120,54 @@ func TestPanicsAndErrorsReachSentryWithoutPII(t *testing.T) {
 
 // Without a DSN nothing is sent and Protect still recovers.
 func TestWithoutADSNPanicsAreStillContained(t *testing.T) {
-	r, err := report.New(report.Config{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	r, err := report.New(report.Config{}, slog.New(slog.DiscardHandler))
 	if err != nil || r != nil {
 		t.Fatalf("New without a DSN: %v %v", r, err)
 	}
-	err = r.Protect(context.Background(), slog.New(slog.NewJSONHandler(io.Discard, nil)), "unit", func() error { panic("boom") })
+	err = r.Protect(context.Background(), slog.New(slog.DiscardHandler), "unit", func() error { panic("boom") })
 	if !errors.Is(err, report.ErrPanic) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// An event captured in the context of a span (a logged error, a recovered panic) carries the
+// span's trace and span ids as Sentry's trace context, so that the error meets its trace and
+// its log lines; one captured without a span carries none.
+func TestEventsCarryTheTraceOfTheirContext(t *testing.T) {
+	srv := &sentryServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	dsn := strings.Replace(ts.URL, "http://", "http://publickey@", 1) + "/42"
+	r, err := report.New(report.Config{DSN: dsn, Release: "flux@test"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(report.NewHandler(slog.NewJSONHandler(io.Discard, nil), r))
+	ctx, span := sdktrace.NewTracerProvider().Tracer("t").Start(context.Background(), "chat.turn")
+	defer span.End()
+	sc := span.SpanContext()
+
+	log.ErrorContext(ctx, "agent turn failed", "error", "boom")
+	_ = r.Protect(ctx, log, "chat turn", func() error { panic("boom") })
+	log.Error("no span here", "error", "boom")
+	r.Flush(5 * time.Second)
+
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.events) != 3 {
+		t.Fatalf("%d events, want 3:\n%s", len(srv.events), srv.raw.String())
+	}
+	for i, e := range srv.events {
+		contexts, _ := e["contexts"].(map[string]any)
+		tc, ok := contexts["trace"].(map[string]any)
+		if i == 2 {
+			if ok {
+				t.Errorf("an event without a span has trace context %v", tc)
+			}
+			continue
+		}
+		if tc["trace_id"] != sc.TraceID().String() || tc["span_id"] != sc.SpanID().String() {
+			t.Errorf("event %d (%v) has trace context %v, want trace %s span %s", i, e["message"], tc, sc.TraceID(), sc.SpanID())
+		}
 	}
 }

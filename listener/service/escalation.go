@@ -7,10 +7,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/listener/clock"
 	"github.com/flux-companion/flux/listener/deadline"
 	"github.com/flux-companion/flux/listener/metrics"
+	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -65,7 +68,8 @@ func (e *escalation) claim(ctx context.Context) {
 		}
 	}
 	for attempt := 1; ctx.Err() == nil; {
-		rungs, err := e.store.ClaimEscalations(ctx, e.batch)
+		// Each batch is a trace of its own (see claimBatch); its rungs' log lines carry it.
+		cctx, rungs, err := e.claimBatch(ctx, attempt)
 		if err != nil {
 			// A user transaction settling many tasks can meet a claim in the opposite lock
 			// order; the database picks a victim and the claim simply runs again.
@@ -73,11 +77,11 @@ func (e *escalation) claim(ctx context.Context) {
 				attempt++
 				continue
 			}
-			e.log.ErrorContext(ctx, "escalation claim failed; the sweeps will retry", "error", err)
+			e.log.ErrorContext(cctx, "escalation claim failed; the sweeps will retry", "error", err)
 			return
 		}
 		n := len(rungs)
-		e.logRungs(ctx, rungs)
+		e.logRungs(cctx, rungs)
 		e.metrics.Claimed(n)
 		if n > 0 {
 			e.outbox.wake()
@@ -87,6 +91,28 @@ func (e *escalation) claim(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// claimBatch claims one batch of due rungs in a span, escalation.claim: the batch's size
+// limit, the try, and how many rungs it took, by outcome. The rungs it queued are told to this
+// replica's dispatcher, whose sends of them link to the span (dispatch.Claimed); a send on
+// another replica shares only flux.task.id with it. It returns the span's context.
+func (e *escalation) claimBatch(ctx context.Context, attempt int) (context.Context, []store.Rung, error) {
+	ctx, span := tracing.Start(ctx, "escalation.claim", attribute.Int("flux.claim.limit", e.batch), attribute.Int("flux.claim.try", attempt))
+	rungs, err := e.store.ClaimEscalations(ctx, e.batch)
+	if span.IsRecording() && err == nil {
+		outcomes := map[string]int{}
+		for _, r := range rungs {
+			outcomes[r.Outcome]++
+		}
+		span.SetAttributes(attribute.Int("flux.rungs", len(rungs)))
+		for outcome, n := range outcomes {
+			span.SetAttributes(attribute.Int("flux.rungs."+outcome, n))
+		}
+		e.outbox.dispatcher.Claimed(span.SpanContext(), rungs)
+	}
+	tracing.End(span, err)
+	return ctx, rungs, err
 }
 
 // rearm looks whether a rung stayed due after the claim and, if so, comes back for it shortly.

@@ -67,6 +67,23 @@ func Start(ctx context.Context, name string, attrs ...attribute.KeyValue) (conte
 	return Tracer().Start(ctx, name, trace.WithAttributes(attrs...))
 }
 
+// Enabled reports whether spans are exported: Setup installed a provider (or a test did).
+// Code that would do extra work only for a trace (a lookup, a span started after the fact)
+// asks this first.
+func Enabled() bool { return otel.GetTracerProvider() != pristine }
+
+// StartWith is Start with any span options: a kind (server, client), links, a start time.
+// Like Start, it costs nothing but a context lookup while tracing is off.
+func StartWith(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if otel.GetTracerProvider() == pristine {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			return ctx, idleSpan{sc: sc}
+		}
+		return ctx, noop.Span{}
+	}
+	return Tracer().Start(ctx, name, opts...)
+}
+
 // idleSpan is a span that records nothing, with its parent's context so that propagation and
 // log ids carry on through it.
 type idleSpan struct {
@@ -76,16 +93,16 @@ type idleSpan struct {
 
 func (s idleSpan) SpanContext() trace.SpanContext { return s.sc }
 
-// End ends span; a non-nil err marks it failed with error.type ErrorType(err) as both the
-// attribute and the status description. The error's message is not recorded: it may quote
-// what a user or a model wrote.
-func End(span trace.Span, err error) {
+// End ends span (with opts, such as an end time); a non-nil err marks it failed with
+// error.type ErrorType(err) as both the attribute and the status description. The error's
+// message is not recorded: it may quote what a user or a model wrote.
+func End(span trace.Span, err error, opts ...trace.SpanEndOption) {
 	if err != nil {
 		typ := ErrorType(err)
 		span.SetAttributes(ErrorTypeKey.String(typ))
 		span.SetStatus(codes.Error, typ)
 	}
-	span.End()
+	span.End(opts...)
 }
 
 // ErrorType is a short, low-cardinality name for err that carries none of its message:

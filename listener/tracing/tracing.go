@@ -43,6 +43,18 @@ import (
 // OTEL_RESOURCE_ATTRIBUTES) does not set one.
 const DefaultServiceName = "flux"
 
+// Variables are the OpenTelemetry environment variables a deployment sets to configure traces,
+// as .env.example and the README document them: Setup reads the endpoints, the protocol, the
+// compression, OTEL_TRACES_EXPORTER and OTEL_SDK_DISABLED itself, and the exporter and the SDK
+// read the rest (each OTEL_EXPORTER_OTLP_ variable also has a _TRACES_ form that wins for
+// traces, as the specification says).
+var Variables = []string{
+	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS",
+	"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TIMEOUT",
+	"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+	"OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED",
+}
+
 // ErrConfig is wrapped by every error Setup returns for a variable it cannot honour.
 var ErrConfig = errors.New("tracing: unusable OpenTelemetry configuration")
 

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flux-companion/flux/internal/otlpfake"
 	"github.com/flux-companion/flux/listener/tracing"
@@ -381,5 +382,46 @@ func TestStartFollowsGlobalProvider(t *testing.T) {
 			ended[0].InstrumentationScope().Name != tracing.ScopeName {
 			t.Errorf("provider %d recorded %v, want one child of the parent", i, ended)
 		}
+	}
+}
+
+// StartWith and Enabled follow the global provider as Start does: off and free with the
+// default one, a span of the given kind, links and start time with an installed one.
+func TestStartWithFollowsGlobalProvider(t *testing.T) {
+	prev := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+
+	otel.SetTracerProvider(defaultProvider)
+	if tracing.Enabled() {
+		t.Error("enabled with the default provider")
+	}
+	ctx := t.Context()
+	if n := testing.AllocsPerRun(100, func() {
+		c, span := tracing.StartWith(ctx, "dispatch.send")
+		tracing.End(span, nil)
+		_ = c
+	}); n != 0 {
+		t.Errorf("StartWith and End allocate %v times with the default provider", n)
+	}
+
+	tp, rec := recorder()
+	otel.SetTracerProvider(tp)
+	if !tracing.Enabled() {
+		t.Error("not enabled with an installed provider")
+	}
+	_, claim := tp.Tracer("t").Start(ctx, "escalation.claim")
+	claim.End()
+	began := time.Now().Add(-time.Second)
+	_, span := tracing.StartWith(ctx, "twilio.messages.create", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(began), trace.WithLinks(trace.Link{SpanContext: claim.SpanContext()}))
+	tracing.End(span, nil)
+	ended := rec.Ended()
+	if len(ended) != 2 {
+		t.Fatalf("%d spans, want 2", len(ended))
+	}
+	got := ended[1]
+	if got.SpanKind() != trace.SpanKindClient || !got.StartTime().Equal(began) || len(got.Links()) != 1 ||
+		got.Links()[0].SpanContext.SpanID() != claim.SpanContext().SpanID() || got.InstrumentationScope().Name != tracing.ScopeName {
+		t.Errorf("span %s: kind %v, start %v, links %v", got.Name(), got.SpanKind(), got.StartTime(), got.Links())
 	}
 }

@@ -1,6 +1,7 @@
 package twilioclient
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -51,9 +52,7 @@ func New(cfg Config) (*twilio.RestClient, error) {
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("twilioclient: negative timeout %v", cfg.Timeout)
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 
 	rt, err := newTransport(cfg.APIBaseURL, cfg.VerifyBaseURL)
 	if err != nil {

@@ -59,8 +59,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v2/Services/{ServiceSid}/Verifications", s.api(KindVerification, s.createVerification))
 	mux.Handle("POST /v2/Services/{ServiceSid}/VerificationCheck", s.api(KindVerificationCheck, s.checkVerification))
 	// A wildcard is a whole path segment, so {Resource} is "{Sid}.json".
-	mux.Handle("GET /2010-04-01/Accounts/{AccountSid}/Messages/{Resource}", s.api(KindMessageFetch, s.fetchMessage))
-	mux.Handle("GET /2010-04-01/Accounts/{AccountSid}/Calls/{Resource}", s.api(KindCallFetch, s.fetchCall))
+	mux.Handle("GET /2010-04-01/Accounts/{AccountSid}/Messages/{Resource}", s.api(KindMessageFetch, fetch(s, s.messages)))
+	mux.Handle("GET /2010-04-01/Accounts/{AccountSid}/Calls/{Resource}", s.api(KindCallFetch, fetch(s, s.calls)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, notFound(r))
 	})
@@ -262,24 +262,21 @@ func (s *Server) createCall(r *http.Request, account string, form url.Values) re
 	}}
 }
 
-func (s *Server) fetchMessage(r *http.Request, account string, _ url.Values) result {
-	sid, ok := strings.CutSuffix(r.PathValue("Resource"), ".json")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m := s.messages[sid]; ok && m != nil && m.account == account {
-		return result{status: http.StatusOK, sid: sid, body: m.json()}
+// fetch answers GET …/{Sid}.json with the resource of byID (messages or
+// calls) that belongs to the account, as Twilio shows it.
+func fetch[R interface {
+	owner() string
+	json() map[string]any
+}](s *Server, byID map[string]R) endpoint {
+	return func(r *http.Request, account string, _ url.Values) result {
+		sid, ok := strings.CutSuffix(r.PathValue("Resource"), ".json")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if res, found := byID[sid]; ok && found && res.owner() == account {
+			return result{status: http.StatusOK, sid: sid, body: res.json()}
+		}
+		return notFound(r)
 	}
-	return notFound(r)
-}
-
-func (s *Server) fetchCall(r *http.Request, account string, _ url.Values) result {
-	sid, ok := strings.CutSuffix(r.PathValue("Resource"), ".json")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.calls[sid]; ok && c != nil && c.account == account {
-		return result{status: http.StatusOK, sid: sid, body: c.json()}
-	}
-	return notFound(r)
 }
 
 func notFound(r *http.Request) result {
@@ -314,26 +311,30 @@ func (s *Server) createVerification(r *http.Request, account string, form url.Va
 	s.mu.Unlock()
 
 	now := time.Now().UTC()
-	return result{status: http.StatusCreated, sid: vc.sid, code: vc.code, body: map[string]any{
-		"sid":          vc.sid,
-		"service_sid":  vc.serviceSID,
-		"account_sid":  vc.accountSID,
+	body := vc.json(to, "pending", now)
+	body["lookup"] = map[string]any{"carrier": nil}
+	body["send_code_attempts"] = []map[string]any{{
+		"attempt_sid": newSID("VL"), "channel": vc.channel, "time": now.Format(time.RFC3339),
+	}}
+	body["url"] = fmt.Sprintf("https://verify.twilio.com/v2/Services/%s/Verifications/%s", vc.serviceSID, vc.sid)
+	return result{status: http.StatusCreated, sid: vc.sid, code: vc.code, body: body}
+}
+
+// json is the verification of number to as Verify's API returns it.
+func (v verification) json(to, status string, updated time.Time) map[string]any {
+	return map[string]any{
+		"sid":          v.sid,
+		"service_sid":  v.serviceSID,
+		"account_sid":  v.accountSID,
 		"to":           to,
-		"channel":      vc.channel,
-		"status":       "pending",
-		"valid":        false,
-		"lookup":       map[string]any{"carrier": nil},
+		"channel":      v.channel,
+		"status":       status,
+		"valid":        status == "approved",
 		"amount":       nil,
 		"payee":        nil,
-		"date_created": vc.created.Format(time.RFC3339),
-		"date_updated": now.Format(time.RFC3339),
-		"send_code_attempts": []map[string]any{{
-			"attempt_sid": newSID("VL"),
-			"channel":     vc.channel,
-			"time":        now.Format(time.RFC3339),
-		}},
-		"url": fmt.Sprintf("https://verify.twilio.com/v2/Services/%s/Verifications/%s", vc.serviceSID, vc.sid),
-	}}
+		"date_created": v.created.Format(time.RFC3339),
+		"date_updated": updated.Format(time.RFC3339),
+	}
 }
 
 func (s *Server) checkVerification(r *http.Request, account string, form url.Values) result {
@@ -369,20 +370,9 @@ func (s *Server) checkVerification(r *http.Request, account string, form url.Val
 	if approved {
 		status = "approved"
 	}
-	return result{status: http.StatusOK, sid: vc.sid, body: map[string]any{
-		"sid":                      vc.sid,
-		"service_sid":              vc.serviceSID,
-		"account_sid":              vc.accountSID,
-		"to":                       to,
-		"channel":                  vc.channel,
-		"status":                   status,
-		"valid":                    approved,
-		"amount":                   nil,
-		"payee":                    nil,
-		"date_created":             vc.created.Format(time.RFC3339),
-		"date_updated":             time.Now().UTC().Format(time.RFC3339),
-		"sna_attempts_error_codes": []any{},
-	}}
+	body := vc.json(to, status, time.Now().UTC())
+	body["sna_attempts_error_codes"] = []any{}
+	return result{status: http.StatusOK, sid: vc.sid, body: body}
 }
 
 // newCode returns a 6-digit OTP, Verify's default length.

@@ -111,40 +111,47 @@ func cloneCallbacks(cs []Callback) []Callback {
 // override defaults rc=1, rp=ct,rt); an HTTP error status (4xx, 5xx) is
 // not retried. Close aborts it.
 func (s *Server) deliver(ctx context.Context, rawURL, method string, params url.Values, o Outcome) {
-	token := newSID("")
+	c := Callback{URL: rawURL, Method: method, Params: params, Token: newSID(""), Attempt: 1, Time: time.Now()}
 	if o.HoldCallbacks {
-		s.recordCallback(Callback{URL: rawURL, Method: method, Params: params, Token: token, Attempt: 1, Held: true, Time: time.Now()})
+		c.Held = true
+		s.recordCallback(c)
 		return
 	}
-	err := s.attempt(ctx, rawURL, method, params, token, 1)
+	err := s.attempt(ctx, c)
+	c.Attempt = 2
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
-		if sleep(ctx, max(time.Duration(s.cbDelay.Load()), time.Millisecond)) {
-			_ = s.attempt(ctx, rawURL, method, params, token, 2)
+		if sleep(ctx, callbackDelay) {
+			_ = s.attempt(ctx, c)
 		}
 	case o.DuplicateCallbacks:
-		_ = s.attempt(ctx, rawURL, method, params, token, 2)
+		_ = s.attempt(ctx, c)
 	}
 }
 
-// attempt posts once and records the attempt, unless Close aborted it.
-func (s *Server) attempt(ctx context.Context, rawURL, method string, params url.Values, token string, n int) error {
-	c := Callback{URL: rawURL, Method: method, Params: params, Token: token, Attempt: n, Time: time.Now()}
-	resp, err := s.post(ctx, rawURL, method, params, token)
+// attempt posts c once and records the attempt, unless Close aborted it.
+func (s *Server) attempt(ctx context.Context, c Callback) error {
+	c.Time = time.Now()
+	c, err := s.postCallback(ctx, c)
+	if err != nil && (ctx.Err() != nil || s.closing()) {
+		return err // aborted by Close: not an attempt Twilio made
+	}
+	s.recordCallback(c)
+	return err
+}
+
+// postCallback posts c and fills in the app's HTTP status or the network error.
+func (s *Server) postCallback(ctx context.Context, c Callback) (Callback, error) {
+	resp, err := s.post(ctx, c.URL, c.Method, c.Params, c.Token)
 	if err != nil {
-		if ctx.Err() != nil || s.closing() {
-			return err // aborted by Close: not an attempt Twilio made
-		}
 		c.Err = err.Error()
-		s.recordCallback(c)
-		return err
+		return c, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	c.Status = resp.StatusCode
-	s.recordCallback(c)
-	return nil
+	return c, nil
 }
 
 // SendStatusCallback posts params (see MessageStatusParams and
@@ -156,17 +163,9 @@ func (s *Server) SendStatusCallback(ctx context.Context, rawURL string, params u
 		return 0, err
 	}
 	c := Callback{URL: rawURL, Method: http.MethodPost, Params: params, Token: newSID(""), Attempt: 1, Time: time.Now()}
-	resp, err := s.post(ctx, rawURL, http.MethodPost, params, c.Token)
-	if err != nil {
-		c.Err = err.Error()
-		s.recordCallback(c)
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	c.Status = resp.StatusCode
+	c, err := s.postCallback(ctx, c)
 	s.recordCallback(c)
-	return resp.StatusCode, nil
+	return c.Status, err
 }
 
 func (s *Server) closing() bool {

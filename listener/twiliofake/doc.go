@@ -57,20 +57,20 @@
 //
 // When a message or call carries StatusCallback, the fake posts Twilio's
 // status callbacks to it after the API answer, one per step in order, a
-// short pause apart (SetCallbackDelay; DefaultCallbackDelay), signed like
-// SendWebhook: for messages every status (MessageSid, MessageStatus,
-// ErrorCode on failed and undelivered, ChannelPrefix on WhatsApp…); for
-// calls the StatusCallbackEvent events asked for (default completed only),
-// POST or GET per StatusCallbackMethod, with SequenceNumber, Timestamp,
-// CallbackSource and CallDuration on the final one. Like Twilio's defaults,
-// a callback that gets no answer (connection refused, timeout) is retried
-// once with the same I-Twilio-Idempotency-Token; an HTTP error answer is
-// not retried. Every attempt is recorded (Callbacks, WaitCallbacks).
+// few milliseconds apart, signed like SendWebhook: for messages every
+// status (MessageSid, MessageStatus, ErrorCode on failed and undelivered,
+// ChannelPrefix on WhatsApp…); for calls the StatusCallbackEvent events
+// asked for (default completed only), POST or GET per StatusCallbackMethod,
+// with SequenceNumber, Timestamp, CallbackSource and CallDuration on the
+// final one. Like Twilio's defaults, a callback that gets no answer
+// (connection refused, timeout) is retried once with the same
+// I-Twilio-Idempotency-Token; an HTTP error answer is not retried. Every
+// attempt is recorded (Callbacks, WaitCallbacks).
 // Outcome can also post every callback twice or hold them back, and
 // SendStatusCallback with MessageStatusParams and CallStatusParams posts
 // any callback, so tests can replay, reorder and delay them. The resources
-// (Message, Call, and the GET endpoints) follow the same steps with or
-// without a StatusCallback.
+// (Message and the GET endpoints) follow the same steps with or without a
+// StatusCallback.
 //
 // Nothing here talks to the internet: the server binds to loopback, and
 // SendWebhook, SendStatusCallback and status callbacks refuse non-loopback

@@ -52,6 +52,8 @@ func (s *Server) Message(sid string) (MessageResource, bool) {
 	}, true
 }
 
+func (m *message) owner() string { return m.account }
+
 // json is the resource as Twilio's API returns it; call with s.mu held.
 func (m *message) json() map[string]any {
 	base := fmt.Sprintf("/2010-04-01/Accounts/%s/Messages/%s", m.account, m.sid)
@@ -119,28 +121,35 @@ func messagePlan(whatsApp bool, failCode int, o Outcome) []msgStep {
 	}
 }
 
-// runMessage walks a message through its plan, a pause before each step,
-// posting a status callback per step when the message has a StatusCallback.
-func (s *Server) runMessage(ctx context.Context, sid string, plan []msgStep, o Outcome) {
-	delay := time.Duration(s.cbDelay.Load())
-	for _, st := range plan {
-		if !sleep(ctx, delay) {
+// walk takes a resource through the n steps of its lifecycle, a pause before
+// each: step (run with s.mu held, at the fake's time) moves the resource on
+// and returns the status callback to post for it (cb "": none).
+func (s *Server) walk(ctx context.Context, n int, o Outcome, step func(i int, now time.Time) (cb, method string, params url.Values)) {
+	for i := range n {
+		if !sleep(ctx, callbackDelay) {
 			return
 		}
 		now := s.now() // an injected clock runs outside s.mu
 		s.mu.Lock()
-		m := s.messages[sid]
+		cb, method, params := step(i, now)
+		s.mu.Unlock()
+		if cb != "" {
+			s.deliver(ctx, cb, method, params, o)
+		}
+	}
+}
+
+// runMessage walks a message through its plan, posting a status callback per
+// step when the message has a StatusCallback.
+func (s *Server) runMessage(ctx context.Context, sid string, plan []msgStep, o Outcome) {
+	s.walk(ctx, len(plan), o, func(i int, now time.Time) (string, string, url.Values) {
+		st, m := plan[i], s.messages[sid]
 		m.status, m.errorCode, m.updated = st.status, st.code, now
 		if st.status == MessageSent {
 			m.sent = m.updated
 		}
-		cb := m.statusCallback
-		params := messageStatusParams(m.account, m.sid, m.from, m.to, st.status, st.code)
-		s.mu.Unlock()
-		if cb != "" {
-			s.deliver(ctx, cb, http.MethodPost, params, o)
-		}
-	}
+		return m.statusCallback, http.MethodPost, messageStatusParams(m.account, m.sid, m.from, m.to, st.status, st.code)
+	})
 }
 
 // call is the fake's state of a Call resource.
@@ -155,39 +164,7 @@ type call struct {
 	events                 map[string]bool
 }
 
-// CallResource is a snapshot of a call the fake accepted.
-type CallResource struct {
-	SID, AccountSID, From, To string
-	Status                    CallStatus
-	Duration                  int // seconds; 0 until completed
-	StatusCallback            string
-	// Events are the StatusCallbackEvent values the fake posts callbacks
-	// for (initiated, ringing, answered, completed).
-	Events  []string
-	Created time.Time
-	Updated time.Time
-}
-
-// Call returns the current state of the call with the given SID.
-func (s *Server) Call(sid string) (CallResource, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.calls[sid]
-	if !ok {
-		return CallResource{}, false
-	}
-	var events []string
-	for _, e := range callEvents {
-		if c.events[e] {
-			events = append(events, e)
-		}
-	}
-	return CallResource{
-		SID: c.sid, AccountSID: c.account, From: c.from, To: c.to, Status: c.status,
-		Duration: c.duration, StatusCallback: c.statusCallback, Events: events,
-		Created: c.created, Updated: c.updated,
-	}, true
-}
+func (c *call) owner() string { return c.account }
 
 func (c *call) json() map[string]any {
 	base := fmt.Sprintf("/2010-04-01/Accounts/%s/Calls/%s", c.account, c.sid)
@@ -274,22 +251,16 @@ func callPlan(o Outcome) []callStep {
 	}
 }
 
-// runCall walks a call through its plan, a pause before each step, posting
-// a status callback for each step whose event was asked for.
+// runCall walks a call through its plan, posting a status callback for each
+// step whose event was asked for.
 func (s *Server) runCall(ctx context.Context, sid string, plan []callStep, o Outcome) {
-	delay := time.Duration(s.cbDelay.Load())
 	duration := o.CallDuration
 	if duration <= 0 {
 		duration = 10
 	}
-	seq := 0
-	for _, st := range plan {
-		if !sleep(ctx, delay) {
-			return
-		}
-		now := s.now() // an injected clock runs outside s.mu
-		s.mu.Lock()
-		c := s.calls[sid]
+	seq := 0 // SequenceNumber of the next callback posted
+	s.walk(ctx, len(plan), o, func(i int, now time.Time) (string, string, url.Values) {
+		st, c := plan[i], s.calls[sid]
 		c.updated = now
 		switch st.status {
 		case CallInitiated: // a callback event only; the resource stays queued
@@ -304,14 +275,13 @@ func (s *Server) runCall(ctx context.Context, sid string, plan []callStep, o Out
 				c.start = now.Add(-time.Duration(duration) * time.Second)
 			}
 		}
-		cb, method, post := c.statusCallback, c.method, c.events[st.event]
-		params := callStatusParams(c.account, c.sid, c.from, c.to, st.status, seq, c.duration, now)
-		s.mu.Unlock()
-		if cb != "" && post {
-			s.deliver(ctx, cb, method, params, o)
-			seq++
+		if c.statusCallback == "" || !c.events[st.event] {
+			return "", "", nil
 		}
-	}
+		params := callStatusParams(c.account, c.sid, c.from, c.to, st.status, seq, c.duration, now)
+		seq++
+		return c.statusCallback, c.method, params
+	})
 }
 
 // MessageStatusParams returns the params of Twilio's message status

@@ -71,11 +71,10 @@ type Server struct {
 
 	// Status callbacks and resource lifecycles run in goroutines on ctx,
 	// which Close cancels before waiting for them (wg).
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	clock   atomic.Pointer[func() time.Time]
-	cbDelay atomic.Int64 // nanoseconds between two steps of a resource's lifecycle
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	clock  atomic.Pointer[func() time.Time]
 
 	mu            sync.Mutex
 	closed        bool // set by Close; no lifecycle goroutine starts after it
@@ -142,7 +141,6 @@ func StartOn(addr, authToken string) (*Server, error) {
 		cbChanged:     make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.cbDelay.Store(int64(DefaultCallbackDelay))
 	ls.Serve(s.routes())
 	return s, nil
 }
@@ -203,9 +201,7 @@ func (s *Server) FailNext(n int, f Failure) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.failures = append(s.failures, f)
-	}
+	s.failures = append(s.failures, slices.Repeat([]Failure{f}, max(n, 0))...)
 }
 
 // Requests returns the API requests that succeeded, oldest first.
@@ -258,7 +254,7 @@ func (s *Server) record(r Request) {
 		s.failed = append(s.failed, r)
 	}
 	s.mu.Unlock()
-	if f := s.observer.Load(); f != nil {
+	if f := s.observer.Load(); f != nil && *f != nil {
 		r.Form = cloneValues(r.Form)
 		(*f)(r)
 	}
@@ -266,13 +262,7 @@ func (s *Server) record(r Request) {
 
 // Observe calls f with every API request as it is answered (from the request's goroutine), e.g.
 // for `flux dev` to print the traffic. nil stops it.
-func (s *Server) Observe(f func(Request)) {
-	if f == nil {
-		s.observer.Store(nil)
-		return
-	}
-	s.observer.Store(&f)
-}
+func (s *Server) Observe(f func(Request)) { s.observer.Store(&f) }
 
 // nextFailure pops the next injected failure, if any.
 func (s *Server) nextFailure() (Failure, bool) {

@@ -631,7 +631,7 @@ func TestCloseStopsCallbacks(t *testing.T) {
 	t.Cleanup(func() { close(a.block) })
 
 	msg := sendMessage(t, rc, whatsAppParams("hi", a.URL+"/status"))
-	c := createCall(t, rc, a.URL+"/voice/status", "initiated", "ringing", "answered", "completed")
+	createCall(t, rc, a.URL+"/voice/status", "initiated", "ringing", "answered", "completed")
 	select {
 	case <-a.got: // one callback is in flight, the rest pending
 	case <-time.After(waitFor):
@@ -653,7 +653,6 @@ func TestCloseStopsCallbacks(t *testing.T) {
 	if len(a.received()) > 2 || len(srv.Callbacks()) != n {
 		t.Errorf("callbacks continued after Close (app got %d)", len(a.received()))
 	}
-	_ = c
 }
 
 func TestSetOutcomeRefusesNonFinalStatus(t *testing.T) {

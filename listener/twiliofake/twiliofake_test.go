@@ -154,8 +154,7 @@ func TestVerifyFlow(t *testing.T) {
 
 	// The approved verification is used up, as on Twilio.
 	_, err = check(code)
-	var rest *client.TwilioRestError
-	if !errors.As(err, &rest) || rest.Status != 404 || rest.Code != 20404 {
+	if status, code := restCode(err); status != 404 || code != 20404 {
 		t.Fatalf("second check = %v, want 404 / 20404", err)
 	}
 	if srv.LastCode(userPhone) != "" {
@@ -167,8 +166,7 @@ func TestCheckWithoutVerificationIsNotFound(t *testing.T) {
 	t.Parallel()
 	_, rc := setup(t)
 	_, err := rc.VerifyV2.CreateVerificationCheck(serviceSID, &verify.CreateVerificationCheckParams{To: ptr(userPhone), Code: ptr("123456")})
-	var rest *client.TwilioRestError
-	if !errors.As(err, &rest) || rest.Status != 404 || rest.Code != 20404 {
+	if status, code := restCode(err); status != 404 || code != 20404 {
 		t.Fatalf("err = %v, want Twilio 404 / 20404", err)
 	}
 }
@@ -179,8 +177,7 @@ func TestWrongAuthToken(t *testing.T) {
 	rc := newClient(t, srv, "wrongtoken", 5*time.Second)
 
 	_, err := sendWhatsApp(rc, "hi")
-	var rest *client.TwilioRestError
-	if !errors.As(err, &rest) || rest.Status != 401 || rest.Code != 20003 {
+	if status, code := restCode(err); status != 401 || code != 20003 {
 		t.Fatalf("err = %v, want Twilio 401 / 20003", err)
 	}
 	if retry, _ := twilioclient.Classify(err); retry {
@@ -249,8 +246,7 @@ func TestMissingToIsPermanent(t *testing.T) {
 	t.Parallel()
 	srv, rc := setup(t)
 	_, err := rc.Api.CreateMessage(&openapi.CreateMessageParams{From: ptr("whatsapp:" + fluxPhone), Body: ptr("hi")})
-	var rest *client.TwilioRestError
-	if !errors.As(err, &rest) || rest.Code != 21604 {
+	if _, code := restCode(err); code != 21604 {
 		t.Fatalf("err = %v, want Twilio error 21604", err)
 	}
 	if retry, status := twilioclient.Classify(err); retry || status != 400 {

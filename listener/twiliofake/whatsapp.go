@@ -56,32 +56,22 @@ var errorMessages = map[int]string{
 // after the user's last message.
 const WindowDuration = 24 * time.Hour
 
-// DefaultCallbackDelay is the default pause between two steps of a message
-// or call lifecycle (queued → sent → …), each posting a status callback.
-const DefaultCallbackDelay = 5 * time.Millisecond
+// callbackDelay is the pause before each step of a message or call
+// lifecycle (queued → sent → …), each posting a status callback, and before
+// the retry of a callback that got no answer.
+const callbackDelay = 5 * time.Millisecond
 
 // SetClock sets the fake's clock, used for the WhatsApp window and the
 // resources' timestamps (not for the delays between callbacks, which are
 // real). nil restores time.Now.
-func (s *Server) SetClock(now func() time.Time) {
-	if now == nil {
-		s.clock.Store(nil)
-		return
-	}
-	s.clock.Store(&now)
-}
+func (s *Server) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
 func (s *Server) now() time.Time {
-	if f := s.clock.Load(); f != nil {
+	if f := s.clock.Load(); f != nil && *f != nil {
 		return (*f)()
 	}
 	return time.Now()
 }
-
-// SetCallbackDelay sets the pause before each step of a message or call
-// lifecycle (DefaultCallbackDelay by default; 0: no pause). It applies to
-// lifecycles that start afterwards.
-func (s *Server) SetCallbackDelay(d time.Duration) { s.cbDelay.Store(int64(max(d, 0))) }
 
 // OpenWindow sets when number's WhatsApp customer-service window closes:
 // free-form messages to whatsapp:<number> are delivered until then. A time

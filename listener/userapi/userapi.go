@@ -68,9 +68,7 @@ type api struct {
 
 // Mount adds the routes under /v1.
 func Mount(app fiber.Router, cfg Config) {
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
+	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 	a := &api{cfg: cfg, store: store.New(cfg.DB)}
 	// Before the token check: a browser's preflight carries no token.
 	app.Use("/v1", cors.New(cors.Config{
@@ -82,12 +80,27 @@ func Mount(app fiber.Router, cfg Config) {
 	}))
 	app.Get("/v1/push/vapid-public-key", a.vapidKey)
 	v1 := app.Group("/v1", cfg.Auth.Middleware())
-	v1.Post("/phone/verification", a.sendCode)
-	v1.Post("/phone/verification/check", a.checkCode)
-	v1.Post("/push/subscriptions", a.subscribe)
-	v1.Delete("/push/subscriptions", a.unsubscribe)
-	v1.Get("/account/export", a.export)
-	v1.Delete("/account", a.erase)
+	v1.Post("/phone/verification", a.route(a.sendCode))
+	v1.Post("/phone/verification/check", a.route(a.checkCode))
+	v1.Post("/push/subscriptions", a.route(a.subscribe))
+	v1.Delete("/push/subscriptions", a.route(a.unsubscribe))
+	v1.Get("/account/export", a.route(a.export))
+	v1.Delete("/account", a.route(a.erase))
+}
+
+// route serves a user route: it finds the signed-in user, runs h with the request's context, and
+// answers an error h returns with respond.
+func (a *api) route(h func(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u, ok := auth.UserFrom(c)
+		if !ok {
+			return a.respond(c, fail(fiber.StatusUnauthorized, "unauthorized", "Sign in first."))
+		}
+		if err := h(c.UserContext(), c, u.ID); err != nil {
+			return a.respond(c, err)
+		}
+		return nil
+	}
 }
 
 // apiError is an answer other than success.
@@ -115,15 +128,6 @@ func (a *api) respond(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.retryAfter))
 	}
 	return c.Status(e.status).JSON(fiber.Map{"code": e.code, "message": e.message})
-}
-
-// user is the signed-in user, who must still have an account.
-func (a *api) user(c *fiber.Ctx) (uuid.UUID, error) {
-	u, ok := auth.UserFrom(c)
-	if !ok {
-		return uuid.Nil, fail(fiber.StatusUnauthorized, "unauthorized", "Sign in first.")
-	}
-	return u.ID, nil
 }
 
 // limit counts one hit of action for the user; past the limit it is a 429 with Retry-After.
@@ -200,94 +204,82 @@ var errVerifyOff = fail(fiber.StatusServiceUnavailable, "verification_unavailabl
 
 // sendCode sends a verification code to the number (Twilio Verify, SMS). At most 3 per hour.
 // The number becomes the user's only when its code is confirmed.
-func (a *api) sendCode(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	user, err := a.user(c)
-	if err != nil {
-		return a.respond(c, err)
-	}
+func (a *api) sendCode(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error {
 	var req struct {
 		PhoneNumber string `json:"phone_number"`
 		Channel     string `json:"channel"`
 	}
 	if err := body(c, &req); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if !e164.MatchString(req.PhoneNumber) {
-		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_phone_number",
-			"phone_number must be in international E.164 form, like +14155550123."))
+		return fail(fiber.StatusBadRequest, "invalid_phone_number", "phone_number must be in international E.164 form, like +14155550123.")
 	}
 	if req.Channel == "" {
 		req.Channel = "sms"
 	}
 	if req.Channel != "sms" && req.Channel != "call" && req.Channel != "whatsapp" {
-		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_channel", "channel must be sms, call or whatsapp."))
+		return fail(fiber.StatusBadRequest, "invalid_channel", "channel must be sms, call or whatsapp.")
 	}
 	if a.cfg.Verify == nil {
-		return a.respond(c, errVerifyOff)
+		return errVerifyOff
 	}
 	if err := a.limit(ctx, user, "phone verification sends", sendsPerHour, time.Hour); err != nil {
-		return a.respond(c, err)
+		return err
 	}
-	_, err = a.cfg.Verify.VerifyV2.CreateVerification(a.cfg.VerifyServiceSID,
-		(&verify.CreateVerificationParams{}).SetTo(req.PhoneNumber).SetChannel(req.Channel))
-	if err != nil {
-		return a.respond(c, a.verifyError(ctx, "send", err))
+	if _, err := a.cfg.Verify.VerifyV2.CreateVerification(a.cfg.VerifyServiceSID,
+		(&verify.CreateVerificationParams{}).SetTo(req.PhoneNumber).SetChannel(req.Channel)); err != nil {
+		return a.verifyError(ctx, "send", err)
 	}
 	if err := a.store.VerificationSent(ctx, user, req.PhoneNumber); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending", "channel": req.Channel})
 }
 
 // checkCode confirms the code sent to the pending number; the number is then the user's,
 // verified. A different number than before clears the WhatsApp opt-in (SQL).
-func (a *api) checkCode(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	user, err := a.user(c)
-	if err != nil {
-		return a.respond(c, err)
-	}
+func (a *api) checkCode(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error {
 	var req struct {
 		Code        string `json:"code"`
 		PhoneNumber string `json:"phone_number"` // optional: when given, must be the number the code went to
 	}
 	if err := body(c, &req); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if len(req.Code) < 4 || len(req.Code) > 10 || strings.Trim(req.Code, "0123456789") != "" {
-		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_code", "code must be the 4 to 10 digits you received."))
+		return fail(fiber.StatusBadRequest, "invalid_code", "code must be the 4 to 10 digits you received.")
 	}
 	if a.cfg.Verify == nil {
-		return a.respond(c, errVerifyOff)
+		return errVerifyOff
 	}
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	pending, found, err := a.store.PendingVerification(ctx, user)
 	if err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if !found {
-		return a.respond(c, fail(fiber.StatusConflict, "no_pending_verification", "No code is waiting for confirmation (or it expired): send a new one."))
+		return fail(fiber.StatusConflict, "no_pending_verification", "No code is waiting for confirmation (or it expired): send a new one.")
 	}
 	if req.PhoneNumber != "" && req.PhoneNumber != pending {
-		return a.respond(c, fail(fiber.StatusConflict, "number_mismatch", "The code was sent to another number: confirm that one, or send a code to this one."))
+		return fail(fiber.StatusConflict, "number_mismatch", "The code was sent to another number: confirm that one, or send a code to this one.")
 	}
 	check, err := a.cfg.Verify.VerifyV2.CreateVerificationCheck(a.cfg.VerifyServiceSID,
 		(&verify.CreateVerificationCheckParams{}).SetTo(pending).SetCode(req.Code))
 	if err != nil {
-		return a.respond(c, a.verifyError(ctx, "check", err))
+		return a.verifyError(ctx, "check", err)
 	}
 	if check.Status == nil || *check.Status != "approved" {
-		return a.respond(c, fail(fiber.StatusBadRequest, "wrong_code", "That code is not right. Check the message and try again."))
+		return fail(fiber.StatusBadRequest, "wrong_code", "That code is not right. Check the message and try again.")
 	}
 	ok, err := a.store.ConfirmPhone(ctx, user, pending)
 	if err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if !ok { // a newer send replaced it while Twilio checked
-		return a.respond(c, fail(fiber.StatusConflict, "number_mismatch", "A code was sent to another number meanwhile: confirm that one."))
+		return fail(fiber.StatusConflict, "number_mismatch", "A code was sent to another number meanwhile: confirm that one.")
 	}
 	return c.JSON(fiber.Map{"phone_verified": true})
 }
@@ -323,12 +315,7 @@ func (a *api) vapidKey(c *fiber.Ctx) error {
 }
 
 // subscribe stores the browser's PushSubscription (its toJSON form).
-func (a *api) subscribe(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	user, err := a.user(c)
-	if err != nil {
-		return a.respond(c, err)
-	}
+func (a *api) subscribe(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error {
 	var req struct {
 		Endpoint       string   `json:"endpoint"`
 		ExpirationTime *float64 `json:"expirationTime"`
@@ -338,13 +325,13 @@ func (a *api) subscribe(c *fiber.Ctx) error {
 		} `json:"keys"`
 	}
 	if err := body(c, &req); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if req.Endpoint == "" || req.Keys.P256dh == "" || req.Keys.Auth == "" {
-		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "endpoint, keys.p256dh and keys.auth are required (the browser's PushSubscription.toJSON())."))
+		return fail(fiber.StatusBadRequest, "invalid_subscription", "endpoint, keys.p256dh and keys.auth are required (the browser's PushSubscription.toJSON()).")
 	}
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	ua := c.Get(fiber.HeaderUserAgent)
 	if len(ua) > 512 {
@@ -352,10 +339,10 @@ func (a *api) subscribe(c *fiber.Ctx) error {
 	}
 	id, created, err := a.store.SubscribePush(ctx, user, req.Endpoint, req.Keys.P256dh, req.Keys.Auth, ua)
 	if constraint, ok := pgerr.CheckViolation(err); ok {
-		return a.respond(c, fail(fiber.StatusBadRequest, "invalid_subscription", "%s", subscriptionProblem(constraint)))
+		return fail(fiber.StatusBadRequest, "invalid_subscription", "%s", subscriptionProblem(constraint))
 	}
 	if err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	status := fiber.StatusOK
 	if created {
@@ -376,27 +363,22 @@ func subscriptionProblem(constraint string) string {
 	return "The subscription is not valid."
 }
 
-func (a *api) unsubscribe(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	user, err := a.user(c)
-	if err != nil {
-		return a.respond(c, err)
-	}
+func (a *api) unsubscribe(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error {
 	var req struct {
 		Endpoint string `json:"endpoint"`
 	}
 	if err := body(c, &req); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	found, err := a.store.UnsubscribePush(ctx, user, req.Endpoint)
 	if err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	if !found {
-		return a.respond(c, fail(fiber.StatusNotFound, "no_subscription", "No subscription with that endpoint for this user."))
+		return fail(fiber.StatusNotFound, "no_subscription", "No subscription with that endpoint for this user.")
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -405,23 +387,18 @@ func (a *api) unsubscribe(c *fiber.Ctx) error {
 // GDPR
 
 // export answers with a ZIP of JSON files: every row of the user's, from one snapshot.
-func (a *api) export(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	user, err := a.user(c)
-	if err != nil {
-		return a.respond(c, err)
-	}
+func (a *api) export(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error {
 	if err := a.limit(ctx, user, "actions", actionsPerMinute, time.Minute); err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	// Buffered: a failure halfway must be a clean 500, never half a ZIP.
 	var buf bytes.Buffer
 	m, err := a.cfg.Account.Export(ctx, user, &buf)
 	if errors.Is(err, account.ErrNotFound) {
-		return a.respond(c, fail(fiber.StatusNotFound, "no_account", "This account does not exist (any more)."))
+		return fail(fiber.StatusNotFound, "no_account", "This account does not exist (any more).")
 	}
 	if err != nil {
-		return a.respond(c, err)
+		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/zip")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="flux-export-%s.zip"`, m.ExportedAt.Format("2006-01-02")))
@@ -430,13 +407,9 @@ func (a *api) export(c *fiber.Ctx) error {
 
 // erase deletes the account and everything in it. Idempotent: a retry after a lost answer
 // (the token is still valid for a while) answers 204 again.
-func (a *api) erase(c *fiber.Ctx) error {
-	user, err := a.user(c)
-	if err != nil {
-		return a.respond(c, err)
-	}
-	if err := a.cfg.Account.Delete(c.UserContext(), user); err != nil {
-		return a.respond(c, err)
+func (a *api) erase(ctx context.Context, c *fiber.Ctx, user uuid.UUID) error {
+	if err := a.cfg.Account.Delete(ctx, user); err != nil {
+		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -42,7 +42,7 @@ const (
 	endpoint = "https://push.example.test/send/abc"
 )
 
-var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 type env struct {
 	app  *fiber.App
@@ -122,6 +122,11 @@ func (e *env) do(t *testing.T, method, path, tok, body string) response {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return e.send(t, req)
+}
+
+func (e *env) send(t *testing.T, req *http.Request) response {
+	t.Helper()
 	res, err := e.app.Test(req, 10000)
 	if err != nil {
 		t.Fatal(err)
@@ -340,8 +345,8 @@ func TestPushSubscriptions(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+bobTok)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
-	if res, err := e.app.Test(req, 10000); err != nil || res.StatusCode != 415 {
-		t.Fatalf("a gzip body: %v %v, want 415", res.StatusCode, err)
+	if res := e.send(t, req); res.status != 415 {
+		t.Fatalf("a gzip body: %d %s, want 415", res.status, res.body)
 	}
 	if n := e.one(t, `select count(*)::text from public.push_subscriptions where user_id = $1`, bob); n != "0" {
 		t.Fatalf("bob has %s subscriptions after a refused body", n)
@@ -425,43 +430,32 @@ func TestExportAndErasure(t *testing.T) {
 func TestCORS(t *testing.T) {
 	t.Parallel()
 	e := setup(t, func(c *userapi.Config) { c.AllowOrigins = "https://app.flux.example" })
-	send := func(method, origin string, header map[string]string) *http.Response {
-		req := httptest.NewRequest(method, "/v1/account/export", nil)
+	send := func(e *env, method, path, origin string, header map[string]string) response {
+		req := httptest.NewRequest(method, path, nil)
 		req.Header.Set("Origin", origin)
 		for k, v := range header {
 			req.Header.Set(k, v)
 		}
-		res, err := e.app.Test(req, 10000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res
+		return e.send(t, req)
 	}
-	pre := send(http.MethodOptions, "https://app.flux.example", map[string]string{
+	pre := send(e, http.MethodOptions, "/v1/account/export", "https://app.flux.example", map[string]string{
 		"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
-	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "https://app.flux.example" ||
-		!strings.Contains(strings.ToLower(pre.Header.Get("Access-Control-Allow-Headers")), "authorization") {
-		t.Fatalf("preflight: %d %v", pre.StatusCode, pre.Header)
+	if pre.status != http.StatusNoContent || pre.header.Get("Access-Control-Allow-Origin") != "https://app.flux.example" ||
+		!strings.Contains(strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight: %d %v", pre.status, pre.header)
 	}
-	res := send(http.MethodGet, "https://app.flux.example", nil)
-	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("Access-Control-Allow-Origin") != "https://app.flux.example" {
-		t.Fatalf("request without a token: %d %v", res.StatusCode, res.Header)
+	res := send(e, http.MethodGet, "/v1/account/export", "https://app.flux.example", nil)
+	if res.status != http.StatusUnauthorized || res.header.Get("Access-Control-Allow-Origin") != "https://app.flux.example" {
+		t.Fatalf("request without a token: %d %v", res.status, res.header)
 	}
-	if got := send(http.MethodOptions, "https://evil.example", map[string]string{"Access-Control-Request-Method": "GET"}).Header.Get("Access-Control-Allow-Origin"); got != "" {
+	evil := send(e, http.MethodOptions, "/v1/account/export", "https://evil.example", map[string]string{"Access-Control-Request-Method": "GET"})
+	if got := evil.header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Fatalf("another origin was granted %q", got)
 	}
 
 	open := setup(t) // no list: any origin
-	req := httptest.NewRequest(http.MethodOptions, "/v1/phone/verification", nil)
-	req.Header.Set("Origin", "http://localhost:5173")
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	res, err := open.app.Test(req, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Fatalf("default preflight: %d %v", res.StatusCode, res.Header)
+	res = send(open, http.MethodOptions, "/v1/phone/verification", "http://localhost:5173", map[string]string{"Access-Control-Request-Method": "POST"})
+	if res.status != http.StatusNoContent || res.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("default preflight: %d %v", res.status, res.header)
 	}
 }

@@ -11,6 +11,10 @@
 // replays change nothing; the reply (TwiML) is the same for a replay as for the first delivery.
 // Status callbacks go through store.RecordDelivery, which never moves a status backwards, so a
 // replayed or out-of-order callback changes nothing either.
+//
+// With tracing on, each Twilio request is a server span named by its route (traced), with the
+// store call that records an answer (answer.record) or a delivery status (delivery.record) as
+// its child.
 package webhook
 
 import (
@@ -34,8 +38,14 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/twilio/twilio-go/client"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flux-companion/flux/listener/reminder"
+	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/sql/pgerr"
 	"github.com/flux-companion/flux/sql/store"
 )
@@ -97,12 +107,12 @@ func New(cfg Config) *fiber.App {
 		// Without the signing key every request would check against an empty key, which anyone
 		// can compute: refuse them all, and say why.
 		app.All("/webhooks/twilio/*", func(c *fiber.Ctx) error {
-			h.count(webhookKind(c.Path()), "disabled")
+			h.count(c, webhookKind(c.Path()), "disabled")
 			return fiber.NewError(fiber.StatusNotFound, "Twilio webhooks are off: TWILIO_AUTH_TOKEN is not set")
 		})
 		return app
 	}
-	tw := app.Group("/webhooks/twilio", h.verify)
+	tw := app.Group("/webhooks/twilio", h.traced, h.verify)
 	tw.Post("/whatsapp", h.whatsapp)
 	tw.Post("/voice", h.voice)
 	tw.Post("/status", h.status)
@@ -132,23 +142,23 @@ func (h *handlers) verify(c *fiber.Ctx) error {
 	kind := webhookKind(c.Path())
 	sig := c.Get("X-Twilio-Signature")
 	if sig == "" {
-		h.count(kind, "forbidden")
+		h.count(c, kind, "forbidden")
 		return fiber.NewError(fiber.StatusForbidden, "missing X-Twilio-Signature")
 	}
 	// Twilio sends one signature. With several, which one is checked would depend on who reads
 	// them (a proxy may check the last, this the first): refuse the ambiguity.
 	if len(c.Request().Header.PeekAll("X-Twilio-Signature")) > 1 {
-		h.count(kind, "forbidden")
+		h.count(c, kind, "forbidden")
 		return fiber.NewError(fiber.StatusForbidden, "more than one X-Twilio-Signature")
 	}
 	// The body as sent, never inflated (parseForm says why).
 	form, err := parseForm(c.Get(fiber.HeaderContentType), c.Get(fiber.HeaderContentEncoding), c.Request().Body())
 	if err != nil {
-		h.count(kind, "malformed")
+		h.count(c, kind, "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
 	if !signed(&h.validator, h.base+c.OriginalURL(), form, sig) {
-		h.count(kind, "forbidden")
+		h.count(c, kind, "forbidden")
 		return fiber.NewError(fiber.StatusForbidden, "signature does not match")
 	}
 	c.Locals("form", form)
@@ -193,7 +203,7 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 	form := c.Locals("form").(url.Values)
 	from, sid, ok := whatsAppSender(form)
 	if !ok {
-		h.count("whatsapp", "malformed")
+		h.count(c, "whatsapp", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, "From must be whatsapp:+<E.164 number> and MessageSid a Twilio message SID")
 	}
 	// Every message is recorded once, first; a replay (Twilio retries, also late) gets the reply
@@ -203,7 +213,7 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		return err
 	}
 	if prior != store.InboundNew && prior != store.InboundReceived && prior != store.InboundUnknown {
-		h.count("whatsapp", store.Duplicate)
+		h.count(c, "whatsapp", store.Duplicate)
 		return h.replay(c, from, prior)
 	}
 	settle := func(outcome string) error {
@@ -220,7 +230,7 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		if err := settle(store.ReceiptOptedOut); err != nil {
 			return err
 		}
-		h.count("whatsapp", "opted_out")
+		h.count(c, "whatsapp", "opted_out")
 		logger(c, h.cfg.Log).InfoContext(ctx, "whatsapp opt-out")
 		return message(c, reminder.OptedOut)
 	}
@@ -240,7 +250,7 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		if err := settle(store.ReceiptNoReminder); err != nil {
 			return err
 		}
-		h.count("whatsapp", "no_reminder")
+		h.count(c, "whatsapp", "no_reminder")
 		return message(c, reminder.NoReminder)
 	}
 	offer := reminder.Offer{Reschedule: waiting.OfferReschedule, Snooze: waiting.SnoozesLeft > 0}
@@ -248,14 +258,17 @@ func (h *handlers) whatsapp(c *fiber.Ctx) error {
 		if err := settle(store.ReceiptUnrecognised); err != nil {
 			return err
 		}
-		h.count("whatsapp", "unrecognised")
+		h.count(c, "whatsapp", "unrecognised")
 		return message(c, offer.ReplyHint())
 	}
-	result, err := h.cfg.Store.RecordResponse(ctx, waiting.TaskID, string(answer), "whatsapp", sid)
+	trace.SpanFromContext(ctx).SetAttributes(tracing.TaskIDKey.String(waiting.TaskID))
+	result, err := record(ctx, "answer.record", func(ctx context.Context) (string, error) {
+		return h.cfg.Store.RecordResponse(ctx, waiting.TaskID, string(answer), "whatsapp", sid)
+	}, tracing.TaskIDKey.String(waiting.TaskID), tracing.AnswerKey.String(string(answer)), tracing.ChannelKey.String("whatsapp"))
 	if err != nil {
 		return err
 	}
-	h.count("whatsapp", result)
+	h.count(c, "whatsapp", result)
 	logger(c, h.cfg.Log).InfoContext(ctx, "whatsapp reply", "task_id", waiting.TaskID, "response", answer, "result", result)
 	switch result {
 	case store.NotPending:
@@ -297,25 +310,28 @@ func (h *handlers) voice(c *fiber.Ctx) error {
 	task := c.Query("task")
 	callSid, ok := voiceCall(task, form)
 	if !ok {
-		h.count("voice", "malformed")
+		h.count(c, "voice", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, "a task id in the URL and a Twilio CallSid are required")
 	}
 	digits := form.Get("Digits")
 	response, ok := reminder.ParseDigit(digits)
 	if !ok {
-		h.count("voice", "unrecognised")
+		h.count(c, "voice", "unrecognised")
 		return say(c, "Sorry, I did not catch that. Goodbye.")
 	}
 	// One call answers once per digit: CallSid plus the digit is the event's id.
-	result, err := h.cfg.Store.RecordResponse(c.UserContext(), task, string(response), "call", callSid+":"+digits)
+	trace.SpanFromContext(c.UserContext()).SetAttributes(tracing.TaskIDKey.String(task))
+	result, err := record(c.UserContext(), "answer.record", func(ctx context.Context) (string, error) {
+		return h.cfg.Store.RecordResponse(ctx, task, string(response), "call", callSid+":"+digits)
+	}, tracing.TaskIDKey.String(task), tracing.AnswerKey.String(string(response)), tracing.ChannelKey.String("call"))
 	if pgerr.NotFound(err) {
-		h.count("voice", "unknown_task")
+		h.count(c, "voice", "unknown_task")
 		return say(c, "Sorry, that reminder no longer exists. Goodbye.")
 	}
 	if err != nil {
 		return err
 	}
-	h.count("voice", result)
+	h.count(c, "voice", result)
 	logger(c, h.cfg.Log).InfoContext(c.UserContext(), "voice answer", "task_id", task, "response", response, "result", result)
 	switch result {
 	case store.NotPending:
@@ -371,19 +387,25 @@ var (
 func (h *handlers) status(c *fiber.Ctx) error {
 	d, err := deliveryStatus(c.Locals("form").(url.Values))
 	if err != nil {
-		h.count("status", "malformed")
+		h.count(c, "status", "malformed")
 		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
 	channel, sid, st, code := d.channel, d.sid, d.status, d.code
 	if transient[st] {
-		h.count("status", "ignored")
+		h.count(c, "status", "ignored")
 		return c.SendStatus(fiber.StatusNoContent)
 	}
-	result, err := h.cfg.Store.RecordDelivery(c.UserContext(), sid, st, code)
+	attrs := []attribute.KeyValue{tracing.ChannelKey.String(channel), attribute.String("flux.delivery.status", st)}
+	if code != 0 {
+		attrs = append(attrs, attribute.Int("flux.twilio.error_code", code)) // Twilio's error, e.g. 63016
+	}
+	result, err := record(c.UserContext(), "delivery.record", func(ctx context.Context) (string, error) {
+		return h.cfg.Store.RecordDelivery(ctx, sid, st, code)
+	}, attrs...)
 	if err != nil {
 		return err
 	}
-	h.count("status", result)
+	h.count(c, "status", result)
 	if result != store.DeliveryStale && h.cfg.Counter != nil {
 		h.cfg.Counter.Delivery(channel, st)
 	}
@@ -436,10 +458,83 @@ func webhookKind(path string) string {
 	return "other"
 }
 
-func (h *handlers) count(kind, result string) {
+// count counts a webhook's result (metrics) and names it on the request's span.
+func (h *handlers) count(c *fiber.Ctx, kind, result string) {
 	if h.cfg.Counter != nil {
 		h.cfg.Counter.Webhook(kind, result)
 	}
+	trace.SpanFromContext(c.UserContext()).SetAttributes(tracing.ResultKey.String(result))
+}
+
+// traced makes a Twilio webhook request a server span named by its route ("POST
+// /webhooks/twilio/whatsapp"), continuing the caller's trace when the request carries a W3C
+// traceparent, with the method, the route, the status and the result (count). The handler's
+// context is the span's, so the store calls under it and the lines it logs are in the trace.
+// Nothing from the form goes in: no number, no SID, no text. Tracing off, it does nothing.
+func (h *handlers) traced(c *fiber.Ctx) error {
+	if !tracing.Enabled() {
+		return c.Next()
+	}
+	route := "/webhooks/twilio/*"
+	if kind := webhookKind(c.Path()); kind != "other" {
+		route = "/webhooks/twilio/" + kind
+	}
+	method := c.Method()
+	ctx := otel.GetTextMapPropagator().Extract(c.UserContext(), headerCarrier{c})
+	ctx, span := tracing.StartWith(ctx, method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.HTTPRoute(route)))
+	c.SetUserContext(ctx)
+	ended := false
+	defer func() {
+		if !ended { // a panic on its way to the recover middleware: that request's 500
+			span.SetAttributes(semconv.HTTPResponseStatusCode(fiber.StatusInternalServerError), tracing.ErrorTypeKey.String("panic"))
+			span.SetStatus(codes.Error, "panic")
+			span.End()
+		}
+	}()
+	err := c.Next()
+	ended = true
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = fiber.StatusInternalServerError
+		if fe, ok := errors.AsType[*fiber.Error](err); ok {
+			status = fe.Code
+		}
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 { // a server span fails on 5xx only (the HTTP conventions)
+		typ := strconv.Itoa(status)
+		if err != nil {
+			typ = tracing.ErrorType(err)
+		}
+		span.SetAttributes(tracing.ErrorTypeKey.String(typ))
+		span.SetStatus(codes.Error, typ)
+	}
+	span.End()
+	return err
+}
+
+// headerCarrier reads a request's headers for the trace context propagator.
+type headerCarrier struct{ c *fiber.Ctx }
+
+func (h headerCarrier) Get(key string) string { return h.c.Get(key) }
+func (h headerCarrier) Set(string, string)    {}
+func (h headerCarrier) Keys() []string {
+	var keys []string
+	h.c.Request().Header.VisitAll(func(k, _ []byte) { keys = append(keys, string(k)) })
+	return keys
+}
+
+// record runs a store call that records what a webhook said (an answer, a delivery status)
+// in a span called name with attrs, and the store's result.
+func record(ctx context.Context, name string, f func(context.Context) (string, error), attrs ...attribute.KeyValue) (string, error) {
+	ctx, span := tracing.Start(ctx, name, attrs...)
+	result, err := f(ctx)
+	if err == nil {
+		span.SetAttributes(tracing.ResultKey.String(result))
+	}
+	tracing.End(span, err)
+	return result, err
 }
 
 func message(c *fiber.Ctx, text string) error { return twiml(c, "Message", text) }

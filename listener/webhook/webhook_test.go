@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flux-companion/flux/listener/metrics"
+	"github.com/flux-companion/flux/listener/tracing/tracingtest"
 	"github.com/flux-companion/flux/listener/twiliofake"
 	"github.com/flux-companion/flux/listener/webhook"
 	"github.com/flux-companion/flux/sql/pgtest"
@@ -377,5 +378,34 @@ func TestAPanickingHandlerIsOneFailedRequest(t *testing.T) {
 		if resp.StatusCode != want.code {
 			t.Fatalf("%s: %d, want %d", want.path, resp.StatusCode, want.code)
 		}
+	}
+}
+
+// A Twilio request is a server span named by its route, continuing the caller's trace when the
+// request carries a W3C traceparent; a refused one too, with its status. (Not parallel: the
+// tracer provider is global.)
+func TestAWebhookIsASpanOfTheCallersTrace(t *testing.T) {
+	spans := tracingtest.Export(t)
+	e := setup(t)
+	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	req, err := http.NewRequest(http.MethodPost, e.base+"/webhooks/twilio/voice?task="+e.taskID, strings.NewReader("Digits=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("traceparent", "00-"+traceID+"-"+parentID+"-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("unsigned request: %d", resp.StatusCode)
+	}
+	sp := tracingtest.WaitSpan(t, spans, 10*time.Second, "POST /webhooks/twilio/voice", nil)
+	if sp.TraceID != traceID || sp.ParentSpanID != parentID || sp.Kind != "server" ||
+		sp.Attributes["http.response.status_code"] != int64(http.StatusForbidden) || sp.Attributes["http.route"] != "/webhooks/twilio/voice" ||
+		sp.Attributes["flux.result"] != "forbidden" || sp.Status.Code != "unset" {
+		t.Errorf("span %+v, want a server span of trace %s under %s, 403, not failed", sp, traceID, parentID)
 	}
 }

@@ -1,6 +1,7 @@
 package webpushclient
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -52,12 +53,8 @@ func (c Config) Send(ctx context.Context, sub webpush.Subscription, payload []by
 	if subscriber == "" || c.VAPIDPublicKey == "" || c.VAPIDPrivateKey == "" {
 		return 0, errors.New("webpush: Config needs VAPIDPublicKey, VAPIDPrivateKey and Subscriber")
 	}
-	client := c.HTTPClient
-	if client == nil {
-		client = defaultClient
-	}
 	resp, err := webpush.SendNotificationWithContext(ctx, payload, &sub, &webpush.Options{
-		HTTPClient:      doer{client},
+		HTTPClient:      doer{cmp.Or(c.HTTPClient, defaultClient)},
 		Subscriber:      subscriber,
 		TTL:             c.TTL,
 		Urgency:         urgency,

@@ -2,6 +2,7 @@ package webpushclient_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,42 +183,34 @@ func TestRetryAfterOutageDelivers(t *testing.T) {
 
 func TestSendWithoutAnAnswer(t *testing.T) {
 	t.Parallel()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, tc := range []struct {
 		name    string
-		arrange func(t *testing.T, fake *pushfake.Server, cfg *webpushclient.Config) (context.Context, []byte)
+		arrange func(fake *pushfake.Server, cfg *webpushclient.Config)
+		ctx     context.Context // nil: context.Background()
+		payload string          // "": "x"
 		want    webpushclient.Outcome
 	}{
-		{"push service down", func(_ *testing.T, f *pushfake.Server, _ *webpushclient.Config) (context.Context, []byte) {
-			f.Close()
-			return context.Background(), []byte("x")
-		}, webpushclient.Retry},
-		{"cancelled", func(*testing.T, *pushfake.Server, *webpushclient.Config) (context.Context, []byte) {
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			return ctx, []byte("x")
-		}, webpushclient.Retry},
-		{"certificate not trusted", func(_ *testing.T, _ *pushfake.Server, c *webpushclient.Config) (context.Context, []byte) {
-			c.HTTPClient = nil // the default client does not trust the fake
-			return context.Background(), []byte("x")
-		}, webpushclient.Retry},
-		{"payload over 4 KB", func(*testing.T, *pushfake.Server, *webpushclient.Config) (context.Context, []byte) {
-			return context.Background(), bytes.Repeat([]byte("a"), 4096)
-		}, webpushclient.Failed},
-		{"no subscriber", func(_ *testing.T, _ *pushfake.Server, c *webpushclient.Config) (context.Context, []byte) {
-			c.Subscriber = "mailto:"
-			return context.Background(), []byte("x")
-		}, webpushclient.Failed},
-		{"malformed VAPID key", func(_ *testing.T, _ *pushfake.Server, c *webpushclient.Config) (context.Context, []byte) {
-			c.VAPIDPrivateKey = "not base64!"
-			return context.Background(), []byte("x")
-		}, webpushclient.Failed},
+		{name: "push service down", want: webpushclient.Retry, arrange: func(f *pushfake.Server, _ *webpushclient.Config) { f.Close() }},
+		{name: "cancelled", ctx: cancelled, want: webpushclient.Retry},
+		{name: "certificate not trusted", want: webpushclient.Retry,
+			arrange: func(_ *pushfake.Server, c *webpushclient.Config) { c.HTTPClient = nil }}, // the default client does not trust the fake
+		{name: "payload over 4 KB", payload: strings.Repeat("a", 4096), want: webpushclient.Failed},
+		{name: "no subscriber", want: webpushclient.Failed,
+			arrange: func(_ *pushfake.Server, c *webpushclient.Config) { c.Subscriber = "mailto:" }},
+		{name: "malformed VAPID key", want: webpushclient.Failed,
+			arrange: func(_ *pushfake.Server, c *webpushclient.Config) { c.VAPIDPrivateKey = "not base64!" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fake, cfg := setup(t)
 			sub := fake.NewSubscription()
-			ctx, payload := tc.arrange(t, fake, &cfg)
+			if tc.arrange != nil {
+				tc.arrange(fake, &cfg)
+			}
 
+			ctx, payload := cmp.Or(tc.ctx, context.Background()), []byte(cmp.Or(tc.payload, "x"))
 			status, err := cfg.Send(ctx, subscription(sub), payload, webpush.UrgencyNormal)
 			if status != 0 || err == nil {
 				t.Fatalf("Send = %d, %v; want no answer and an error", status, err)

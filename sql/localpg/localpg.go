@@ -15,9 +15,11 @@ package localpg
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -71,19 +73,11 @@ type Cluster struct {
 }
 
 // BinDir is where the PostgreSQL 15 binaries are: $FLUX_PG_BINDIR, else DefaultBinDir.
-func BinDir() string {
-	if dir := os.Getenv("FLUX_PG_BINDIR"); dir != "" {
-		return dir
-	}
-	return DefaultBinDir
-}
+func BinDir() string { return cmp.Or(os.Getenv("FLUX_PG_BINDIR"), DefaultBinDir) }
 
 // Start initializes (when needed) and starts a cluster, and returns once it accepts connections.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	binDir := opts.BinDir
-	if binDir == "" {
-		binDir = BinDir()
-	}
+	binDir := cmp.Or(opts.BinDir, BinDir())
 	for _, bin := range []string{"initdb", "postgres"} {
 		if _, err := os.Stat(filepath.Join(binDir, bin)); err != nil {
 			return nil, fmt.Errorf("localpg: %s not found in %s (install postgresql-15: make setup): %w", bin, binDir, err)
@@ -139,15 +133,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		"max_wal_senders":             "10",
 		"max_replication_slots":       "10",
 		"shared_preload_libraries":    "pg_cron",
-		"cron.database_name":          "postgres",
+		"cron.database_name":          cmp.Or(opts.CronDatabase, "postgres"),
 		"cron.use_background_workers": "on",
 		"max_worker_processes":        "16",
 		"max_connections":             "200",
 		"timezone":                    "UTC",
 		"log_min_messages":            "warning",
-	}
-	if opts.CronDatabase != "" {
-		settings["cron.database_name"] = opts.CronDatabase
 	}
 	if !opts.Durable {
 		// synchronous_commit stays on, as on Supabase: with it off a commit reaches the WAL
@@ -156,9 +147,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		settings["fsync"] = "off"
 		settings["full_page_writes"] = "off"
 	}
-	for k, v := range opts.Settings {
-		settings[k] = v
-	}
+	maps.Copy(settings, opts.Settings)
 
 	// A free port can be taken by someone else between probing and binding: retry a few times.
 	var lastErr error
@@ -193,9 +182,6 @@ func (c *Cluster) SocketDir() string { return c.socketDir }
 
 // DataDir is the cluster's data directory.
 func (c *Cluster) DataDir() string { return c.dataDir }
-
-// LogPath is the server log.
-func (c *Cluster) LogPath() string { return c.logPath }
 
 // Stop shuts the server down (fast shutdown: open sessions are ended) and, for a throwaway
 // cluster, removes its directory. It is safe to call more than once.

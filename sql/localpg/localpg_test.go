@@ -40,11 +40,7 @@ func TestStartConfiguresLikeSupabase(t *testing.T) {
 	ctx := context.Background()
 	c := start(t, Options{})
 
-	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, c)
 	for setting, want := range map[string]string{
 		"wal_level":                "logical",
 		"shared_preload_libraries": "pg_cron",
@@ -114,7 +110,9 @@ func TestPersistentDataDirKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec1(t, c, "create table kept (v text); insert into kept values ('still here')")
+	if _, err := connect(t, c).Exec(ctx, "create table kept (v text); insert into kept values ('still here')"); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +120,7 @@ func TestPersistentDataDirKeepsData(t *testing.T) {
 		t.Fatalf("Stop removed a persistent data directory: %v", err)
 	}
 
-	c = start(t, opts)
-	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, start(t, opts))
 	var v string
 	if err := conn.QueryRow(ctx, "select v from kept").Scan(&v); err != nil || v != "still here" {
 		t.Fatalf("after restart: %q, %v", v, err)
@@ -214,17 +207,15 @@ func start(t *testing.T, opts Options) *Cluster {
 	return c
 }
 
-func exec1(t *testing.T, c *Cluster, sql string) {
+// connect opens a connection to c's postgres database, closed when the test ends.
+func connect(t *testing.T, c *Cluster) *pgx.Conn {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+	conn, err := pgx.Connect(context.Background(), c.ConnString("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
 
 // reachableTempDir is a temporary directory the postgres OS user can enter (t.TempDir's parent

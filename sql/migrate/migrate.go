@@ -8,6 +8,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -41,10 +42,7 @@ const lockKey = 0x666c7578 // "flux"
 
 // Up brings the database at databaseURL to the latest migration. It returns the version reached.
 func Up(ctx context.Context, databaseURL string, opts Options) (uint, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := cmp.Or(opts.Logger, slog.Default())
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: parse database URL: %w", err)

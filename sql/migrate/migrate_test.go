@@ -3,7 +3,6 @@ package migrate_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -22,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 func TestUpLocalReachesLatestAndIsIdempotent(t *testing.T) {
 	t.Parallel()
@@ -38,21 +37,14 @@ func TestUpLocalReachesLatestAndIsIdempotent(t *testing.T) {
 			t.Fatalf("run %d: version %d, want %d", i+1, got, want)
 		}
 	}
-	conn := connect(t, url)
-	var tables int
-	if err := conn.QueryRow(ctx, `select count(*) from pg_tables where schemaname = 'public'`).Scan(&tables); err != nil {
-		t.Fatal(err)
-	}
-	if tables != 9 {
+	conn := pgtest.Conn(t, url)
+	if tables := value[int](t, conn, `select count(*) from pg_tables where schemaname = 'public'`); tables != 9 {
 		t.Errorf("public has %d tables, want the 9 of docs/product.md", tables)
 	}
-	var history string
-	if err := conn.QueryRow(ctx, `select to_regclass('flux.schema_migrations')::text`).Scan(&history); err != nil || history == "" {
-		t.Errorf("migration history not in flux.schema_migrations: %q %v", history, err)
+	if !value[bool](t, conn, `select to_regclass('flux.schema_migrations') is not null`) {
+		t.Error("migration history not in flux.schema_migrations")
 	}
-	var public bool
-	_ = conn.QueryRow(ctx, `select to_regclass('public.schema_migrations') is not null`).Scan(&public)
-	if public {
+	if value[bool](t, conn, `select to_regclass('public.schema_migrations') is not null`) {
 		t.Error("a schema_migrations table appeared in the exposed public schema")
 	}
 }
@@ -61,7 +53,7 @@ func TestUpLocalRefusesASupabaseProject(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.EmptyDB(t)
-	conn := connect(t, url)
+	conn := pgtest.Conn(t, url)
 	// What GoTrue leaves in every Supabase project.
 	if _, err := conn.Exec(ctx, `create schema auth; create table auth.schema_migrations (version text primary key)`); err != nil {
 		t.Fatal(err)
@@ -70,9 +62,7 @@ func TestUpLocalRefusesASupabaseProject(t *testing.T) {
 	if !errors.Is(err, bootstrap.ErrSupabase) {
 		t.Fatalf("err = %v, want ErrSupabase", err)
 	}
-	var touched bool
-	_ = conn.QueryRow(ctx, `select to_regclass('auth.users') is not null or to_regnamespace('flux') is not null`).Scan(&touched)
-	if touched {
+	if value[bool](t, conn, `select to_regclass('auth.users') is not null or to_regnamespace('flux') is not null`) {
 		t.Error("the refused run still changed the database")
 	}
 }
@@ -85,9 +75,7 @@ func TestUpWithoutLocalNeedsASupabaseDatabase(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--local") {
 		t.Fatalf("err = %v, want advice to use --local", err)
 	}
-	var touched bool
-	_ = connect(t, url).QueryRow(ctx, `select to_regnamespace('flux') is not null`).Scan(&touched)
-	if touched {
+	if value[bool](t, pgtest.Conn(t, url), `select to_regnamespace('flux') is not null`) {
 		t.Error("the refused run still changed the database")
 	}
 }
@@ -98,14 +86,14 @@ func TestUpWithoutLocalOnASupabaseLikeDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.EmptyDB(t)
-	if err := bootstrap.Apply(ctx, connect(t, url)); err != nil {
+	if err := bootstrap.Apply(ctx, pgtest.Conn(t, url)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := migrate.Up(ctx, url, migrate.Options{Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
 	// Not a local database: the development time warp stays off.
-	_, err := connect(t, url).Exec(ctx, `select flux.set_time_warp(interval '1 hour')`)
+	_, err := pgtest.Conn(t, url).Exec(ctx, `select flux.set_time_warp(interval '1 hour')`)
 	if err == nil || !strings.Contains(err.Error(), "time warp is disabled") {
 		t.Fatalf("time warp on a non-local database: err = %v, want it refused", err)
 	}
@@ -124,14 +112,14 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cluster.Stop() })
-	if _, err := connect(t, cluster.ConnString("postgres")).Exec(ctx, "create database flux_cron"); err != nil {
+	if _, err := pgtest.Conn(t, cluster.ConnString("postgres")).Exec(ctx, "create database flux_cron"); err != nil {
 		t.Fatal(err)
 	}
 	url := cluster.ConnString("flux_cron")
 	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet, Version: supabase.Baseline}); err != nil {
 		t.Fatal(err)
 	}
-	conn := connect(t, url)
+	conn := pgtest.Conn(t, url)
 	var ownID int64
 	if err := conn.QueryRow(ctx, `select cron.schedule('project-own', '5 4 * * *', 'select 1')`).Scan(&ownID); err != nil {
 		t.Fatal(err)
@@ -139,10 +127,7 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 	if _, err := migrate.Up(ctx, url, migrate.Options{Local: true, Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
-	var schema string
-	if err := conn.QueryRow(ctx, `select extnamespace::regnamespace::text from pg_extension where extname = 'pg_cron'`).Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
+	schema := value[string](t, conn, `select extnamespace::regnamespace::text from pg_extension where extname = 'pg_cron'`)
 	if schema != "pg_catalog" {
 		t.Errorf("pg_cron lives in %s, want pg_catalog", schema)
 	}
@@ -205,10 +190,7 @@ func TestCronJobsInTheCronDatabase(t *testing.T) {
 		t.Errorf("run history after the purge: %v, want only each job's latest run (1003, 1004)", kept)
 	}
 	// A new job takes a fresh id: the id sequence moved past the jobs carried over.
-	var next int64
-	if err := conn.QueryRow(ctx, `select cron.schedule('after-upgrade', '1 1 * * *', 'select 1')`).Scan(&next); err != nil {
-		t.Fatalf("schedule after the upgrade: %v", err)
-	}
+	next := value[int64](t, conn, `select cron.schedule('after-upgrade', '1 1 * * *', 'select 1')`)
 	for _, j := range jobs {
 		if j.id == next {
 			t.Errorf("a job scheduled after the upgrade reuses id %d of %s", next, j.name)
@@ -220,7 +202,7 @@ func TestUpReportsAFailedMigrationAsDirty(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.EmptyDB(t)
-	conn := connect(t, url)
+	conn := pgtest.Conn(t, url)
 	// Sabotage: a table the first migration wants to create already exists.
 	if err := bootstrap.Apply(ctx, conn); err != nil {
 		t.Fatal(err)
@@ -233,9 +215,7 @@ func TestUpReportsAFailedMigrationAsDirty(t *testing.T) {
 		t.Fatalf("err = %v, want the failing statement's error", err)
 	}
 	// The failed migration ran as one transaction: none of it stayed.
-	var users bool
-	_ = conn.QueryRow(ctx, `select to_regclass('public.users') is not null`).Scan(&users)
-	if users {
+	if value[bool](t, conn, `select to_regclass('public.users') is not null`) {
 		t.Error("a failed migration left part of its work behind")
 	}
 	// The next run says what happened instead of guessing.
@@ -254,11 +234,7 @@ func TestSeedIsRepeatable(t *testing.T) {
 			t.Fatalf("seed run %d: %v", i+1, err)
 		}
 	}
-	var users int
-	if err := connect(t, url).QueryRow(ctx, `select count(*) from public.users where email like '%@demo.flux.local'`).Scan(&users); err != nil {
-		t.Fatal(err)
-	}
-	if users != 2 {
+	if users := value[int](t, pgtest.Conn(t, url), `select count(*) from public.users where email like '%@demo.flux.local'`); users != 2 {
 		t.Fatalf("%d demo users after seeding twice, want 2", users)
 	}
 }
@@ -280,12 +256,12 @@ func latestVersion(t *testing.T) uint {
 	return uint(latest)
 }
 
-func connect(t *testing.T, url string) *pgx.Conn {
+// value is what a query of one row and one column returns.
+func value[T any](t *testing.T, conn *pgx.Conn, query string) T {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
+	var v T
+	if err := conn.QueryRow(context.Background(), query).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", query, err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return v
 }

@@ -16,7 +16,6 @@ package pgtest
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -91,11 +90,15 @@ func PoolOn(t testing.TB, url string) *pgxpool.Pool {
 	return pool
 }
 
-// Cluster returns the throwaway cluster, or nil when tests run against DATABASE_URL.
-func Cluster(t testing.TB) *localpg.Cluster {
+// Conn returns a connection to the database at url, closed at cleanup.
+func Conn(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
-	ensure(t)
-	return srv.cluster
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
 
 func ensure(t testing.TB) {
@@ -152,7 +155,7 @@ func start(ctx context.Context) error {
 	if _, err := admin.Exec(ctx, "select pg_advisory_lock(7355608)"); err != nil {
 		return err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	_, err = migrate.Up(ctx, withDatabase(srv.adminURL, srv.template), migrate.Options{Local: true, Logger: quiet})
 	if _, uerr := admin.Exec(ctx, "select pg_advisory_unlock(7355608)"); uerr != nil && err == nil {
 		err = uerr

@@ -21,7 +21,7 @@ func TestDatabasesAreMigratedAndIsolated(t *testing.T) {
 	if a == b {
 		t.Fatalf("two tests share %s", a)
 	}
-	ca, cb := connect(t, a), connect(t, b)
+	ca, cb := Conn(t, a), Conn(t, b)
 	if _, err := ca.Exec(ctx, `insert into auth.users (id, email) values (gen_random_uuid(), 'only-in-a@test.flux.local')`); err != nil {
 		t.Fatalf("database is not migrated: %v", err)
 	}
@@ -49,7 +49,7 @@ func TestExistingServerFromDatabaseURL(t *testing.T) {
 		t.Fatalf("tests against DATABASE_URL failed: %v\n%s", err, out)
 	}
 
-	rows, err := connect(t, server.ConnString("postgres")).Query(ctx,
+	rows, err := Conn(t, server.ConnString("postgres")).Query(ctx,
 		`select datname from pg_database where datname not in ('postgres', 'template0', 'template1')`)
 	if err != nil {
 		t.Fatal(err)
@@ -61,14 +61,4 @@ func TestExistingServerFromDatabaseURL(t *testing.T) {
 	if len(left) > 0 {
 		t.Fatalf("databases left on the shared server: %v", left)
 	}
-}
-
-func connect(t *testing.T, url string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
 }

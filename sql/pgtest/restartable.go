@@ -2,7 +2,6 @@ package pgtest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,7 +33,7 @@ func NewRestartable(t testing.TB) *Restartable {
 	r.Start()
 	r.opts.Port = r.cluster.Port() // come back on the same address
 	t.Cleanup(func() { _ = r.cluster.Stop() })
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler)
 	if _, err := migrate.Up(context.Background(), r.URL(), migrate.Options{Local: true, Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}

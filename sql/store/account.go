@@ -22,7 +22,8 @@ var (
 	qCountAuthUser  = query("count_auth_user")
 )
 
-// UserTable is a table that holds users' rows, each owned through column Owner.
+// UserTable is a table that holds users' rows, each owned through column Owner (fields in the
+// query's column order).
 type UserTable struct {
 	Schema, Name, Owner string
 	Key                 []string // primary key columns, for a stable export order
@@ -36,25 +37,14 @@ func (t UserTable) owner() string { return pgx.Identifier{t.Owner}.Sanitize() }
 
 // UserExists reports whether user has a profile row.
 func (s *Store) UserExists(ctx context.Context, user uuid.UUID) (bool, error) {
-	var exists bool
-	if err := s.db.QueryRow(ctx, qUserExists, user).Scan(&exists); err != nil {
-		return false, fmt.Errorf("store: user exists: %w", err)
-	}
-	return exists, nil
+	return one[bool](ctx, s.db, "user exists", qUserExists, user)
 }
 
 // UserTables lists every table that holds a user's rows, from the catalog.
 func (s *Store) UserTables(ctx context.Context) ([]UserTable, error) {
-	rows, err := s.db.Query(ctx, qUserTables)
+	tables, err := collect(ctx, s.db, "list user tables", pgx.RowToStructByPos[UserTable], qUserTables)
 	if err != nil {
-		return nil, fmt.Errorf("store: list user tables: %w", err)
-	}
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UserTable, error) {
-		var t UserTable
-		return t, r.Scan(&t.Schema, &t.Name, &t.Owner, &t.Key)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: list user tables: %w", err)
+		return nil, err
 	}
 	if len(tables) == 0 {
 		// Not even public.users: the wrong database, and "nothing to export or erase" would be a lie.
@@ -125,25 +115,15 @@ func (s *Store) DeleteUserRows(ctx context.Context, tables []UserTable, user uui
 
 // LockAuthUser locks the auth user for an erasure: inserts that reference it wait, then fail.
 func (s *Store) LockAuthUser(ctx context.Context, user uuid.UUID) error {
-	if _, err := s.db.Exec(ctx, qLockAuthUser, user); err != nil {
-		return fmt.Errorf("store: lock auth user: %w", err)
-	}
-	return nil
+	return exec(ctx, s.db, "lock auth user", qLockAuthUser, user)
 }
 
 // DeleteAuthUser deletes the auth user; ON DELETE CASCADE removes what references it.
 func (s *Store) DeleteAuthUser(ctx context.Context, user uuid.UUID) error {
-	if _, err := s.db.Exec(ctx, qDeleteAuthUser, user); err != nil {
-		return fmt.Errorf("store: delete auth user: %w", err)
-	}
-	return nil
+	return exec(ctx, s.db, "delete auth user", qDeleteAuthUser, user)
 }
 
 // CountAuthUser is 1 while the auth user exists, else 0.
 func (s *Store) CountAuthUser(ctx context.Context, user uuid.UUID) (int64, error) {
-	var n int64
-	if err := s.db.QueryRow(ctx, qCountAuthUser, user).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count auth user: %w", err)
-	}
-	return n, nil
+	return one[int64](ctx, s.db, "count auth user", qCountAuthUser, user)
 }

@@ -66,28 +66,18 @@ func (s *Store) ClaimAgentRun(ctx context.Context, owner string, lease time.Dura
 
 // ExtendAgentRun renews a run's lease; false when it was lost.
 func (s *Store) ExtendAgentRun(ctx context.Context, messageID, owner string, lease time.Duration) (bool, error) {
-	var ok *bool
-	if err := s.db.QueryRow(ctx, qExtendAgentRun, messageID, owner, lease).Scan(&ok); err != nil {
-		return false, fmt.Errorf("store: extend agent run %s: %w", messageID, err)
-	}
-	return ok != nil && *ok, nil
+	ok, err := one[*bool](ctx, s.db, "extend agent run "+messageID, qExtendAgentRun, messageID, owner, lease)
+	return ok != nil && *ok, err
 }
 
 // ReleaseAgentRun hands an unfinished run back for the next claim.
 func (s *Store) ReleaseAgentRun(ctx context.Context, messageID, owner string) error {
-	if _, err := s.db.Exec(ctx, qReleaseAgentRun, messageID, owner); err != nil {
-		return fmt.Errorf("store: release agent run %s: %w", messageID, err)
-	}
-	return nil
+	return exec(ctx, s.db, "release agent run "+messageID, qReleaseAgentRun, messageID, owner)
 }
 
 // FailAgentRun ends a run that cannot be answered, leaving reply (or the default) for the user.
 func (s *Store) FailAgentRun(ctx context.Context, messageID, owner, reason, reply string) (bool, error) {
-	var ok bool
-	if err := s.db.QueryRow(ctx, qFailAgentRun, messageID, owner, reason, reply).Scan(&ok); err != nil {
-		return false, fmt.Errorf("store: fail agent run %s: %w", messageID, err)
-	}
-	return ok, nil
+	return one[bool](ctx, s.db, "fail agent run "+messageID, qFailAgentRun, messageID, owner, reason, reply)
 }
 
 // LoadTurn reads a run's input: its message, the conversation so far (at most history
@@ -102,50 +92,43 @@ func (s *Store) LoadTurn(ctx context.Context, run agentrun.Run, history int, hor
 	}
 	// One round trip for the rest: it is all read on every turn.
 	batch := &pgx.Batch{}
-	batch.Queue(qTurnHistory, in.ConversationID, run.MessageID, history).Query(func(rows pgx.Rows) error {
-		var err error
-		in.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.HistoryMessage, error) {
+	batch.Queue(qTurnHistory, in.ConversationID, run.MessageID, history).
+		Query(into(&in.History, func(r pgx.CollectableRow) (agentrun.HistoryMessage, error) {
 			var m agentrun.HistoryMessage
 			return m, r.Scan(&m.Role, &m.Content, &m.At)
-		})
-		return err
-	})
-	batch.Queue(qTurnCalendar, run.UserID, in.Now.Add(horizon)).Query(func(rows pgx.Rows) error {
-		var err error
-		in.Calendar, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.BookedTask, error) {
+		}))
+	batch.Queue(qTurnCalendar, run.UserID, in.Now.Add(horizon)).
+		Query(into(&in.Calendar, func(r pgx.CollectableRow) (agentrun.BookedTask, error) {
 			var t agentrun.BookedTask
 			return t, r.Scan(&t.ID, &t.Title, &t.ScheduledAt, &t.DurationMinutes, &t.Status, &t.GoalID)
-		})
-		return err
-	})
-	batch.Queue(qTurnGoals, run.UserID).Query(func(rows pgx.Rows) error {
-		var err error
-		in.Goals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.GoalRef, error) {
+		}))
+	batch.Queue(qTurnGoals, run.UserID).
+		Query(into(&in.Goals, func(r pgx.CollectableRow) (agentrun.GoalRef, error) {
 			var g agentrun.GoalRef
 			return g, r.Scan(&g.ID, &g.Title, &g.Status, &g.Tags, &g.ParentID, &g.PipelineOrder, &g.Plan)
-		})
-		return err
-	})
-	batch.Queue(qTurnOutcomes, run.UserID).Query(func(rows pgx.Rows) error {
-		var err error
-		in.Outcomes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.TaskOutcome, error) {
+		}))
+	batch.Queue(qTurnOutcomes, run.UserID).
+		Query(into(&in.Outcomes, func(r pgx.CollectableRow) (agentrun.TaskOutcome, error) {
 			var o agentrun.TaskOutcome
 			return o, r.Scan(&o.ScheduledAt, &o.Done, &o.Tags)
-		})
-		return err
-	})
-	batch.Queue(qTurnPatterns, run.UserID).Query(func(rows pgx.Rows) error {
-		var err error
-		in.Patterns, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (agentrun.Pattern, error) {
+		}))
+	batch.Queue(qTurnPatterns, run.UserID).
+		Query(into(&in.Patterns, func(r pgx.CollectableRow) (agentrun.Pattern, error) {
 			var p agentrun.Pattern
 			return p, r.Scan(&p.Type, &p.Description, &p.Data, &p.Confidence)
-		})
-		return err
-	})
+		}))
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return in, fmt.Errorf("store: turn context of message %s: %w", run.MessageID, err)
 	}
 	return in, nil
+}
+
+// into is a batch callback that collects the rows into *dst.
+func into[T any](dst *[]T, scan pgx.RowToFunc[T]) func(pgx.Rows) error {
+	return func(rows pgx.Rows) (err error) {
+		*dst, err = pgx.CollectRows(rows, scan)
+		return err
+	}
 }
 
 // ApplyTurn writes a turn and finishes its run in one transaction. It returns ErrLeaseLost,

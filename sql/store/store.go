@@ -1,7 +1,9 @@
 // Package store holds the service's queries: the SQL lives in queries/*.sql (embedded), each
-// behind a typed method. Listener and agent code talk to the database only through here, but for
-// the plumbing that is not a query of the data (the change feed's replication connection, the
-// hints' LISTEN/NOTIFY, the clock's warp) and the fixtures of the dev, demo and bench commands.
+// behind a typed method. The agents never reach the database (they read an agentrun.Input and
+// return an agentrun.Output, which the store loads and applies); the listener talks to it only
+// through here, but for the plumbing that is not a query of the data (the change feed's
+// replication connection and leader lock, the hints' LISTEN/NOTIFY, the clock's warp) and the
+// fixtures of the dev, demo and bench commands.
 package store
 
 import (
@@ -64,7 +66,38 @@ type Store struct{ db DBTX }
 // New returns a Store on db.
 func New(db DBTX) *Store { return &Store{db: db} }
 
-// Rung is the outcome of one claimed rung of a task's ladder.
+// one runs a query of one row and one column and returns the value. Errors, as those of exec
+// and collect, read "store: <what>: …".
+func one[T any](ctx context.Context, db DBTX, what, sql string, args ...any) (T, error) {
+	var v T
+	if err := db.QueryRow(ctx, sql, args...).Scan(&v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// exec runs a statement whose result is not read.
+func exec(ctx context.Context, db DBTX, what, sql string, args ...any) error {
+	if _, err := db.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
+}
+
+// collect runs a query and scans each of its rows with scan.
+func collect[T any](ctx context.Context, db DBTX, what string, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err == nil {
+		var out []T
+		if out, err = pgx.CollectRows(rows, scan); err == nil {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("store: %s: %w", what, err)
+}
+
+// Rung is the outcome of one claimed rung of a task's ladder (fields in the query's column order).
 type Rung struct {
 	TaskID, UserID string
 	From, Stage    string // the rung the task was at, and the rung taken (later after a backlog)
@@ -74,18 +107,7 @@ type Rung struct {
 
 // ClaimEscalations takes up to limit due rungs, one per task, and returns what became of each.
 func (s *Store) ClaimEscalations(ctx context.Context, limit int) ([]Rung, error) {
-	rows, err := s.db.Query(ctx, qClaimEscalations, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim escalations: %w", err)
-	}
-	rungs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rung, error) {
-		var g Rung
-		return g, r.Scan(&g.TaskID, &g.UserID, &g.From, &g.Stage, &g.Outcome, &g.Reason)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim escalations: %w", err)
-	}
-	return rungs, nil
+	return collect(ctx, s.db, "claim escalations", pgx.RowToStructByPos[Rung], qClaimEscalations, limit)
 }
 
 // PushSubscription is one browser of a user.
@@ -122,11 +144,7 @@ type OutboxItem struct {
 
 // ClaimOutbox leases up to limit outbox rows to owner for lease.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration, owner string) ([]OutboxItem, error) {
-	rows, err := s.db.Query(ctx, qClaimOutbox, limit, lease, owner)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim outbox: %w", err)
-	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxItem, error) {
+	return collect(ctx, s.db, "claim outbox", func(r pgx.CollectableRow) (OutboxItem, error) {
 		var it OutboxItem
 		var push []byte
 		err := r.Scan(&it.ID, &it.UserID, &it.TaskID, &it.Channel, &it.Attempts, &it.DueAt,
@@ -136,11 +154,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, lease time.Duration,
 			err = json.Unmarshal(push, &it.Push)
 		}
 		return it, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim outbox: %w", err)
-	}
-	return items, nil
+	}, qClaimOutbox, limit, lease, owner)
 }
 
 // Outcome of a send, as flux.finish_dispatch records it.
@@ -181,13 +195,10 @@ func (s *Store) FinishDispatches(ctx context.Context, owner string, fs []Finish)
 			retry[i] = &f.RetryAt
 		}
 	}
-	rows, err := s.db.Query(ctx, qFinishDispatches, owner, ids, outcomes, external, errs, retry)
+	recorded, err := collect(ctx, s.db, fmt.Sprintf("finish %d dispatches", len(fs)), pgx.RowTo[int64],
+		qFinishDispatches, owner, ids, outcomes, external, errs, retry)
 	if err != nil {
-		return nil, fmt.Errorf("store: finish %d dispatches: %w", len(fs), err)
-	}
-	recorded, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("store: finish %d dispatches: %w", len(fs), err)
+		return nil, err
 	}
 	done := make(map[int64]bool, len(recorded))
 	for _, id := range recorded {
@@ -207,23 +218,16 @@ const (
 // RecordResponse answers a task's reminder: done, missed, reschedule, snooze or acknowledge.
 // providerSID (the inbound event's id) makes a replay a no-op.
 func (s *Store) RecordResponse(ctx context.Context, taskID, response, channel, providerSID string) (string, error) {
-	var result string
-	err := s.db.QueryRow(ctx, qRecordResponse, taskID, response, nullIfEmpty(channel), nullIfEmpty(providerSID)).Scan(&result)
-	if err != nil {
-		return "", fmt.Errorf("store: record %s for task %s: %w", response, taskID, err)
-	}
-	return result, nil
+	return one[string](ctx, s.db, fmt.Sprintf("record %s for task %s", response, taskID),
+		qRecordResponse, taskID, response, nullIfEmpty(channel), nullIfEmpty(providerSID))
 }
 
 // DeletePushSubscription removes a subscription its push service declared gone.
 func (s *Store) DeletePushSubscription(ctx context.Context, endpoint string) error {
-	if _, err := s.db.Exec(ctx, qDeletePushSubscription, endpoint); err != nil {
-		return fmt.Errorf("store: delete push subscription %s: %w", redactEndpoint(endpoint), err)
-	}
-	return nil
+	return exec(ctx, s.db, "delete push subscription "+redactEndpoint(endpoint), qDeletePushSubscription, endpoint)
 }
 
-// Deadline is when a task's next rung falls due.
+// Deadline is when a task's next rung falls due (fields in the query's column order).
 type Deadline struct {
 	TaskID string
 	At     time.Time
@@ -231,18 +235,7 @@ type Deadline struct {
 
 // UpcomingDeadlines lists rungs due up to until, earliest first, at most limit.
 func (s *Store) UpcomingDeadlines(ctx context.Context, until time.Time, limit int) ([]Deadline, error) {
-	rows, err := s.db.Query(ctx, qUpcomingDeadlines, until, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: upcoming deadlines: %w", err)
-	}
-	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Deadline, error) {
-		var d Deadline
-		return d, r.Scan(&d.TaskID, &d.At)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: upcoming deadlines: %w", err)
-	}
-	return ds, nil
+	return collect(ctx, s.db, "upcoming deadlines", pgx.RowToStructByPos[Deadline], qUpcomingDeadlines, until, limit)
 }
 
 // WaitingReminder is the reminder a WhatsApp reply answers, and what a reminder to the person
@@ -281,11 +274,7 @@ func (s *Store) RecordDelivery(ctx context.Context, sid, status string, errorCod
 	if errorCode != 0 {
 		code = errorCode
 	}
-	var result string
-	if err := s.db.QueryRow(ctx, qRecordDelivery, sid, status, code).Scan(&result); err != nil {
-		return "", fmt.Errorf("store: record delivery %s of %s: %w", status, sid, err)
-	}
-	return result, nil
+	return one[string](ctx, s.db, fmt.Sprintf("record delivery %s of %s", status, sid), qRecordDelivery, sid, status, code)
 }
 
 // Results of ReceiveWhatsApp besides a replay's recorded outcome.
@@ -298,11 +287,7 @@ const (
 // ReceiveWhatsApp records an inbound WhatsApp message once: InboundNew the first time, the
 // outcome recorded for it on a replay (an answer, or one of the Receipt outcomes).
 func (s *Store) ReceiveWhatsApp(ctx context.Context, sid, phone string) (string, error) {
-	var result string
-	if err := s.db.QueryRow(ctx, qReceiveWhatsApp, sid, phone).Scan(&result); err != nil {
-		return "", fmt.Errorf("store: receive WhatsApp %s: %w", sid, err)
-	}
-	return result, nil
+	return one[string](ctx, s.db, "receive WhatsApp "+sid, qReceiveWhatsApp, sid, phone)
 }
 
 // Outcomes of an inbound message that answered nothing, kept for its replays.
@@ -314,30 +299,28 @@ const (
 
 // SettleReceipt records what an inbound message did when it was no answer.
 func (s *Store) SettleReceipt(ctx context.Context, sid, outcome string) error {
-	if _, err := s.db.Exec(ctx, qSettleReceipt, sid, outcome); err != nil {
-		return fmt.Errorf("store: settle receipt %s: %w", sid, err)
-	}
-	return nil
+	return exec(ctx, s.db, "settle receipt "+sid, qSettleReceipt, sid, outcome)
 }
 
 // WhatsAppOptOut withdraws the WhatsApp opt-in of phone's user; false when no verified user has
 // the number.
 func (s *Store) WhatsAppOptOut(ctx context.Context, phone string) (bool, error) {
-	var found bool
-	if err := s.db.QueryRow(ctx, qWhatsAppOptOut, phone).Scan(&found); err != nil {
-		return false, fmt.Errorf("store: WhatsApp opt-out: %w", err)
-	}
-	return found, nil
+	return one[bool](ctx, s.db, "WhatsApp opt-out", qWhatsAppOptOut, phone)
 }
 
 // OutboxDepth is the number of pending outbox rows and the age of the oldest, for metrics.
 func (s *Store) OutboxDepth(ctx context.Context) (int, time.Duration, error) {
+	return s.backlog(ctx, "outbox depth", qOutboxDepth)
+}
+
+// backlog runs a query of how many rows wait and how long, in seconds, the oldest has.
+func (s *Store) backlog(ctx context.Context, what, sql string) (int, time.Duration, error) {
 	var n int
-	var lag float64
-	if err := s.db.QueryRow(ctx, qOutboxDepth).Scan(&n, &lag); err != nil {
-		return 0, 0, fmt.Errorf("store: outbox depth: %w", err)
+	var age float64
+	if err := s.db.QueryRow(ctx, sql).Scan(&n, &age); err != nil {
+		return 0, 0, fmt.Errorf("store: %s: %w", what, err)
 	}
-	return n, time.Duration(lag * float64(time.Second)), nil
+	return n, time.Duration(age * float64(time.Second)), nil
 }
 
 // SlotHealth is the change feed's replication slot as the server sees it.
@@ -363,15 +346,10 @@ func (s *Store) SlotHealth(ctx context.Context, slot string) (SlotHealth, error)
 
 // AgentBacklog is how many agent runs wait for a runner and how long the oldest has.
 func (s *Store) AgentBacklog(ctx context.Context) (int, time.Duration, error) {
-	var n int
-	var age float64
-	if err := s.db.QueryRow(ctx, qAgentBacklog).Scan(&n, &age); err != nil {
-		return 0, 0, fmt.Errorf("store: agent backlog: %w", err)
-	}
-	return n, time.Duration(age * float64(time.Second)), nil
+	return s.backlog(ctx, "agent backlog", qAgentBacklog)
 }
 
-// CronRun is a Flux pg_cron job's latest run.
+// CronRun is a Flux pg_cron job's latest run (fields in the query's column order).
 type CronRun struct {
 	Job       string
 	Succeeded bool
@@ -385,18 +363,7 @@ func (s *Store) CronRuns(ctx context.Context) ([]CronRun, error) {
 	if err := s.db.QueryRow(ctx, qCronInstalled).Scan(&installed); err != nil || !installed {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, qCronRuns)
-	if err != nil {
-		return nil, fmt.Errorf("store: cron runs: %w", err)
-	}
-	runs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CronRun, error) {
-		var c CronRun
-		return c, r.Scan(&c.Job, &c.Succeeded, &c.Ended)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: cron runs: %w", err)
-	}
-	return runs, nil
+	return collect(ctx, s.db, "cron runs", pgx.RowToStructByPos[CronRun], qCronRuns)
 }
 
 // WaitVisible waits, up to limit, until the transactions xids (as the change feed reports
@@ -427,11 +394,7 @@ func (s *Store) WaitVisible(ctx context.Context, xids []uint32, limit time.Durat
 
 // EarliestDue is when the earliest open rung falls due (nil: none).
 func (s *Store) EarliestDue(ctx context.Context) (*time.Time, error) {
-	var at *time.Time
-	if err := s.db.QueryRow(ctx, qEarliestDue).Scan(&at); err != nil {
-		return nil, fmt.Errorf("store: earliest due: %w", err)
-	}
-	return at, nil
+	return one[*time.Time](ctx, s.db, "earliest due", qEarliestDue)
 }
 
 func nullIfEmpty(s string) any {

@@ -25,18 +25,12 @@ var (
 // RateLimit counts one hit of action for user, at most limit per window (flux.rate_limit). Past
 // the limit the error is the rate limit's (pgerr.IsRateLimited).
 func (s *Store) RateLimit(ctx context.Context, user uuid.UUID, action string, limit int, window time.Duration) error {
-	if _, err := s.db.Exec(ctx, qRateLimit, user, action, limit, window.String()); err != nil {
-		return fmt.Errorf("store: rate limit %s: %w", action, err)
-	}
-	return nil
+	return exec(ctx, s.db, "rate limit "+action, qRateLimit, user, action, limit, window.String())
 }
 
 // VerificationSent records the number a verification code was just sent to.
 func (s *Store) VerificationSent(ctx context.Context, user uuid.UUID, phone string) error {
-	if _, err := s.db.Exec(ctx, qVerificationSent, user, phone); err != nil {
-		return fmt.Errorf("store: record verification: %w", err)
-	}
-	return nil
+	return exec(ctx, s.db, "record verification", qVerificationSent, user, phone)
 }
 
 // PendingVerification is the number a code was sent to while the code can still be valid;
@@ -55,11 +49,7 @@ func (s *Store) PendingVerification(ctx context.Context, user uuid.UUID) (phone 
 // ConfirmPhone makes the number whose code was approved the user's, verified; false when a newer
 // send replaced it.
 func (s *Store) ConfirmPhone(ctx context.Context, user uuid.UUID, phone string) (bool, error) {
-	var ok bool
-	if err := s.db.QueryRow(ctx, qConfirmPhone, user, phone).Scan(&ok); err != nil {
-		return false, fmt.Errorf("store: confirm phone: %w", err)
-	}
-	return ok, nil
+	return one[bool](ctx, s.db, "confirm phone", qConfirmPhone, user, phone)
 }
 
 // SubscribePush stores a browser's push subscription for user (userAgent "": none), moving it
