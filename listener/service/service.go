@@ -35,6 +35,7 @@ import (
 
 	"github.com/flux-companion/flux/listener/account"
 	"github.com/flux-companion/flux/listener/auth"
+	"github.com/flux-companion/flux/listener/backoff"
 	"github.com/flux-companion/flux/listener/channel"
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/clock"
@@ -211,24 +212,24 @@ func (s *Service) Run(ctx context.Context) error {
 	defer s.cfg.Report.Flush(2 * time.Second)
 	defer s.pool.Close()
 	g, ctx := errgroup.WithContext(ctx)
-	run := func(part func(context.Context) error) {
-		g.Go(func() error { return ignoreCanceled(part(ctx)) })
+	run := func(name string, part func(context.Context) error) {
+		g.Go(func() error { return ignoreCanceled(s.keep(ctx, name, part)) })
 	}
-	run(s.followClock)
-	run(s.escalation.claimLoop)
-	run(s.escalation.refillLoop)
-	run(s.outbox.hints.Run)
-	run(s.agents.hints.Run)
+	run("clock", s.followClock)
+	run("escalation claim", s.escalation.claimLoop)
+	run("escalation refill", s.escalation.refillLoop)
+	run("outbox hints", s.outbox.hints.Run)
+	run("chat hints", s.agents.hints.Run)
 	if s.agents.runner != nil {
-		run(s.agents.runner.Run)
-		run(s.followChatHints)
+		run("chat runner", s.agents.runner.Run)
+		run("chat hint listener", s.followChatHints)
 	}
 	if !s.cfg.DisableDispatch {
-		run(s.outbox.dispatcher.Run)
-		run(s.followOutboxHints)
+		run("dispatcher", s.outbox.dispatcher.Run)
+		run("outbox hint listener", s.followOutboxHints)
 	}
 	if !s.cfg.DisableFeed {
-		run(s.feed.Run)
+		run("change feed", s.feed.Run)
 	}
 	if s.http != nil {
 		s.http.run(ctx, g, s.log)
@@ -236,6 +237,27 @@ func (s *Service) Run(ctx context.Context) error {
 	err := g.Wait()
 	s.log.Info("stopped", "error", err)
 	return err
+}
+
+// keep runs one part of the service. A panic in it is logged and reported (report.Protect), and
+// the part starts again after a backoff: every part reloads its state from the database, and
+// one broken loop must not stop the others. An error ends the part as before.
+func (s *Service) keep(ctx context.Context, name string, part func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		began := time.Now()
+		err := s.cfg.Report.Protect(ctx, s.log, name, func() error { return part(ctx) })
+		if time.Since(began) > time.Minute {
+			attempt = 1 // a part that ran for a while before it broke starts again soon
+		}
+		if !errors.Is(err, report.ErrPanic) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff.Delay(100*time.Millisecond, time.Minute, attempt)):
+		}
+	}
 }
 
 // followClock reloads the clock on every warp (flux_clock), so a warp reaches the timers at once.
