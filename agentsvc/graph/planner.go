@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/flux-companion/flux/agentsvc/agentrun"
 	"github.com/flux-companion/flux/agentsvc/llm"
 	"github.com/flux-companion/flux/agentsvc/observe"
@@ -101,7 +99,7 @@ func (t *turn) consultAndPlan(ctx context.Context, input map[string]any, classif
 		drafted plan.Plan
 	)
 	launched := time.Now()
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := newGroup(ctx)
 	if classify != "" {
 		g.Go(func() error {
 			var err error
@@ -119,7 +117,7 @@ func (t *turn) consultAndPlan(ctx context.Context, input map[string]any, classif
 			report observe.Report
 			busy   []map[string]any
 		)
-		inner, _ := errgroup.WithContext(gctx)
+		inner, _ := newGroup(gctx)
 		inner.Go(func() error {
 			_, end := t.trace.spanFrom(gctx, "pattern_observer", launched)
 			report = t.observe()
