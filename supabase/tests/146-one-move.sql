@@ -3,7 +3,7 @@
 -- refuse the same, and change the task the same way.
 begin;
 set local search_path = extensions, public, tests;
-select plan(8);
+select plan(9);
 
 select tests.create_user('mo');
 select tests.create_user('zoe');
@@ -48,6 +48,26 @@ exception when others then
   return sqlstate;
 end
 $$;
+
+-- Proposing a time (which changes nothing) accepts the tasks a move accepts.
+create function pg_temp.propose(p_task text) returns text
+language plpgsql as $$
+begin
+  perform tests.authenticate_as('mo');
+  perform public.propose_reschedule(format('00000000-0000-4000-8000-0000001461%s', p_task)::uuid, now() + interval '1 day');
+  perform tests.clear_authentication();
+  return 'proposed';
+exception when others then
+  return sqlstate;
+end
+$$;
+select results_eq(
+  $$ select s.status, pg_temp.propose(s.n)
+     from (values ('01', 'pending'), ('02', 'missed'), ('03', 'rescheduled'), ('04', 'done'), ('05', 'cancelled')) s(n, status)
+     order by s.n $$,
+  $$ values ('pending', 'proposed'), ('missed', 'proposed'), ('rescheduled', 'proposed'),
+            ('done', 'PT409'), ('cancelled', 'PT409') $$,
+  'propose_reschedule proposes for the tasks a move accepts, and refuses the others with PT409');
 
 select results_eq(
   $$ select s.status, pg_temp.move(1, s.n, now() + interval '1 day'), pg_temp.move(2, s.n, now() + interval '1 day')
