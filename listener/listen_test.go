@@ -7,23 +7,15 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/flux-companion/flux/internal/otlpfake"
 	"github.com/flux-companion/flux/listener/tracing"
+	"github.com/flux-companion/flux/listener/tracing/tracingtest"
 )
 
 // flux listen (and flux dev) export traces when the OTEL_ variables say where, under the
 // Sentry release, log the trace ids of a unit of work on its lines, and flush at exit. (Not
 // parallel: the tracer provider is global.)
 func TestListenExportsTracesAndLogsTheirIDs(t *testing.T) {
-	fake, err := otlpfake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	for _, k := range tracing.Variables {
-		t.Setenv(k, "")
-	}
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", fake.URL())
+	fake := tracingtest.Receiver(t)
 	env := map[string]string{"SENTRY_RELEASE": "flux@v9.9.9"}
 	var buf bytes.Buffer
 	log, stop, err := startTracing(t.Context(), func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))

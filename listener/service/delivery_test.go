@@ -30,9 +30,7 @@ func TestUndeliveredWhatsAppBringsTheCallForward(t *testing.T) {
 		DatabaseURL: url, Slot: newSlot("svc_delivery"), Dispatch: dispatch.Config{Owner: "svc-delivery"},
 	}))
 
-	if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, due.Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	warpTo(t, pool, due.Add(2*time.Minute))
 	if !testwait.Until(20*time.Second, func() bool { return len(tw.Calls()) > 0 }) {
 		var st string
 		_ = pool.QueryRow(ctx, `select coalesce(string_agg(channel || ':' || coalesce(delivery_status::text, '-'), ' '), '') from public.notification_log`).Scan(&st)

@@ -104,6 +104,52 @@ func optInToWhatsApp(t *testing.T, pool *pgxpool.Pool, phone string) {
 // runService runs the service until the test ends; it fails the test if the service stops
 // with an error of its own. Unless cfg says otherwise, the feed confirms every 200 ms and the
 // service logs nothing.
+// ladder is a service's fixture with every channel on the fakes: a user with a task due, a
+// verified WhatsApp number and a push subscription. The test runs the service (l.cfg).
+type ladder struct {
+	pool   *pgxpool.Pool
+	push   *pushfake.Server
+	sub    pushfake.Subscription // the user's
+	tw     *twiliofake.Server
+	cfg    service.Config
+	taskID string
+	due    time.Time
+}
+
+func newLadder(t *testing.T, email, title, phone, slot string) *ladder {
+	t.Helper()
+	url := pgtest.DB(t)
+	l := &ladder{pool: pgtest.PoolOn(t, url), tw: startTwilio(t)}
+	pub, priv, _ := webpushclient.GenerateVAPIDKeys()
+	push, err := pushfake.Start(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(push.Close)
+	l.push, l.sub = push, push.NewSubscription()
+	sub := l.sub
+	l.taskID, l.due = userWithTask(t, l.pool, email, title)
+	optInToWhatsApp(t, l.pool, phone)
+	if _, err := l.pool.Exec(context.Background(), `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+		select id, $1, $2, $3 from public.users`, sub.Endpoint, sub.P256dh, sub.Auth); err != nil {
+		t.Fatal(err)
+	}
+	l.cfg = withTwilio(t, l.tw, service.Config{
+		DatabaseURL: url, Slot: newSlot(slot),
+		Push:     webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
+		Dispatch: dispatch.Config{Owner: strings.ReplaceAll(slot, "_", "-")},
+	})
+	return l
+}
+
+// warpTo moves the one clock (flux.set_time_warp) so that it reads at.
+func warpTo(t *testing.T, pool *pgxpool.Pool, at time.Time) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func runService(t *testing.T, cfg service.Config) {
 	t.Helper()
 	if cfg.FeedStatus == 0 {
@@ -130,39 +176,11 @@ func runService(t *testing.T, cfg service.Config) {
 func TestLadderThroughTheService(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.DB(t)
-	pool := pgtest.PoolOn(t, url)
-
-	pub, priv, _ := webpushclient.GenerateVAPIDKeys()
-	push, err := pushfake.Start(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(push.Close)
-	tw := startTwilio(t)
-	sub := push.NewSubscription()
-
-	taskID, due := userWithTask(t, pool, "svc@test.flux.local", "Evening run")
-	optInToWhatsApp(t, pool, "+4915100000055")
-	if _, err := pool.Exec(ctx, `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) select id, $1, $2, $3 from public.users`,
-		sub.Endpoint, sub.P256dh, sub.Auth); err != nil {
-		t.Fatal(err)
-	}
-
-	cfg := withTwilio(t, tw, service.Config{
-		DatabaseURL: url, Slot: newSlot("svc_test"),
-		Push:     webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
-		Dispatch: dispatch.Config{Owner: "svc-test"},
-	})
-	runService(t, cfg)
-	base := cfg.PublicBaseURL
-
-	warp := func(at time.Time) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
-			t.Fatal(err)
-		}
-	}
+	l := newLadder(t, "svc@test.flux.local", "Evening run", "+4915100000055", "svc_test")
+	pool, push, tw, taskID, due := l.pool, l.push, l.tw, l.taskID, l.due
+	runService(t, l.cfg)
+	base := l.cfg.PublicBaseURL
+	warp := func(at time.Time) { warpTo(t, pool, at) }
 
 	// A second before the push rung: the service's timer, not the test, must fire it.
 	warp(due.Add(-10*time.Minute - time.Second))
@@ -210,7 +228,6 @@ func TestLadderThroughTheService(t *testing.T) {
 // verified phone is skipped at every rung, saying why, and then auto-missed.
 func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	taskID, due := userWithTask(t, pool, "bare@test.flux.local", "Water the plants")
 	var logs logtest.Buffer
@@ -231,9 +248,7 @@ func TestEveryRungOutcomeIsALogLine(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, w := range want {
-		if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, due.Add(w.at)); err != nil {
-			t.Fatal(err)
-		}
+		warpTo(t, pool, due.Add(w.at))
 		seen[w.msg]++
 		if !testwait.Until(testwait.Timeout, func() bool { return len(logs.Lines(w.msg)) >= seen[w.msg] }) {
 			t.Fatalf("no %q line for the %s rung:\n%s", w.msg, w.channel, logs.String())
@@ -323,9 +338,7 @@ func TestALockedTaskIsClaimedOnceFree(t *testing.T) {
 		}
 		return n
 	}
-	if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, due.Add(-10*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	warpTo(t, pool, due.Add(-10*time.Minute))
 	time.Sleep(2 * time.Second) // the rung's deadline fires; the task is held
 	if n := pushes(); n != 0 {
 		t.Fatalf("%d outbox rows while the task was held", n)

@@ -20,12 +20,10 @@ import (
 	"github.com/flux-companion/flux/listener/chat"
 	"github.com/flux-companion/flux/listener/dispatch"
 	"github.com/flux-companion/flux/listener/logtest"
-	"github.com/flux-companion/flux/listener/pushfake"
 	"github.com/flux-companion/flux/listener/service"
 	"github.com/flux-companion/flux/listener/tracing"
 	"github.com/flux-companion/flux/listener/tracing/tracingtest"
 	"github.com/flux-companion/flux/listener/twiliofake"
-	"github.com/flux-companion/flux/listener/webpushclient"
 	"github.com/flux-companion/flux/sql/pgtest"
 )
 
@@ -128,39 +126,14 @@ func TestTheTraceOfAChatTurn(t *testing.T) {
 func TestTheTracesOfARungAndItsAnswer(t *testing.T) {
 	spans := tracingtest.Export(t)
 	ctx := context.Background()
-	url := pgtest.DB(t)
-	pool := pgtest.PoolOn(t, url)
-
-	pub, priv, _ := webpushclient.GenerateVAPIDKeys()
-	push, err := pushfake.Start(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(push.Close)
-	tw := startTwilio(t)
-	sub := push.NewSubscription()
-
-	taskID, due := userWithTask(t, pool, traceEmail, "Call "+traceName+" about "+traceText)
-	optInToWhatsApp(t, pool, tracePhone)
+	l := newLadder(t, traceEmail, "Call "+traceName+" about "+traceText, tracePhone, "svc_trace_rung")
+	pool, tw, sub, taskID, due := l.pool, l.tw, l.sub, l.taskID, l.due
 	if _, err := pool.Exec(ctx, `update public.users set profile = jsonb_build_object('name', $1::text)`, traceName); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth) select id, $1, $2, $3 from public.users`,
-		sub.Endpoint, sub.P256dh, sub.Auth); err != nil {
-		t.Fatal(err)
-	}
-	cfg := withTwilio(t, tw, service.Config{
-		DatabaseURL: url, Slot: newSlot("svc_trace_rung"),
-		Push:     webpushclient.Config{VAPIDPublicKey: pub, VAPIDPrivateKey: priv, Subscriber: "mailto:ops@flux.test", HTTPClient: push.Client()},
-		Dispatch: dispatch.Config{Owner: "trace-rung"},
-	})
+	cfg := l.cfg
 	runService(t, cfg)
-	warp := func(at time.Time) {
-		t.Helper()
-		if _, err := pool.Exec(ctx, `select flux.set_time_warp($1::timestamptz - now())`, at); err != nil {
-			t.Fatal(err)
-		}
-	}
+	warp := func(at time.Time) { warpTo(t, pool, at) }
 	sendOn := func(channel string) func(otlpfake.Span) bool {
 		return func(sp otlpfake.Span) bool { return sp.Attributes["flux.channel"] == channel }
 	}

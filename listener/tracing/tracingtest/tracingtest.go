@@ -13,15 +13,14 @@ import (
 	"time"
 
 	"github.com/flux-companion/flux/internal/otlpfake"
+	"github.com/flux-companion/flux/internal/testwait"
 	"github.com/flux-companion/flux/listener/tracing"
 )
 
-// Export starts a receiver and sets tracing up to export to it (OTEL_EXPORTER_OTLP_ENDPOINT,
-// every other documented OTEL_ variable cleared), with spans sent within milliseconds of
-// their end. The tracer provider is global: the test must not be parallel (t.Setenv refuses
-// that), and a parallel test cannot run meanwhile. At cleanup, after whatever the test
-// registered later (a service it runs), tracing is shut down and the receiver closed.
-func Export(t *testing.T) *otlpfake.Server {
+// Receiver starts a receiver and points the environment at it (OTEL_EXPORTER_OTLP_ENDPOINT,
+// every other documented OTEL_ variable cleared), as an operator points `flux listen` at a
+// collector. The test must not be parallel (t.Setenv refuses that).
+func Receiver(t *testing.T) *otlpfake.Server {
 	t.Helper()
 	fake, err := otlpfake.Start()
 	if err != nil {
@@ -32,6 +31,16 @@ func Export(t *testing.T) *otlpfake.Server {
 		t.Setenv(k, "")
 	}
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", fake.URL())
+	return fake
+}
+
+// Export starts a Receiver and sets tracing up to export to it, with spans sent within
+// milliseconds of their end. The tracer provider is global: a parallel test cannot run
+// meanwhile. At cleanup, after whatever the test registered later (a service it runs),
+// tracing is shut down and the receiver closed.
+func Export(t *testing.T) *otlpfake.Server {
+	t.Helper()
+	fake := Receiver(t)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "10") // milliseconds
 	shutdown, err := tracing.Setup(context.Background(), "flux@test", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -51,18 +60,19 @@ func Export(t *testing.T) *otlpfake.Server {
 // returns it; the test fails after timeout, showing what did arrive.
 func WaitSpan(t *testing.T, fake *otlpfake.Server, timeout time.Duration, name string, match func(otlpfake.Span) bool) otlpfake.Span {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var found otlpfake.Span
+	if !testwait.Until(timeout, func() bool {
 		for _, sp := range otlpfake.Named(fake.Spans(), name) {
 			if match == nil || match(sp) {
-				return sp
+				found = sp
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no matching %s span after %v; received:\n%s", name, timeout, otlpfake.Outline(fake.Spans()))
-		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("no matching %s span after %v; received:\n%s", name, timeout, otlpfake.Outline(fake.Spans()))
 	}
+	return found
 }
 
 // NoPersonalData fails the test if any of texts (a person's name, email, phone number, what
